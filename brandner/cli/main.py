@@ -1,0 +1,46 @@
+"""Entry point of the ``brandner`` console script.
+
+Every command module exposes ``add_parser(subparsers)`` (which sets ``func`` on
+its parser) and a plain typed function that does the work. Errors the user can
+fix print one line and exit with code 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from brandner.errors import BrandnerError
+
+COMMANDS = ("train", "evaluate", "tag", "corpus", "convert")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="brandner", description="Chinese brand and entity recognition")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"brandner.cli.{name}").add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s: %(message)s", stream=sys.stderr)
+    try:
+        return args.func(args) or 0
+    except (BrandnerError, FileNotFoundError, IsADirectoryError, PermissionError) as error:
+        message = str(error) if isinstance(error, BrandnerError) else f"{error.filename}: {error.strerror}"
+        print(f"brandner: error: {message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("brandner: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
