@@ -1,0 +1,70 @@
+"""Length-bucketed batches: padded tensors and masks for the model."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import torch
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """One sentence as ids: characters, segmentation positions and (for training) tags."""
+
+    chars: np.ndarray  # (seq,) int64
+    segments: np.ndarray  # (seq,) int64
+    tags: np.ndarray | None = None  # (seq,) int64
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Padded tensors for the model; padding is 0 and comes after each sentence."""
+
+    chars: torch.Tensor  # (batch, seq) long
+    segments: torch.Tensor  # (batch, seq) long
+    mask: torch.Tensor  # (batch, seq) bool
+    lengths: torch.Tensor  # (batch,) long, on the CPU
+    tags: torch.Tensor | None = None  # (batch, seq) long
+
+    def to(self, device: torch.device | str) -> "Batch":
+        move = (lambda t: None if t is None else t.to(device))
+        return Batch(move(self.chars), move(self.segments), move(self.mask), self.lengths, move(self.tags))
+
+
+def length_batches(lengths: Sequence[int], batch_size: int, rng: random.Random | None = None) -> list[list[int]]:
+    """Indices grouped into batches of similar length.
+
+    With ``rng``, sentences of equal length are shuffled among themselves and the
+    batch order is shuffled, so each epoch sees different batches; without, the
+    order is deterministic (longest first).
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    keys = [rng.random() for _ in lengths] if rng else range(len(lengths))
+    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], keys[i]))
+    batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    if rng:
+        rng.shuffle(batches)
+    return batches
+
+
+def collate(items: Sequence[Encoded]) -> Batch:
+    """Pad a list of encoded sentences (each at least one character long) into a Batch."""
+    lengths = np.fromiter((len(item.chars) for item in items), dtype=np.int64, count=len(items))
+    if len(items) == 0 or lengths.min() < 1:
+        raise ValueError("collate needs at least one sentence and no empty ones")
+    mask = np.arange(lengths.max()) < lengths[:, None]  # (batch, seq)
+
+    def pad(arrays: list[np.ndarray]) -> torch.Tensor:
+        out = np.zeros(mask.shape, dtype=np.int64)
+        out[mask] = np.concatenate(arrays)
+        return torch.from_numpy(out)
+
+    tags = None
+    if all(item.tags is not None for item in items):
+        tags = pad([item.tags for item in items])
+    return Batch(chars=pad([item.chars for item in items]), segments=pad([item.segments for item in items]),
+                 mask=torch.from_numpy(mask), lengths=torch.from_numpy(lengths), tags=tags)

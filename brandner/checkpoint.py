@@ -1,0 +1,80 @@
+"""One self-describing model file: config, vocabularies, tag scheme and weights.
+
+Written with ``torch.save`` of plain containers and tensors, read back with
+``weights_only=True`` so no Python object is ever unpickled from a file.
+Every write goes to a temporary file first and is renamed into place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from brandner.config import ModelConfig
+from brandner.encoding import Encoder
+from brandner.errors import BrandnerError
+from brandner.model.network import BiLSTMTagger
+
+FORMAT = "brandner-model"
+VERSION = 1
+
+
+def atomic_save(payload: Any, path: str | Path) -> None:
+    """``torch.save`` to a temp file beside ``path``, then rename it over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            torch.save(payload, out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def safe_load(path: str | Path, kind: str = FORMAT) -> dict:
+    """Read a file written by :func:`atomic_save` without unpickling objects."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as error:  # torch raises many types for a file that is not a checkpoint
+        raise BrandnerError(f"{path}: not a brandner file ({type(error).__name__}: {error})".splitlines()[0]) from None
+    if not isinstance(payload, dict) or payload.get("format") != kind:
+        raise BrandnerError(f"{path}: not a {kind} file")
+    if payload.get("version", 0) > VERSION:
+        raise BrandnerError(f"{path}: written by a newer brandner (format version {payload['version']})")
+    return payload
+
+
+def model_payload(model: BiLSTMTagger, encoder: Encoder) -> dict:
+    """What a model file holds (also embedded in resume files)."""
+    return {"format": FORMAT, "version": VERSION, "model_config": dataclasses.asdict(model.config),
+            "encoder": encoder.to_dict(),
+            "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}}
+
+
+def save_model(path: str | Path, model: BiLSTMTagger, encoder: Encoder) -> None:
+    atomic_save(model_payload(model, encoder), path)
+
+
+def model_from_payload(payload: dict) -> tuple[BiLSTMTagger, Encoder]:
+    config = ModelConfig(**payload["model_config"])
+    encoder = Encoder.from_dict(payload["encoder"])
+    model = BiLSTMTagger(config, len(encoder.chars), len(encoder.tags), encoder.allowed())
+    model.load_state_dict(payload["state_dict"])
+    model.eval()
+    return model, encoder
+
+
+def load_model(path: str | Path) -> tuple[BiLSTMTagger, Encoder]:
+    """The model (in eval mode) and its encoder from a model file."""
+    return model_from_payload(safe_load(path))

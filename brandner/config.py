@@ -1,0 +1,150 @@
+"""Settings as frozen dataclasses, loadable from TOML and overridable by ``KEY=VALUE``.
+
+A config file has a ``[model]`` and a ``[train]`` table::
+
+    [model]
+    hidden_size = 100
+    head = "crf"
+
+    [train]
+    batch_size = 20
+    max_epochs = 30
+
+Unknown tables and keys are errors that name the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from brandner.errors import BrandnerError
+
+HEADS = ("crf", "softmax")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The network and the text it reads; stored in every model file."""
+
+    char_dim: int = 100
+    seg_dim: int = 20
+    hidden_size: int = 100
+    dropout: float = 0.5
+    head: str = "crf"
+    fullwidth: bool = True
+    lowercase: bool = True
+    zero_digits: bool = False
+    max_chunk_length: int = 250
+
+    def __post_init__(self) -> None:
+        if self.head not in HEADS:
+            raise BrandnerError(f"model.head must be one of {', '.join(HEADS)}, got {self.head!r}")
+        _check_positive(self, "char_dim", "seg_dim", "hidden_size", "max_chunk_length")
+        if not 0.0 <= self.dropout < 1.0:
+            raise BrandnerError(f"model.dropout must be in [0, 1), got {self.dropout}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train: optimiser, batches, stopping, reproducibility."""
+
+    lr: float = 1e-3
+    clip: float = 5.0
+    batch_size: int = 20
+    max_epochs: int = 40
+    patience: int = 6
+    seed: int = 1
+    min_char_count: int = 1
+    embeddings: str = ""
+
+    def __post_init__(self) -> None:
+        _check_positive(self, "lr", "batch_size", "max_epochs", "patience", "min_char_count")
+        if self.clip < 0:
+            raise BrandnerError(f"train.clip must be >= 0 (0 turns clipping off), got {self.clip}")
+
+
+@dataclass(frozen=True)
+class Config:
+    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        return {"model": dataclasses.asdict(self.model), "train": dataclasses.asdict(self.train)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "config") -> "Config":
+        unknown = set(data) - {"model", "train"}
+        if unknown:
+            raise BrandnerError(f"{source}: unknown section {sorted(unknown)[0]!r}; expected 'model' or 'train'")
+        return cls(model=_build(ModelConfig, data.get("model", {}), "model", source),
+                   train=_build(TrainConfig, data.get("train", {}), "train", source))
+
+
+def load_config(path: str | Path | None = None, overrides: Iterable[str] = ()) -> Config:
+    """Defaults, then the TOML file (if any), then ``KEY=VALUE`` overrides in order.
+
+    An override key is ``section.key`` or a bare key that only one section has.
+    """
+    data: dict[str, dict[str, Any]] = {"model": {}, "train": {}}
+    if path is not None:
+        try:
+            loaded = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as error:
+            raise BrandnerError(f"{path}: not valid TOML: {error}") from None
+        Config.from_dict(loaded, str(path))  # validates before merging
+        for section, values in loaded.items():
+            data[section].update(values)
+    for override in overrides:
+        section, key, value = _parse_override(override)
+        data[section][key] = value
+    return Config.from_dict(data)
+
+
+def _parse_override(text: str) -> tuple[str, str, Any]:
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise BrandnerError(f"--set expects KEY=VALUE, got {text!r}")
+    section, _, name = key.rpartition(".")
+    fields = {s: {f.name for f in dataclasses.fields(c)} for s, c in (("model", ModelConfig), ("train", TrainConfig))}
+    if not section:
+        owners = [s for s, names in fields.items() if name in names]
+        if len(owners) != 1:
+            raise BrandnerError(f"unknown setting {key!r}; known: {_known(fields)}")
+        section = owners[0]
+    if section not in fields or name not in fields[section]:
+        raise BrandnerError(f"unknown setting {key!r}; known: {_known(fields)}")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()  # a bare word is a string
+    return section, name, value
+
+
+def _known(fields: dict[str, set[str]]) -> str:
+    return ", ".join(f"{s}.{n}" for s, names in fields.items() for n in sorted(names))
+
+
+def _build(cls: type, values: dict[str, Any], section: str, source: str):
+    if not isinstance(values, dict):
+        raise BrandnerError(f"{source}: [{section}] must be a table")
+    types = {f.name: f.type for f in dataclasses.fields(cls)}
+    for key, value in values.items():
+        if key not in types:
+            raise BrandnerError(f"{source}: unknown setting '{section}.{key}'; known: {', '.join(sorted(types))}")
+        expected = {"int": int, "float": (int, float), "bool": bool, "str": str}[types[key]]
+        if not isinstance(value, expected) or (types[key] in ("int", "float") and isinstance(value, bool)):
+            raise BrandnerError(f"{source}: '{section}.{key}' must be {types[key]}, got {value!r}")
+    converted = {k: float(v) if types[k] == "float" else v for k, v in values.items()}
+    return cls(**converted)
+
+
+def _check_positive(config: Any, *names: str) -> None:
+    for name in names:
+        if getattr(config, name) <= 0:
+            section = "model" if isinstance(config, ModelConfig) else "train"
+            raise BrandnerError(f"{section}.{name} must be positive, got {getattr(config, name)}")

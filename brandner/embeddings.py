@@ -1,0 +1,61 @@
+"""Pretrained vectors in word2vec text format.
+
+The file may start with a ``COUNT DIM`` header line; every other line is a token
+and its numbers, separated by spaces::
+
+    1000 200
+    ， -0.519849 -0.203379 ...
+    的 0.144426 -0.724667 ...
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from brandner.errors import InputFileError
+
+
+def read_word2vec(path: str | Path, keep: set[str] | None = None) -> tuple[list[str], np.ndarray]:
+    """Tokens and their vectors ``(count, dim)``; only tokens in ``keep`` when given.
+
+    Raises InputFileError naming the line for a malformed line or a wrong dimension.
+    """
+    tokens: list[str] = []
+    rows: list[np.ndarray] = []
+    dim = -1
+    with open(path, encoding="utf-8", errors="strict", newline="") as lines:
+        for number, line in enumerate(_lines(path, lines), start=1):
+            fields = line.rstrip("\r\n").rstrip(" ").split(" ")
+            if number == 1 and len(fields) == 2 and all(f.isdigit() for f in fields):
+                dim = int(fields[1])
+                continue
+            if not fields[0]:
+                if line.strip():
+                    raise InputFileError(str(path), number, "line starts with a space; expected TOKEN NUMBERS…")
+                continue
+            try:
+                vector = np.asarray(fields[1:], dtype=np.float32)
+            except ValueError:
+                raise InputFileError(str(path), number, "expected a token followed by numbers") from None
+            if dim < 0:
+                dim = len(vector)
+            if len(vector) != dim or dim == 0:
+                raise InputFileError(str(path), number, f"vector has {len(vector)} numbers, expected {dim}")
+            if keep is None or fields[0] in keep:
+                tokens.append(fields[0])
+                rows.append(vector)
+    if dim <= 0:
+        raise InputFileError(str(path), 1, "no vectors in file")
+    matrix = np.stack(rows) if rows else np.zeros((0, dim), dtype=np.float32)
+    return tokens, matrix
+
+
+def _lines(path: str | Path, handle):
+    number = 0
+    try:
+        for number, line in enumerate(handle, start=1):
+            yield line
+    except UnicodeDecodeError:
+        raise InputFileError(str(path), number + 1, "not UTF-8 text") from None

@@ -1,0 +1,77 @@
+"""Text to ids and tag ids back to spans: the model's input and output contract.
+
+An Encoder holds what a model file must carry besides weights: the normaliser
+settings, the character vocabulary and the tag list (IOBES inside, whatever the
+scheme of the training files).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+import torch
+
+from brandner.batching import Encoded
+from brandner.features import segment_ids
+from brandner.schemes import IOBES, Scheme, get_scheme, spans_from_roles
+from brandner.sentence import Sentence, Span
+from brandner.text import Normalizer
+from brandner.vocab import Vocab
+
+
+@dataclass
+class Encoder:
+    normalizer: Normalizer
+    chars: Vocab
+    tags: list[str]
+    scheme: Scheme = IOBES
+
+    def __post_init__(self) -> None:
+        self.tag_index = {tag: i for i, tag in enumerate(self.tags)}
+        self._roles = [self.scheme.parse(tag) for tag in self.tags]
+
+    @classmethod
+    def build(cls, sentences: Sequence[Sentence], normalizer: Normalizer, min_count: int = 1,
+              extra_chars: Iterable[str] = ()) -> "Encoder":
+        """Vocabulary from the training sentences (plus ``extra_chars``, e.g. from vectors)."""
+        texts = [normalizer(s.text) for s in sentences]
+        extra = [normalizer(c) for c in extra_chars if len(c) == 1]
+        types = {span.type for s in sentences for span in s.spans}
+        return cls(normalizer, Vocab.build(texts, min_count, extra), IOBES.tags_for(types))
+
+    @property
+    def types(self) -> list[str]:
+        return sorted({t for _, t in self._roles if t is not None})
+
+    def encode_text(self, text: str) -> Encoded:
+        normal = self.normalizer(text)
+        return Encoded(self.chars.encode(normal), np.asarray(segment_ids(normal), dtype=np.int64))
+
+    def encode_sentence(self, sentence: Sentence) -> Encoded:
+        """Ids with gold tags; entity types the model does not know become O."""
+        encoded = self.encode_text(sentence.text)
+        known = [s for s in sentence.spans if s.type in self.types]
+        tags = self.scheme.to_tags(known, len(sentence.text))
+        return Encoded(encoded.chars, encoded.segments, np.asarray([self.tag_index[t] for t in tags], dtype=np.int64))
+
+    def spans(self, tag_ids: Sequence[int]) -> list[Span]:
+        """Entity spans of one sentence's tag ids (lenient: invalid sequences are repaired)."""
+        roles = self._roles
+        return spans_from_roles([roles[i] for i in tag_ids])[0]
+
+    def allowed(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Transitions the scheme permits between this encoder's tags, for the CRF."""
+        transitions, start, end = self.scheme.allowed(self.tags)
+        return torch.tensor(transitions), torch.tensor(start), torch.tensor(end)
+
+    def to_dict(self) -> dict:
+        n = self.normalizer
+        return {"normalizer": {"fullwidth": n.fullwidth, "lowercase": n.lowercase, "zero_digits": n.zero_digits},
+                "chars": list(self.chars.tokens), "tags": list(self.tags), "scheme": self.scheme.name}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Encoder":
+        return cls(Normalizer(**data["normalizer"]), Vocab(data["chars"]), list(data["tags"]),
+                   get_scheme(data["scheme"]))

@@ -1,0 +1,188 @@
+"""A whole training job: data -> encoder -> model -> loop -> model file and summary.
+
+Each finished epoch leaves on disk everything needed to go on: the best model
+(``MODEL``), the last epoch's state with optimiser and random state
+(``MODEL.resume``) and a summary (``MODEL.json``), all written atomically.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import random
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+from brandner.checkpoint import atomic_save, model_from_payload, model_payload, safe_load, save_model
+from brandner.config import Config
+from brandner.embeddings import read_word2vec
+from brandner.encoding import Encoder
+from brandner.errors import BrandnerError
+from brandner.model.network import BiLSTMTagger
+from brandner.sentence import Sentence
+from brandner.tagger import Tagger
+from brandner.text import Normalizer
+from brandner.train import EpochEvent, StepEvent, TrainState, train_loop
+
+log = logging.getLogger("brandner")
+RESUME_FORMAT = "brandner-resume"
+Event = StepEvent | EpochEvent
+
+
+def resume_path(output: Path) -> Path:
+    return output.with_name(output.name + ".resume")
+
+
+def summary_path(output: Path) -> Path:
+    return output.with_name(output.name + ".json")
+
+
+def fit(train: Sequence[Sentence], dev: Sequence[Sentence], config: Config, output: str | Path,
+        test: Sequence[Sentence] | None = None, resume: bool = False,
+        on_event: Callable[[Event], None] | None = None, tensorboard: str | Path | None = None) -> dict:
+    """Train, keep the model best on dev at ``output``, and return the summary dict."""
+    output = Path(output)
+    train = [s for s in train if s.text]
+    if not train or not dev:
+        raise BrandnerError("training needs at least one training and one dev sentence")
+    torch.manual_seed(config.train.seed)
+    rng = random.Random(config.train.seed)
+    state = TrainState()
+    if resume:
+        model, encoder, optimizer, state, rng = _resume(output, config)
+        config = Config(model.config, config.train)
+    else:
+        model, encoder = _build(train, config)
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr)
+    log.info("%d training sentences, %d characters in the vocabulary, tags: %s",
+             len(train), len(encoder.chars), " ".join(encoder.tags))
+    data = [encoder.encode_sentence(s) for s in train]
+    tagger = Tagger(model, encoder)
+    writer = _tensorboard(tensorboard)
+    started = time.perf_counter()
+    try:
+        for event in train_loop(model, optimizer, data, lambda: tagger.evaluate(dev), config.train, state, rng):
+            if isinstance(event, EpochEvent):
+                if event.improved:
+                    save_model(output, model, encoder)
+                atomic_save({"format": RESUME_FORMAT, "version": 1, "model": model_payload(model, encoder),
+                             "train_config": dataclasses.asdict(config.train),
+                             "optimizer": optimizer.state_dict(), "state": state.to_dict(),
+                             "rng": {"python": _python_state(rng), "torch": torch.get_rng_state()}},
+                            resume_path(output))
+                if writer is not None:
+                    _log_scalars(writer, event)
+            if on_event is not None:
+                on_event(event)
+    finally:
+        if writer is not None:
+            writer.close()
+    summary = _summary(output, config, state, dev, test, time.perf_counter() - started, len(train))
+    _write_json(summary, summary_path(output))
+    return summary
+
+
+def _build(train: Sequence[Sentence], config: Config) -> tuple[BiLSTMTagger, Encoder]:
+    m = config.model
+    normalizer = Normalizer(m.fullwidth, m.lowercase, m.zero_digits)
+    vectors: tuple[list[str], np.ndarray] | None = None
+    if config.train.embeddings:
+        vectors = read_word2vec(config.train.embeddings)
+        m = dataclasses.replace(m, char_dim=vectors[1].shape[1])
+    encoder = Encoder.build(train, normalizer, config.train.min_char_count, vectors[0] if vectors else ())
+    model = BiLSTMTagger(m, len(encoder.chars), len(encoder.tags), encoder.allowed())
+    if vectors is not None:
+        found = _init_embedding(model, encoder, *vectors)
+        log.info("initialised %d of %d character vectors from %s", found, len(encoder.chars),
+                 config.train.embeddings)
+    return model, encoder
+
+
+def _init_embedding(model: BiLSTMTagger, encoder: Encoder, tokens: list[str], matrix: np.ndarray) -> int:
+    weight = model.char_embedding.weight.data
+    found = 0
+    with torch.no_grad():
+        for token, row in zip(tokens, matrix):
+            char = encoder.normalizer(token) if len(token) == 1 else token
+            index = encoder.chars.index.get(char)
+            if index is not None and index > 1:
+                weight[index] = torch.from_numpy(row)
+                found += 1
+    return found
+
+
+def _resume(output: Path, config: Config):
+    path = resume_path(output)
+    if not path.exists():
+        raise BrandnerError(f"{path}: no resume state to continue from (train without --resume first)")
+    payload = safe_load(path, RESUME_FORMAT)
+    model, encoder = model_from_payload(payload["model"])
+    saved = payload["train_config"]
+    changed = [k for k, v in dataclasses.asdict(config.train).items()
+               if k not in ("max_epochs", "patience") and saved.get(k) != v]
+    if changed:
+        raise BrandnerError(f"{path}: cannot resume with different settings: {', '.join(changed)}")
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr)
+    optimizer.load_state_dict(payload["optimizer"])
+    state = TrainState(**payload["state"])
+    rng = random.Random()
+    rng.setstate(_python_state_back(payload["rng"]["python"]))
+    torch.set_rng_state(payload["rng"]["torch"])
+    log.info("resuming after epoch %d (best dev F1 %.4f at epoch %d)", state.epoch, state.best_f1, state.best_epoch)
+    return model, encoder, optimizer, state, rng
+
+
+def _python_state(rng: random.Random) -> list:
+    version, internal, gauss = rng.getstate()
+    return [version, list(internal), gauss]
+
+
+def _python_state_back(saved: list) -> tuple:
+    return saved[0], tuple(saved[1]), saved[2]
+
+
+def _summary(output: Path, config: Config, state: TrainState, dev: Sequence[Sentence],
+             test: Sequence[Sentence] | None, seconds: float, n_train: int) -> dict:
+    if not output.exists():
+        raise BrandnerError(f"{output}: no model was saved (no epoch finished)")
+    best = Tagger.load(output)
+    summary = {"model": str(output), "epochs_run": state.epoch, "best_epoch": state.best_epoch,
+               "dev": best.evaluate(dev).to_dict(),
+               "train_seconds": round(seconds, 3),
+               "train_sentences_per_second": round(state.sentences_seen / state.step_seconds, 1)
+               if state.step_seconds else 0.0,
+               "train_sentences": n_train, "config": Config(best.model.config, config.train).to_dict()}
+    if test is not None:
+        summary["test"] = best.evaluate(test).to_dict()
+    return summary
+
+
+def _write_json(data: dict, path: Path) -> None:
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        json.dump(data, out, ensure_ascii=False, indent=2)
+    os.replace(temp, path)
+
+
+def _tensorboard(directory: str | Path | None):
+    if directory is None:
+        return None
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        raise BrandnerError("--tensorboard needs the tensorboard package: pip install 'brandner[tensorboard]'") from None
+    return SummaryWriter(str(directory))
+
+
+def _log_scalars(writer, event: EpochEvent) -> None:
+    writer.add_scalar("train/loss", event.loss, event.epoch)
+    for name in ("precision", "recall", "f1"):
+        writer.add_scalar(f"dev/{name}", getattr(event.dev.micro, name), event.epoch)
+    writer.flush()

@@ -1,0 +1,94 @@
+"""A linear-chain CRF over tensors, batched over sentences.
+
+Scores a tag sequence y for emissions x as
+``start[y_0] + sum_t x_t[y_t] + sum_t trans[y_{t-1}, y_t] + end[y_last]``.
+The loss is the negative log-likelihood (the forward algorithm gives the log
+partition function); decoding is Viterbi. Both loop over time steps only.
+
+Masks are ``(batch, seq)`` booleans whose true entries form a prefix of at least
+one position in every row (padding comes last).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class CRF(nn.Module):
+    """Learned transition, start and end scores for ``num_tags`` tags.
+
+    ``allowed`` (optional) is ``(transitions, start, end)`` as boolean tensors of
+    shapes ``(tags, tags)``, ``(tags,)``, ``(tags,)``: what the tag scheme permits.
+    Decoding never takes a forbidden transition.
+    """
+
+    def __init__(self, num_tags: int,
+                 allowed: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None) -> None:
+        super().__init__()
+        if num_tags < 1:
+            raise ValueError(f"num_tags must be positive, got {num_tags}")
+        self.num_tags = num_tags
+        self.transitions = nn.Parameter(torch.empty(num_tags, num_tags).uniform_(-0.1, 0.1))  # (from, to)
+        self.start = nn.Parameter(torch.empty(num_tags).uniform_(-0.1, 0.1))
+        self.end = nn.Parameter(torch.empty(num_tags).uniform_(-0.1, 0.1))
+        if allowed is None:
+            allowed = (torch.ones(num_tags, num_tags, dtype=torch.bool),
+                       torch.ones(num_tags, dtype=torch.bool), torch.ones(num_tags, dtype=torch.bool))
+        self.register_buffer("allowed_transitions", allowed[0].clone(), persistent=False)
+        self.register_buffer("allowed_start", allowed[1].clone(), persistent=False)
+        self.register_buffer("allowed_end", allowed[2].clone(), persistent=False)
+
+    def nll(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Negative log-likelihood of ``tags`` per sentence: ``(batch,)``.
+
+        emissions ``(batch, seq, tags)``, tags ``(batch, seq)`` long, mask ``(batch, seq)`` bool.
+        """
+        return self.log_partition(emissions, mask) - self.score(emissions, tags, mask)
+
+    def score(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Unnormalised score of each sentence's tag sequence: ``(batch,)``."""
+        maskf = mask.to(emissions.dtype)  # (batch, seq)
+        emitted = emissions.gather(2, tags.unsqueeze(2)).squeeze(2)  # (batch, seq)
+        moved = self.transitions[tags[:, :-1], tags[:, 1:]]  # (batch, seq - 1)
+        lengths = mask.sum(1)  # (batch,)
+        last = tags.gather(1, (lengths - 1).unsqueeze(1)).squeeze(1)  # (batch,)
+        return (self.start[tags[:, 0]] + (emitted * maskf).sum(1)
+                + (moved * maskf[:, 1:]).sum(1) + self.end[last])
+
+    def log_partition(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """log Z per sentence by the forward algorithm: ``(batch,)``."""
+        alpha = self.start + emissions[:, 0]  # (batch, tags)
+        transitions = self.transitions.unsqueeze(0)  # (1, from, to)
+        for t in range(1, emissions.size(1)):
+            step = torch.logsumexp(alpha.unsqueeze(2) + transitions, dim=1) + emissions[:, t]  # (batch, tags)
+            alpha = torch.where(mask[:, t].unsqueeze(1), step, alpha)
+        return torch.logsumexp(alpha + self.end, dim=1)
+
+    def constrained(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Transition, start and end scores with forbidden moves set to -inf."""
+        neg_inf = float("-inf")
+        return (self.transitions.masked_fill(~self.allowed_transitions, neg_inf),
+                self.start.masked_fill(~self.allowed_start, neg_inf),
+                self.end.masked_fill(~self.allowed_end, neg_inf))
+
+    @torch.no_grad()
+    def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Viterbi: the best allowed tag sequence ``(batch, seq)`` (0 past each length) and its score ``(batch,)``."""
+        transitions, start, end = self.constrained()
+        batch, seq, num_tags = emissions.shape
+        score = start + emissions[:, 0]  # (batch, tags)
+        history = torch.empty(max(seq - 1, 0), batch, num_tags, dtype=torch.long, device=emissions.device)
+        stay = torch.arange(num_tags, device=emissions.device).expand(batch, num_tags)
+        for t in range(1, seq):
+            best, previous = (score.unsqueeze(2) + transitions.unsqueeze(0)).max(dim=1)  # (batch, tags)
+            on = mask[:, t].unsqueeze(1)
+            score = torch.where(on, best + emissions[:, t], score)
+            history[t - 1] = torch.where(on, previous, stay)  # past the end a tag points to itself
+        best_score, last = (score + end).max(dim=1)  # (batch,)
+        path = torch.empty(batch, seq, dtype=torch.long, device=emissions.device)
+        path[:, seq - 1] = last
+        for t in range(seq - 2, -1, -1):
+            last = history[t].gather(1, last.unsqueeze(1)).squeeze(1)
+            path[:, t] = last
+        return path * mask, best_score

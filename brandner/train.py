@@ -1,0 +1,84 @@
+"""The training loop: epochs of length-bucketed batches, clipping, early stopping.
+
+It does no I/O: it yields events, and the caller saves, logs and draws progress.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterator, Sequence
+
+import torch
+
+from brandner.batching import Encoded, collate, length_batches
+from brandner.config import TrainConfig
+from brandner.evaluate import Report
+from brandner.model.network import BiLSTMTagger
+
+
+@dataclass
+class TrainState:
+    """Where training stands after ``epoch`` finished epochs; enough to resume."""
+
+    epoch: int = 0
+    best_f1: float = -1.0
+    best_epoch: int = 0
+    step_seconds: float = 0.0  # time spent in training steps, all epochs
+    sentences_seen: int = 0
+
+    def to_dict(self) -> dict:
+        return dict(vars(self))
+
+
+@dataclass(frozen=True)
+class StepEvent:
+    epoch: int
+    step: int
+    steps: int
+    loss: float
+
+
+@dataclass(frozen=True)
+class EpochEvent:
+    epoch: int
+    loss: float  # mean loss per sentence over the epoch
+    dev: Report
+    improved: bool
+    state: TrainState
+    seconds: float
+
+
+def train_loop(model: BiLSTMTagger, optimizer: torch.optim.Optimizer, data: Sequence[Encoded],
+               evaluate: Callable[[], Report], config: TrainConfig, state: TrainState,
+               rng: random.Random) -> Iterator[StepEvent | EpochEvent]:
+    """Train from ``state.epoch + 1`` until ``config.max_epochs`` or ``config.patience``
+    epochs without a better dev F1. ``state`` is updated in place."""
+    lengths = [len(item.chars) for item in data]
+    for epoch in range(state.epoch + 1, config.max_epochs + 1):
+        if state.epoch - state.best_epoch >= config.patience:
+            break
+        started = time.perf_counter()
+        model.train()
+        batches = length_batches(lengths, config.batch_size, rng)
+        total = 0.0
+        for step, indices in enumerate(batches, start=1):
+            loss = model.loss(collate([data[i] for i in indices]))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip)
+            optimizer.step()
+            total += loss.item() * len(indices)
+            yield StepEvent(epoch, step, len(batches), loss.item())
+        state.step_seconds += time.perf_counter() - started
+        state.sentences_seen += len(data)
+        model.eval()
+        report = evaluate()
+        improved = report.micro.f1 > state.best_f1
+        state.epoch = epoch
+        if improved:
+            state.best_f1, state.best_epoch = report.micro.f1, epoch
+        yield EpochEvent(epoch, total / max(len(data), 1), report, improved, state,
+                         time.perf_counter() - started)

@@ -1,0 +1,44 @@
+"""Vocabularies: tokens <-> ids, with ``<PAD>`` at 0 and ``<UNK>`` at 1."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Iterable, Sequence
+
+import numpy as np
+
+PAD, UNK = "<PAD>", "<UNK>"
+PAD_ID, UNK_ID = 0, 1
+
+
+class Vocab:
+    """An ordered token list; ids are positions. Unknown tokens map to ``<UNK>``."""
+
+    def __init__(self, tokens: Sequence[str]) -> None:
+        if list(tokens[:2]) != [PAD, UNK]:
+            raise ValueError(f"a vocabulary starts with {PAD!r}, {UNK!r}; got {list(tokens[:2])}")
+        self.tokens = list(tokens)
+        self.index = {token: i for i, token in enumerate(self.tokens)}
+        if len(self.index) != len(self.tokens):
+            raise ValueError("a vocabulary may not list a token twice")
+
+    @classmethod
+    def build(cls, texts: Iterable[str], min_count: int = 1, extra: Iterable[str] = ()) -> "Vocab":
+        """Characters seen at least ``min_count`` times, most frequent first, then ``extra``."""
+        counts = Counter(char for text in texts for char in text)
+        tokens = [PAD, UNK] + [c for c, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+                               if n >= min_count]
+        known = set(tokens)
+        tokens += [t for t in dict.fromkeys(extra) if t not in known]
+        return cls(tokens)
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def __contains__(self, token: str) -> bool:
+        return token in self.index
+
+    def encode(self, text: Iterable[str]) -> np.ndarray:
+        """Ids of each character (or token), ``<UNK>`` for those not in the vocabulary."""
+        get = self.index.get
+        return np.fromiter((get(t, UNK_ID) for t in text), dtype=np.int64)
