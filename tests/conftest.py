@@ -1,0 +1,59 @@
+"""Shared fixtures: where the corpora are, and a tiny model trained once per session."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import pytest
+
+from brandner.sentence import Sentence, Span
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("BRANDNER_DATA") or REPO.parent / "shared" / "data")
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    path = data_dir()
+    if not path.is_dir():
+        pytest.skip(f"shared corpora not found at {path} (set BRANDNER_DATA)")
+    return path
+
+
+BRANDS = {"SHOE": ["特步", "耐克", "安踏", "李宁"], "DIGITAL": ["华为", "小米", "苹果"]}
+FRAMES = ["我买了{}鞋", "{}的新款不错", "昨天在店里看到{}和{}", "推荐{}给大家", "{}手机真好用"]
+
+
+def synthetic_sentences(count: int, seed: int = 0) -> list[Sentence]:
+    """Short brand sentences with known spans, for fast end-to-end tests."""
+    rng = random.Random(seed)
+    brands = [(word, type_) for type_, words in BRANDS.items() for word in words]
+    sentences = []
+    for _ in range(count):
+        frame = rng.choice(FRAMES)
+        text, spans = "", []
+        for i, piece in enumerate(frame.split("{}")):
+            text += piece
+            if i < frame.count("{}"):
+                word, type_ = rng.choice(brands)
+                spans.append(Span(len(text), len(text) + len(word), type_))
+                text += word
+        sentences.append(Sentence(text, tuple(spans)))
+    return sentences
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A model trained for a few epochs on synthetic sentences (seconds on a CPU)."""
+    from brandner.config import load_config
+    from brandner.fit import fit
+    path = tmp_path_factory.mktemp("model") / "tiny.pt"
+    config = load_config(None, ["max_epochs=8", "char_dim=16", "seg_dim=4", "hidden_size=16", "dropout=0.1",
+                                "lr=0.02", "max_chunk_length=40"])
+    fit(synthetic_sentences(200), synthetic_sentences(40, seed=1), config, path)
+    return path

@@ -1,0 +1,130 @@
+"""The CRF against brute force: every tag sequence enumerated at small sizes."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+
+from brandner.model.crf import CRF
+from brandner.schemes import IOBES
+
+def sequence_score(crf: CRF, emissions: torch.Tensor, tags: tuple[int, ...], constrained: bool = False) -> float:
+    transitions, start, end = crf.constrained() if constrained else (crf.transitions, crf.start, crf.end)
+    total = start[tags[0]] + emissions[0, tags[0]]
+    for prev, cur, t in zip(tags, tags[1:], range(1, len(tags))):
+        total = total + transitions[prev, cur] + emissions[t, cur]
+    return (total + end[tags[-1]]).item()
+
+
+def make_crf(num_tags: int, allowed=None, seed: int = 0) -> CRF:
+    torch.manual_seed(seed)
+    crf = CRF(num_tags, allowed).double()
+    with torch.no_grad():  # larger than the default init so the tests see real differences
+        for p in crf.parameters():
+            p.normal_()
+    return crf
+
+
+def batch(lengths: list[int], num_tags: int, seed: int = 1):
+    torch.manual_seed(seed)
+    emissions = torch.randn(len(lengths), max(lengths), num_tags, dtype=torch.float64)
+    mask = torch.arange(max(lengths)) < torch.tensor(lengths)[:, None]
+    return emissions, mask
+
+
+@pytest.mark.parametrize("lengths", [[1], [3], [4, 2, 1, 3]])
+def test_log_partition_matches_brute_force(lengths):
+    num_tags = 3
+    crf = make_crf(num_tags)
+    emissions, mask = batch(lengths, num_tags)
+    log_z = crf.log_partition(emissions, mask)
+    for b, n in enumerate(lengths):
+        scores = torch.tensor([sequence_score(crf, emissions[b, :n], tags)
+                               for tags in itertools.product(range(num_tags), repeat=n)], dtype=torch.float64)
+        assert log_z[b].item() == pytest.approx(torch.logsumexp(scores, 0).item(), abs=1e-9)
+
+
+def test_nll_is_minus_log_probability_and_probabilities_sum_to_one():
+    num_tags, lengths = 3, [3, 2]
+    crf = make_crf(num_tags)
+    emissions, mask = batch(lengths, num_tags)
+    for b, n in enumerate(lengths):
+        total = 0.0
+        for tags in itertools.product(range(num_tags), repeat=n):
+            padded = torch.zeros(1, emissions.size(1), dtype=torch.long)
+            padded[0, :n] = torch.tensor(tags)
+            nll = crf.nll(emissions[b:b + 1], padded, mask[b:b + 1])
+            total += torch.exp(-nll).item()
+        assert total == pytest.approx(1.0, abs=1e-9)
+
+
+def test_padding_does_not_change_scores():
+    crf = make_crf(4)
+    emissions, mask = batch([3], 4)
+    tags = torch.tensor([[1, 2, 3]])
+    padded_emissions = torch.cat([emissions, torch.randn(1, 2, 4, dtype=torch.float64)], dim=1)
+    padded_mask = torch.tensor([[True, True, True, False, False]])
+    padded_tags = torch.tensor([[1, 2, 3, 0, 0]])
+    assert crf.nll(emissions, tags, mask).item() == pytest.approx(
+        crf.nll(padded_emissions, padded_tags, padded_mask).item())
+    assert crf.decode(emissions, mask)[0][0].tolist() == crf.decode(padded_emissions, padded_mask)[0][0, :3].tolist()
+
+
+@pytest.mark.parametrize("lengths", [[1], [4], [5, 3, 1, 2]])
+def test_viterbi_matches_brute_force(lengths):
+    num_tags = 3
+    crf = make_crf(num_tags)
+    emissions, mask = batch(lengths, num_tags)
+    paths, best = crf.decode(emissions, mask)
+    for b, n in enumerate(lengths):
+        candidates = {tags: sequence_score(crf, emissions[b, :n], tags)
+                      for tags in itertools.product(range(num_tags), repeat=n)}
+        expected = max(candidates, key=candidates.get)
+        assert tuple(paths[b, :n].tolist()) == expected
+        assert paths[b, n:].eq(0).all()
+        assert best[b].item() == pytest.approx(candidates[expected])
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_constrained_viterbi_takes_only_allowed_paths(seed):
+    tags = IOBES.tags_for(["A", "B"])  # 9 tags
+    allowed = tuple(torch.tensor(x) for x in IOBES.allowed(tags))
+    crf = make_crf(len(tags), allowed, seed=seed)
+    lengths = [4, 3, 1]
+    emissions, mask = batch(lengths, len(tags), seed=seed)
+    emissions = emissions * 3  # strong emissions that would favour invalid sequences
+    paths, best = crf.decode(emissions, mask)
+    for b, n in enumerate(lengths):
+        candidates = {}
+        for seq in itertools.product(range(len(tags)), repeat=n):
+            score = sequence_score(crf, emissions[b, :n], seq, constrained=True)
+            if score != float("-inf"):
+                candidates[seq] = score
+        expected = max(candidates, key=candidates.get)
+        assert tuple(paths[b, :n].tolist()) == expected
+        assert best[b].item() == pytest.approx(candidates[expected])
+
+
+def test_allowed_sequences_are_exactly_the_valid_iobes_ones():
+    from brandner.schemes import spans_from_tags
+    tags = IOBES.tags_for(["A"])
+    allowed = tuple(torch.tensor(x) for x in IOBES.allowed(tags))
+    crf = make_crf(len(tags), allowed)
+    emissions = torch.zeros(3, len(tags), dtype=torch.float64)
+    for seq in itertools.product(range(len(tags)), repeat=3):
+        names = [tags[i] for i in seq]
+        valid = spans_from_tags(names, IOBES)[1] == 0 and IOBES.to_tags(spans_from_tags(names, IOBES)[0], 3) == names
+        assert (sequence_score(crf, emissions, seq, constrained=True) != float("-inf")) == valid, names
+
+
+def test_gradients_flow_to_all_parameters():
+    crf = make_crf(3)
+    emissions, mask = batch([3, 2], 3)
+    emissions.requires_grad_(True)
+    tags = torch.tensor([[0, 1, 2], [2, 1, 0]])
+    crf.nll(emissions, tags, mask).sum().backward()
+    for p in [emissions, crf.transitions, crf.start, crf.end]:
+        assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0
+    assert emissions.grad[1, 2].abs().sum() == 0  # padding gets no gradient
