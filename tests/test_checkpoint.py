@@ -1,0 +1,108 @@
+"""Model files: one self-describing file, atomic, never unpickled; training resumes exactly."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import pytest
+import torch
+
+from brandner import Tagger
+from brandner.checkpoint import load_model, safe_load, save_model
+from brandner.config import load_config
+from brandner.errors import BrandnerError
+from brandner.fit import fit, resume_path, summary_path
+from brandner.train import EpochEvent
+from tests.conftest import synthetic_sentences
+
+SMALL = ["char_dim=8", "seg_dim=4", "hidden_size=8", "lr=0.02", "patience=100"]
+
+
+def test_round_trip_gives_identical_predictions(tiny_model, tmp_path):
+    model, encoder = load_model(tiny_model)
+    copy = tmp_path / "copy.pt"
+    save_model(copy, model, encoder)
+    texts = ["我买了特步鞋", "华为和小米"]
+    assert Tagger.load(copy).predict(texts) == Tagger.load(tiny_model).predict(texts)
+    payload = torch.load(copy, weights_only=True)
+    assert set(payload) >= {"format", "version", "model_config", "encoder", "state_dict"}
+    assert payload["encoder"]["scheme"] == "IOBES" and payload["encoder"]["chars"][:2] == ["<PAD>", "<UNK>"]
+
+
+class Evil:
+    def __reduce__(self):
+        return (print, ("pwned",))
+
+
+@pytest.mark.parametrize("content", [b"not a model at all", pickle.dumps(Evil(), protocol=2)])
+def test_foreign_files_are_refused_with_a_clear_error(tmp_path, content):
+    path = tmp_path / "bad.pt"
+    path.write_bytes(content)
+    with pytest.raises(BrandnerError, match="bad.pt: not a brandner file"):
+        safe_load(path)
+
+
+def test_a_pickled_object_inside_a_checkpoint_is_refused(tmp_path):
+    path = tmp_path / "evil.pt"
+    torch.save({"format": "brandner-model", "version": 1, "x": Evil()}, path)
+    with pytest.raises(BrandnerError):
+        safe_load(path)
+
+
+def test_summary_is_written_beside_the_model(tiny_model):
+    summary = json.loads(summary_path(tiny_model).read_text(encoding="utf-8"))
+    assert {"epochs_run", "best_epoch", "dev", "train_seconds", "train_sentences_per_second"} <= set(summary)
+    assert 1 <= summary["best_epoch"] <= summary["epochs_run"] <= 8
+    assert 0 <= summary["dev"]["f1"] <= 1
+
+
+def _weights(path):
+    return torch.load(resume_path(path), weights_only=True)["model"]["state_dict"]
+
+
+def test_interrupted_training_resumes_to_the_same_weights(tmp_path):
+    train, dev = synthetic_sentences(60), synthetic_sentences(10, seed=1)
+    straight = tmp_path / "straight.pt"
+    fit(train, dev, load_config(None, SMALL + ["max_epochs=4"]), straight)
+
+    interrupted = tmp_path / "interrupted.pt"
+
+    def stop_after_two(event):
+        if isinstance(event, EpochEvent) and event.epoch == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        fit(train, dev, load_config(None, SMALL + ["max_epochs=4"]), interrupted, on_event=stop_after_two)
+    assert interrupted.exists() and resume_path(interrupted).exists()  # nothing lost
+    summary = fit(train, dev, load_config(None, SMALL + ["max_epochs=4"]), interrupted, resume=True)
+    assert summary["epochs_run"] == 4
+    for name, tensor in _weights(straight).items():
+        assert torch.equal(tensor, _weights(interrupted)[name]), name
+
+
+def test_resume_needs_a_resume_file_and_the_same_settings(tmp_path):
+    train, dev = synthetic_sentences(20), synthetic_sentences(5, seed=1)
+    path = tmp_path / "m.pt"
+    with pytest.raises(BrandnerError, match="no resume state"):
+        fit(train, dev, load_config(None, SMALL + ["max_epochs=1"]), path, resume=True)
+    fit(train, dev, load_config(None, SMALL + ["max_epochs=1"]), path)
+    with pytest.raises(BrandnerError, match="different settings: lr"):
+        fit(train, dev, load_config(None, SMALL + ["max_epochs=2", "lr=0.5"]), path, resume=True)
+
+
+def test_pretrained_vectors_initialise_the_embedding(shared_data, tmp_path):
+    from brandner.embeddings import read_word2vec
+    vectors = shared_data / "embeddings-demo" / "char.vec200.demo"
+    train, dev = synthetic_sentences(20), synthetic_sentences(5, seed=1)
+    path = tmp_path / "m.pt"
+    fit(train, dev, load_config(None, SMALL + ["max_epochs=1", "lr=0.000001", f"embeddings='{vectors}'"]), path)
+    model, encoder = load_model(path)
+    tokens, matrix = read_word2vec(vectors)
+    assert model.config.char_dim == 200
+    seen = set("".join(s.text for s in train))
+    unseen = [t for t in tokens if len(t) == 1 and t not in seen and encoder.normalizer(t) == t]
+    assert len(unseen) > 500 and all(t in encoder.chars for t in unseen)  # grown from the vectors
+    for char in ["的", unseen[0]]:
+        learned = model.char_embedding.weight[encoder.chars.index[char]]
+        assert torch.allclose(learned, torch.from_numpy(matrix[tokens.index(char)]), atol=1e-3)

@@ -1,0 +1,78 @@
+"""The public API on raw text: edge cases, long posts, offsets into the original string."""
+
+from __future__ import annotations
+
+import pytest
+
+from brandner import Tagger
+from brandner.text import split_chunks
+
+
+@pytest.fixture(scope="module")
+def tagger(tiny_model) -> Tagger:
+    return Tagger.load(tiny_model)
+
+
+def check_offsets(result: dict) -> None:
+    for entity in result["entities"]:
+        assert result["string"][entity["start"]:entity["end"]] == entity["word"]
+        assert set(entity) == {"word", "type", "start", "end"}
+
+
+def test_finds_brands_in_the_output_format(tagger):
+    result = tagger.predict("我买了特步鞋")
+    assert result == {"string": "我买了特步鞋",
+                      "entities": [{"word": "特步", "type": "SHOE", "start": 3, "end": 5}]}
+
+
+def test_a_list_gives_a_list_in_order(tagger):
+    texts = ["我买了耐克鞋", "", "华为手机真好用", "   "]
+    results = tagger.predict(texts)
+    assert [r["string"] for r in results] == texts
+    assert results[1]["entities"] == [] and results[3]["entities"] == []
+    assert [e["word"] for e in results[2]["entities"]] == ["华为"]
+
+
+@pytest.mark.parametrize("text", ["", " ", "\t\n", "😀😀😀", "hello world", "ＡＢＣ特步１２３", "\u200b特步\u200b"])
+def test_odd_inputs_work_and_keep_offsets(tagger, text):
+    result = tagger.predict(text)
+    assert result["string"] == text
+    check_offsets(result)
+
+
+def test_full_width_and_upper_case_map_back_to_the_original_string(tagger):
+    result = tagger.predict("我买了特步鞋ＡＢＣ")
+    check_offsets(result)
+    assert result["entities"][0]["word"] == "特步"
+
+
+@pytest.mark.parametrize("separator", ["。", ""])
+def test_long_posts_are_split_and_stitched_back(tagger, separator):
+    sentence = "我买了特步鞋" + separator
+    text = sentence * 40  # far past the tiny model's chunk length of 40
+    assert len(split_chunks(text, tagger.model.config.max_chunk_length)) > 1
+    result = tagger.predict(text)
+    check_offsets(result)
+    starts = [e["start"] for e in result["entities"] if e["word"] == "特步"]
+    assert len(starts) >= 35  # nothing dropped or truncated (a hard cut may split a few brands)
+    assert starts == sorted(starts)
+    assert max(starts) > len(text) - len(sentence) * 2
+
+
+def test_long_text_equals_its_chunks_tagged_alone(tagger):
+    text = "推荐李宁给大家。" * 12
+    chunks = split_chunks(text, tagger.model.config.max_chunk_length)
+    pieces = tagger.predict([text[s:e] for s, e in chunks])
+    expected = [dict(e, start=e["start"] + s, end=e["end"] + s) for (s, _), r in zip(chunks, pieces)
+                for e in r["entities"]]
+    assert tagger.predict(text)["entities"] == expected
+
+
+def test_batch_size_does_not_change_results(tiny_model):
+    texts = ["我买了特步鞋", "昨天在店里看到小米和安踏", "苹果手机真好用", "推荐耐克给大家"] * 5
+    assert Tagger.load(tiny_model, batch_size=1).predict(texts) == Tagger.load(tiny_model, batch_size=7).predict(texts)
+
+
+def test_rejects_non_strings(tagger):
+    with pytest.raises(TypeError):
+        tagger.predict([1, 2])
