@@ -11,14 +11,17 @@ endif
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
 install: $(BIN)/.installed
 
+# The main job on the default corpus: train on ecommerce (brands HP, products HC),
+# score dev and test per type, tag a few titles.
 demo: install
-	$(BIN)/python -m brandner.demo
+	$(BIN)/brandner train --corpus ecommerce --test --epochs 15 -o demo/ecommerce.pt
+	$(BIN)/brandner evaluate -m demo/ecommerce.pt --corpus ecommerce --split test
+	$(BIN)/brandner tag -m demo/ecommerce.pt "耐克男鞋运动鞋跑步鞋" "小米手机壳防摔硅胶套" "我买了特步鞋和李宁的卫衣"
 
 test: install
 	$(BIN)/python -m pytest -q

@@ -1,0 +1,42 @@
+"""What every benchmark records: the machine, the date, the command; and appending to RESULTS.md."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import shlex
+import sys
+from pathlib import Path
+
+import torch
+
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def header(title: str) -> str:
+    """A section heading with date, command, CPU, cores and torch threads."""
+    command = "python " + " ".join(shlex.quote(a) for a in [os.path.relpath(sys.argv[0])] + sys.argv[1:])
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return (f"## {title}\n\n- date: {now}\n- command: `{command}`\n"
+            f"- machine: {cpu_model()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+            f"{torch.get_num_threads()} threads, Python {platform.python_version()}\n")
+
+
+def append_results(text: str, path: Path = RESULTS) -> None:
+    """Append a section to the results file (created with a title if missing)."""
+    if not path.exists():
+        path.write_text("# Benchmark results\n\nEach section is appended by the script named in its command.\n\n",
+                        encoding="utf-8")
+    with path.open("a", encoding="utf-8") as out:
+        out.write(text.rstrip() + "\n\n")

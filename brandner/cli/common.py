@@ -1,0 +1,24 @@
+"""Argument pieces and loaders shared by several commands."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from brandner.sentence import Sentence
+
+
+def add_data_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", metavar="DIR",
+                        help="root of the named corpora (default: $BRANDNER_DATA, else ~/.cache/brandner)")
+
+
+def read_sentences(path: str | Path) -> list[Sentence]:
+    """Annotated sentences from a file in any supported format (detected)."""
+    from brandner.formats import read_file
+    return read_file(path).sentences
+
+
+def corpus_split(name: str, split: str, data_dir: str | None) -> list[Sentence]:
+    from brandner.corpora import load_split
+    return load_split(name, split, data_dir)

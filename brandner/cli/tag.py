@@ -1,0 +1,69 @@
+"""``brandner tag``: tag texts given as arguments, in a file or on stdin; JSON lines out."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Iterator
+
+from tqdm import tqdm
+
+from brandner.errors import BrandnerError
+from brandner.streaming import read_documents, tag_documents, write_results
+from brandner.tagger import Tagger
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("tag", help="tag raw text", description=__doc__)
+    parser.add_argument("-m", "--model", required=True, metavar="MODEL")
+    parser.add_argument("texts", nargs="*", metavar="TEXT", help="texts to tag")
+    parser.add_argument("-i", "--input", metavar="FILE",
+                        help="one document per line, plain text or JSON lines with 'string'/'text' ('-': stdin)")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write JSON lines here (default: stdout)")
+    parser.add_argument("--batch-size", type=int, default=256, help="sentences per model batch")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if bool(args.texts) == bool(args.input):
+        raise BrandnerError("give texts to tag or -i FILE, not both and not neither")
+    tagger = Tagger.load(args.model, batch_size=args.batch_size)
+    with _input(args.input) as (lines, name), _output(args.output) as out:
+        documents = read_documents(lines, name) if args.input else ((t, {}) for t in args.texts)
+        results = tag_documents(tagger, documents)
+        if args.input:
+            results = tqdm(results, unit=" lines", desc="tagging", disable=None, file=sys.stderr)
+        write_results(results, out)
+    return 0
+
+
+@contextmanager
+def _input(path: str | None) -> Iterator[tuple[IO[str] | list, str]]:
+    if path is None:
+        yield [], "<args>"
+    elif path == "-":
+        yield sys.stdin, "<stdin>"
+    else:
+        with open(path, encoding="utf-8", newline="") as handle:
+            yield handle, path
+
+
+@contextmanager
+def _output(path: str | None) -> Iterator[IO[str]]:
+    """stdout, or a temp file renamed to ``path`` only once everything is written."""
+    if path is None:
+        yield sys.stdout
+        return
+    target = Path(path)
+    handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent if str(target.parent) else ".")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            yield out
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,107 @@
+"""``brandner train``: train a model on a named corpus or on files."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+from tqdm import tqdm
+
+from brandner.cli.common import add_data_dir, corpus_split, read_sentences
+from brandner.config import load_config
+from brandner.errors import BrandnerError
+from brandner.fit import Event, fit
+from brandner.train import EpochEvent, StepEvent
+
+log = logging.getLogger("brandner")
+CORPUS_TEST = "<corpus test split>"
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("train", help="train a model", description=__doc__)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--corpus", metavar="NAME", help="a named corpus (see 'brandner corpus list')")
+    source.add_argument("--train", metavar="FILE", help="training file (columns, JSON lines or CLUENER)")
+    parser.add_argument("--dev", metavar="FILE", help="dev file for model selection (with --train)")
+    parser.add_argument("--test", metavar="FILE", nargs="?", const=CORPUS_TEST,
+                        help="also score a test file (alone, with --corpus: the corpus's test split)")
+    parser.add_argument("--config", metavar="FILE", help="TOML file with [model] and [train] settings")
+    parser.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], dest="overrides",
+                        help="override a setting, e.g. --set hidden_size=200 (repeatable)")
+    parser.add_argument("--seed", type=int, help="random seed (train.seed)")
+    parser.add_argument("--epochs", type=int, metavar="MAX", help="maximum epochs (train.max_epochs)")
+    parser.add_argument("--embeddings", metavar="FILE", help="pretrained character vectors, word2vec text format")
+    parser.add_argument("--resume", action="store_true", help="continue from MODEL.resume after an interruption")
+    parser.add_argument("--tensorboard", metavar="DIR", help="write TensorBoard scalars (loss, dev P/R/F1) here")
+    parser.add_argument("-o", "--output", metavar="MODEL", required=True, help="model file to write")
+    add_data_dir(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    overrides = list(args.overrides)
+    for key, value in (("seed", args.seed), ("max_epochs", args.epochs)):
+        if value is not None:
+            overrides.append(f"train.{key}={value}")
+    if args.embeddings:
+        overrides.append(f"train.embeddings={json.dumps(args.embeddings)}")
+    config = load_config(args.config, overrides)
+    train, dev, test = _data(args)
+    summary = fit(train, dev, config, args.output, test=test, resume=args.resume,
+                  on_event=_Progress(), tensorboard=args.tensorboard)
+    _print_summary(summary)
+    return 0
+
+
+def _data(args: argparse.Namespace):
+    if args.corpus:
+        if args.dev:
+            raise BrandnerError("--dev goes with --train, not --corpus")
+        train = corpus_split(args.corpus, "train", args.data_dir)
+        dev = corpus_split(args.corpus, "dev", args.data_dir)
+        test = corpus_split(args.corpus, "test", args.data_dir) if args.test == CORPUS_TEST else None
+    else:
+        if not args.dev:
+            raise BrandnerError("--train needs --dev (model selection is on dev F1)")
+        train, dev = read_sentences(args.train), read_sentences(args.dev)
+        test = None
+    if args.test not in (None, CORPUS_TEST):
+        test = read_sentences(args.test)
+    elif args.test == CORPUS_TEST and not args.corpus:
+        raise BrandnerError("--test without a file needs --corpus")
+    return train, dev, test
+
+
+class _Progress:
+    """A progress bar per epoch (on a terminal) and one log line per epoch."""
+
+    def __init__(self) -> None:
+        self.bar: tqdm | None = None
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, StepEvent):
+            if self.bar is None:
+                self.bar = tqdm(total=event.steps, desc=f"epoch {event.epoch}", unit="batch",
+                                leave=False, disable=None)
+            self.bar.update(1)
+            self.bar.set_postfix(loss=f"{event.loss:.3f}", refresh=False)
+        elif isinstance(event, EpochEvent):
+            if self.bar is not None:
+                self.bar.close()
+                self.bar = None
+            m = event.dev.micro
+            log.info("epoch %d: loss %.3f, dev P %.2f R %.2f F1 %.2f%s (%.1fs)", event.epoch, event.loss,
+                     100 * m.precision, 100 * m.recall, 100 * m.f1, "  best" if event.improved else "",
+                     event.seconds)
+
+
+def _print_summary(summary: dict) -> None:
+    print(f"model: {summary['model']} (best epoch {summary['best_epoch']} of {summary['epochs_run']}, "
+          f"{summary['train_seconds']:.0f}s, {summary['train_sentences_per_second']:.0f} sentences/s)")
+    for split in ("dev", "test"):
+        if split in summary:
+            print(f"{split}: " + ", ".join(f"{t} F1 {s['f1'] * 100:.2f}" for t, s in summary[split]["per_type"].items())
+                  + f"; micro P {summary[split]['precision'] * 100:.2f} R {summary[split]['recall'] * 100:.2f}"
+                  f" F1 {summary[split]['f1'] * 100:.2f}")

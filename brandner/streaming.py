@@ -1,0 +1,80 @@
+"""Tagging large inputs in order and in constant memory.
+
+An input file holds one document per line, either plain text::
+
+    我买了特步鞋
+    今天天气不错
+
+or JSON lines with a ``string`` (or ``text``) field; other fields are kept in the
+output. The first non-empty line decides which.
+"""
+
+from __future__ import annotations
+
+import json
+from itertools import islice
+from typing import IO, Iterable, Iterator
+
+from brandner.errors import InputFileError
+from brandner.tagger import Tagger
+
+Document = tuple[str, dict]  # the text, and fields to carry into the output
+
+
+def read_documents(lines: Iterable[str], path: str) -> Iterator[Document]:
+    """Documents from text lines (line ends removed); ``path`` names the source in errors."""
+    json_lines: bool | None = None
+    number = 0
+    try:
+        for number, line in enumerate(lines, start=1):
+            line = line.rstrip("\r\n")
+            if json_lines is None and line.strip():
+                json_lines = _looks_like_json(line)
+            yield _parse_json(line, path, number) if json_lines else (line, {})
+    except UnicodeDecodeError:
+        raise InputFileError(path, number + 1, "not UTF-8 text") from None
+
+
+def _looks_like_json(line: str) -> bool:
+    if not line.lstrip().startswith("{"):
+        return False
+    try:
+        value = json.loads(line)
+    except json.JSONDecodeError:
+        return False
+    return isinstance(value, dict) and ("string" in value or "text" in value)
+
+
+def _parse_json(line: str, path: str, number: int) -> Document:
+    if not line.strip():
+        return "", {}
+    try:
+        value = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise InputFileError(path, number, f"invalid JSON: {error.msg}") from None
+    if not isinstance(value, dict):
+        raise InputFileError(path, number, "expected a JSON object with a 'string' or 'text' field")
+    key = "string" if "string" in value else "text"
+    text = value.pop(key, None)
+    if not isinstance(text, str):
+        raise InputFileError(path, number, f"expected a 'string' or 'text' field holding a string")
+    value.pop("entities", None)
+    return text, value
+
+
+def tag_documents(tagger: Tagger, documents: Iterable[Document], chunk_size: int = 1024) -> Iterator[dict]:
+    """Results in input order, tagging ``chunk_size`` documents at a time."""
+    documents = iter(documents)
+    while chunk := list(islice(documents, chunk_size)):
+        results = tagger.predict([text for text, _ in chunk])
+        for (_, extra), result in zip(chunk, results):
+            yield {**result, **extra} if extra else result
+
+
+def write_results(results: Iterable[dict], out: IO[str]) -> int:
+    """JSON lines, one per result; returns how many were written."""
+    count = 0
+    for count, result in enumerate(results, start=1):
+        out.write(json.dumps(result, ensure_ascii=False))
+        out.write("\n")
+    return count
