@@ -1,0 +1,107 @@
+"""train -> evaluate -> tag through the real entry point, in a temp directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO, data_dir, synthetic_sentences
+
+SMALL = ["--set", "char_dim=16", "--set", "seg_dim=4", "--set", "hidden_size=16", "--set", "lr=0.02",
+         "--set", "dropout=0.1"]
+
+
+def brandner(*args: str, cwd, stdin: str | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(REPO), BRANDNER_DATA=str(data_dir()))
+    return subprocess.run([sys.executable, "-m", "brandner.cli.main", *args], cwd=cwd, env=env, input=stdin,
+                          capture_output=True, text=True, encoding="utf-8", timeout=600)
+
+
+def write_jsonl(path, sentences) -> None:
+    path.write_text("".join(json.dumps(s.to_dict(), ensure_ascii=False) + "\n" for s in sentences), encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    work = tmp_path_factory.mktemp("cli")
+    write_jsonl(work / "train.jsonl", synthetic_sentences(200))
+    write_jsonl(work / "dev.jsonl", synthetic_sentences(40, seed=1))
+    write_jsonl(work / "test.jsonl", synthetic_sentences(40, seed=2))
+    result = brandner("train", "--train", "train.jsonl", "--dev", "dev.jsonl", "--test", "test.jsonl",
+                      "--epochs", "8", *SMALL, "--tensorboard", "tb", "-o", "model.pt", cwd=work)
+    assert result.returncode == 0, result.stderr
+    return work, result
+
+
+def test_train_writes_model_summary_and_tensorboard(trained):
+    work, result = trained
+    assert (work / "model.pt").exists() and (work / "model.pt.resume").exists()
+    summary = json.loads((work / "model.pt.json").read_text(encoding="utf-8"))
+    assert summary["epochs_run"] <= 8 and summary["test"]["f1"] > 0.5
+    assert summary["train_sentences_per_second"] > 0 and summary["train_seconds"] > 0
+    assert list((work / "tb").iterdir())  # event files
+    assert "epoch 1:" in result.stderr and "test:" in result.stdout
+
+
+def test_evaluate_prints_a_table_and_json(trained):
+    work, _ = trained
+    table = brandner("evaluate", "-m", "model.pt", "--file", "test.jsonl", cwd=work)
+    assert table.returncode == 0, table.stderr
+    assert "SHOE" in table.stdout and "micro" in table.stdout
+    result = brandner("evaluate", "-m", "model.pt", "--file", "test.jsonl", "--json", cwd=work)
+    scores = json.loads(result.stdout)
+    assert set(scores["per_type"]) == {"SHOE", "DIGITAL"}
+    assert set(scores["per_type"]["SHOE"]) == {"precision", "recall", "f1", "support"}
+    assert 0 <= scores["f1"] <= 1
+
+
+def test_tag_arguments_files_and_stdin(trained):
+    work, _ = trained
+    result = brandner("tag", "-m", "model.pt", "我买了特步鞋", "", cwd=work)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert lines[0] == {"string": "我买了特步鞋", "entities": [{"word": "特步", "type": "SHOE", "start": 3, "end": 5}]}
+    assert lines[1] == {"string": "", "entities": []}
+
+    (work / "posts.txt").write_text("我买了特步鞋\r\n\n华为手机真好用\n", encoding="utf-8")
+    assert brandner("tag", "-m", "model.pt", "-i", "posts.txt", "-o", "out.jsonl", cwd=work).returncode == 0
+    out = [json.loads(line) for line in (work / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [o["string"] for o in out] == ["我买了特步鞋", "", "华为手机真好用"]
+
+    posts = '{"id": 7, "text": "推荐耐克给大家"}\n{"id": 8, "string": "小米"}\n'
+    result = brandner("tag", "-m", "model.pt", "-i", "-", cwd=work, stdin=posts)
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["id"] for o in out] == [7, 8] and out[0]["string"] == "推荐耐克给大家"
+    assert out[0]["entities"][0]["word"] == "耐克"
+
+
+@pytest.mark.parametrize("args,message", [
+    (["tag", "-m", "missing.pt", "x"], "missing.pt: No such file"),
+    (["tag", "-m", "model.pt", "-i", "bad.jsonl"], "bad.jsonl:2: invalid JSON"),
+    (["tag", "-m", "train.jsonl", "x"], "train.jsonl: not a brandner file"),
+    (["train", "--train", "train.jsonl", "-o", "x.pt"], "--train needs --dev"),
+    (["train", "--corpus", "ecommerce", "--set", "hiden=1", "-o", "x.pt"], "unknown setting 'hiden'"),
+    (["evaluate", "-m", "model.pt", "--file", "bad.jsonl"], "bad.jsonl:2:"),
+])
+def test_errors_are_one_line_and_exit_1(trained, args, message):
+    work, _ = trained
+    (work / "bad.jsonl").write_text('{"string": "a", "entities": []}\n{"string": \n', encoding="utf-8")
+    result = brandner(*args, cwd=work)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_kill_then_resume_from_the_command_line(tmp_path):
+    write_jsonl(tmp_path / "train.jsonl", synthetic_sentences(60))
+    write_jsonl(tmp_path / "dev.jsonl", synthetic_sentences(10, seed=1))
+    common = ["train", "--train", "train.jsonl", "--dev", "dev.jsonl", *SMALL, "--set", "patience=100", "-o", "m.pt"]
+    assert brandner(*common, "--epochs", "2", cwd=tmp_path).returncode == 0
+    result = brandner(*common, "--epochs", "3", "--resume", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "resuming after epoch 2" in result.stderr and "epoch 3:" in result.stderr and "epoch 1:" not in result.stderr
+    assert json.loads((tmp_path / "m.pt.json").read_text(encoding="utf-8"))["epochs_run"] == 3
