@@ -59,10 +59,13 @@ class TrainConfig:
     patience: int = 6
     seed: int = 1
     min_char_count: int = 1
+    unk_replace: float = 0.0
     embeddings: str = ""
 
     def __post_init__(self) -> None:
         _check_positive(self, "lr", "batch_size", "max_epochs", "patience", "min_char_count")
+        if not 0.0 <= self.unk_replace < 1.0:
+            raise BrandnerError(f"train.unk_replace must be in [0, 1), got {self.unk_replace}")
         if self.clip < 0:
             raise BrandnerError(f"train.clip must be >= 0 (0 turns clipping off), got {self.clip}")
 

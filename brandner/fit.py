@@ -65,10 +65,12 @@ def fit(train: Sequence[Sentence], dev: Sequence[Sentence], config: Config, outp
              len(train), len(encoder.chars), " ".join(encoder.tags))
     data = [encoder.encode_sentence(s) for s in train]
     tagger = Tagger(model, encoder)
+    singletons = _singletons(data, len(encoder.chars))
     writer = _tensorboard(tensorboard)
     started = time.perf_counter()
     try:
-        for event in train_loop(model, optimizer, data, lambda: tagger.evaluate(dev), config.train, state, rng):
+        for event in train_loop(model, optimizer, data, lambda: tagger.evaluate(dev), config.train, state, rng,
+                                singletons):
             if isinstance(event, EpochEvent):
                 if event.improved:
                     save_model(output, model, encoder)
@@ -103,6 +105,12 @@ def _build(train: Sequence[Sentence], config: Config) -> tuple[BiLSTMTagger, Enc
         log.info("initialised %d of %d character vectors from %s", found, len(encoder.chars),
                  config.train.embeddings)
     return model, encoder
+
+
+def _singletons(data: Sequence, vocab_size: int) -> torch.Tensor:
+    """Which character ids occur exactly once in the training data: (vocab,) bool."""
+    counts = np.bincount(np.concatenate([item.chars for item in data]), minlength=vocab_size)
+    return torch.from_numpy(counts == 1)
 
 
 def _init_embedding(model: BiLSTMTagger, encoder: Encoder, tokens: list[str], matrix: np.ndarray) -> int:

@@ -5,6 +5,7 @@ It does no I/O: it yields events, and the caller saves, logs and draws progress.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
 from dataclasses import dataclass
@@ -12,10 +13,11 @@ from typing import Callable, Iterator, Sequence
 
 import torch
 
-from brandner.batching import Encoded, collate, length_batches
+from brandner.batching import Batch, Encoded, collate, length_batches
 from brandner.config import TrainConfig
 from brandner.evaluate import Report
 from brandner.model.network import BiLSTMTagger
+from brandner.vocab import UNK_ID
 
 
 @dataclass
@@ -52,9 +54,14 @@ class EpochEvent:
 
 def train_loop(model: BiLSTMTagger, optimizer: torch.optim.Optimizer, data: Sequence[Encoded],
                evaluate: Callable[[], Report], config: TrainConfig, state: TrainState,
-               rng: random.Random) -> Iterator[StepEvent | EpochEvent]:
+               rng: random.Random, singletons: torch.Tensor | None = None) -> Iterator[StepEvent | EpochEvent]:
     """Train from ``state.epoch + 1`` until ``config.max_epochs`` or ``config.patience``
-    epochs without a better dev F1. ``state`` is updated in place."""
+    epochs without a better dev F1. ``state`` is updated in place.
+
+    ``singletons`` (bool per character id) marks characters seen once in training;
+    each occurrence is read as ``<UNK>`` with probability ``config.unk_replace``, so
+    the model learns what to do with characters it has never seen.
+    """
     lengths = [len(item.chars) for item in data]
     for epoch in range(state.epoch + 1, config.max_epochs + 1):
         if state.epoch - state.best_epoch >= config.patience:
@@ -64,7 +71,10 @@ def train_loop(model: BiLSTMTagger, optimizer: torch.optim.Optimizer, data: Sequ
         batches = length_batches(lengths, config.batch_size, rng)
         total = 0.0
         for step, indices in enumerate(batches, start=1):
-            loss = model.loss(collate([data[i] for i in indices]))
+            batch = collate([data[i] for i in indices])
+            if singletons is not None and config.unk_replace > 0:
+                batch = with_unknowns(batch, singletons, config.unk_replace)
+            loss = model.loss(batch)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if config.clip > 0:
@@ -82,3 +92,9 @@ def train_loop(model: BiLSTMTagger, optimizer: torch.optim.Optimizer, data: Sequ
             state.best_f1, state.best_epoch = report.micro.f1, epoch
         yield EpochEvent(epoch, total / max(len(data), 1), report, improved, state,
                          time.perf_counter() - started)
+
+
+def with_unknowns(batch: Batch, singletons: torch.Tensor, probability: float) -> Batch:
+    """The batch with each singleton character replaced by ``<UNK>`` with ``probability``."""
+    drop = singletons[batch.chars] & (torch.rand(batch.chars.shape) < probability)  # (batch, seq)
+    return dataclasses.replace(batch, chars=batch.chars.masked_fill(drop, UNK_ID))
