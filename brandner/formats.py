@@ -1,0 +1,446 @@
+"""Reading and writing annotated corpora: column files and JSON lines.
+
+Every reader returns :class:`Sentence` objects whose text keeps the file's own
+characters (normalisation is ``text.py``'s job). Three formats:
+
+``columns``: one character and its tag a line, tab or space between them, a
+blank line between sentences; BIO, IOBES (B/I/E/S) or BMES (B/M/E/S) tags::
+
+    特	B-SHOE
+    步	I-SHOE
+    鞋	O
+
+``jsonl``: ours, also what ``brandner tag`` writes (``end`` exclusive; ``text``
+is accepted for ``string``, ``word`` is optional but checked)::
+
+    {"string": "我买了特步鞋", "entities": [{"word": "特步", "type": "SHOE", "start": 3, "end": 5}]}
+
+``cluener``: CLUENER2020 (positions ``[start, end_inclusive]``; no ``label``
+means no entities)::
+
+    {"text": "浙商银行企业信贷部", "label": {"company": {"浙商银行": [[0, 3]]}}}
+
+A bad file raises :class:`InputFileError`, shown as ``path:line: what is wrong``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from brandner.errors import BrandnerError, InputFileError
+from brandner.schemes import IOBES, Role, Scheme, detect_scheme, get_scheme, spans_from_roles
+from brandner.sentence import Sentence, Span
+
+FORMATS = ("columns", "jsonl", "cluener")
+OVERLAP_POLICIES = ("error", "outer")
+log = logging.getLogger("brandner")
+
+# Weibo's files lost their emoji: each became two U+FFFD (one per UTF-16
+# surrogate) before the position digit, as in "\ufffd\ufffd0". The line still
+# stands for one character, so it reads as one U+FFFD.
+_REPLACEMENT = "\ufffd"
+
+RawSpans = tuple[str, list[Span]]  # a JSON record's text and its spans, unchecked for overlaps
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """What a reader found.
+
+    ``scheme`` is the tag scheme of a column file (None for JSON formats);
+    ``repairs`` counts entities started by an I-/M-/E- tag that continued none;
+    ``dropped`` counts entities left out because they overlap a longer one
+    (only with ``overlaps="outer"``).
+    """
+
+    sentences: list[Sentence]
+    scheme: Scheme | None = None
+    repairs: int = 0
+    dropped: int = 0
+
+
+# ---------------------------------------------------------------- reading
+
+
+def read_file(path: str | Path, fmt: str = "auto", scheme: Scheme | str | None = None,
+              char_digit: bool | None = None, overlaps: str = "error") -> ReadResult:
+    """Sentences from a file in one of :data:`FORMATS`, or ``"auto"``.
+
+    ``auto`` decides by content: a first non-blank line that is a JSON object
+    means JSON lines (``cluener`` when it has a ``label`` key, else ``jsonl``),
+    anything else a column file. ``scheme`` and ``char_digit`` concern column
+    files only (None: detected); ``overlaps`` concerns JSON files only:
+    ``"error"`` rejects overlapping entities, ``"outer"`` keeps the earliest,
+    longest one and drops (and counts) the others.
+    """
+    name = str(path)
+    lines = read_lines(path)
+    fmt = _check_choice("format", fmt, FORMATS + ("auto",))
+    if fmt == "auto":
+        fmt = guess_format(lines)
+    if fmt == "columns":
+        return parse_columns(lines, name, scheme, char_digit)
+    parse = parse_jsonl if fmt == "jsonl" else parse_cluener
+    return parse(lines, name, overlaps)
+
+
+def read_lines(path: str | Path) -> list[str]:
+    """The lines of a UTF-8 file (a BOM is dropped); not UTF-8 is an error naming the line."""
+    raw = Path(path).read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        raise InputFileError(str(path), line,
+                             f"not UTF-8: byte {raw[error.start]:#04x} cannot be decoded") from None
+    # split("\n"), not splitlines(): U+2028, U+0085 and friends are characters of the corpus.
+    return text.removeprefix("\ufeff").split("\n")
+
+
+def guess_format(lines: Iterable[str]) -> str:
+    """``"cluener"``, ``"jsonl"`` or ``"columns"``, judged by the first non-blank line."""
+    for line in lines:
+        line = line.strip()
+        if not line:
+            continue
+        if not (line.startswith("{") and line.endswith("}")):
+            return "columns"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            return "jsonl"  # the reader names the line and the JSON error
+        return "cluener" if isinstance(record, dict) and "label" in record else "jsonl"
+    return "columns"
+
+
+def parse_columns(lines: Iterable[str], path: str = "<lines>", scheme: Scheme | str | None = None,
+                  char_digit: bool | None = None) -> ReadResult:
+    """Sentences from the lines of a column file (line ends may be ``\\n`` or ``\\r\\n``).
+
+    Each line is split at its LAST tab or space, so a token that is itself a
+    space (``" \\tO"``) survives. With ``char_digit`` (Weibo, ``科0\\tB-PER.NAM``)
+    a token is a character followed by its position in a segmented word, and
+    only the character is kept; None detects it: every token has two or more
+    characters and ends in a digit. ``scheme`` None detects the tag scheme.
+    """
+    blocks = list(_column_blocks(lines, path))
+    if char_digit is None:
+        char_digit = _looks_char_digit(blocks)
+    declared = as_scheme(scheme)
+    distinct = {tag for block in blocks for tag in block.tags}
+    used = declared or detect_scheme(distinct)
+    parsed = _parse_tags(distinct, blocks, used, path, "given" if declared else "detected from the file's tags")
+    sentences: list[Sentence] = []
+    repairs = 0
+    for block in blocks:
+        spans, repaired = spans_from_roles([parsed[tag] for tag in block.tags])
+        sentences.append(Sentence(_block_text(block, char_digit, path), tuple(spans)))
+        repairs += repaired
+    if repairs:
+        log.warning("%s: repaired %d entities whose I-/M-/E- tag did not continue an entity", path, repairs)
+    return ReadResult(sentences, used, repairs)
+
+
+@dataclass
+class _Block:
+    """The lines of one sentence in a column file: they are consecutive from line ``first``."""
+
+    first: int
+    tokens: list[str]
+    tags: list[str]
+
+
+def _column_blocks(lines: Iterable[str], path: str) -> Iterator[_Block]:
+    block = _Block(0, [], [])
+    for number, line in enumerate(lines, start=1):
+        line = line.rstrip(" \t\r\n")
+        if not line:
+            if block.tokens:
+                yield block
+                block = _Block(0, [], [])
+            continue
+        # Split at the last tab or space, whichever comes later.
+        token, sep, tag = line.rpartition("\t")
+        if not sep or " " in tag:
+            token, sep, tag = line.rpartition(" ")
+        if not token:
+            raise InputFileError(path, number, f"expected a character, a tab or a space, and a tag; got {line!r}")
+        if not block.tokens:
+            block.first = number
+        block.tokens.append(token)
+        block.tags.append(tag)
+    if block.tokens:
+        yield block
+
+
+def _looks_char_digit(blocks: list[_Block]) -> bool:
+    tokens = [token for block in blocks for token in block.tokens]
+    return bool(tokens) and all(len(token) >= 2 and token[-1] in "0123456789" for token in tokens)
+
+
+def _parse_tags(distinct: set[str], blocks: list[_Block], scheme: Scheme, path: str,
+                how: str) -> dict[str, tuple[Role | None, str | None]]:
+    """Each distinct tag of the file parsed; the first bad one in the file is reported at its line."""
+    parsed: dict[str, tuple[Role | None, str | None]] = {}
+    errors: dict[str, str] = {}
+    for tag in distinct:
+        try:
+            parsed[tag] = scheme.parse(tag)
+        except ValueError as error:
+            errors[tag] = str(error)
+    if errors:
+        number, tag = next((block.first + i, tag) for block in blocks
+                           for i, tag in enumerate(block.tags) if tag in errors)
+        raise InputFileError(path, number, f"{errors[tag]}; the {scheme.name} scheme was {how}")
+    return parsed
+
+
+def _block_text(block: _Block, char_digit: bool, path: str) -> str:
+    if not char_digit:
+        text = "".join(block.tokens)
+        if len(text) == len(block.tokens):  # the usual case: one character a line
+            return text
+    return "".join(_token_char(token, char_digit, path, block.first + i) for i, token in enumerate(block.tokens))
+
+
+def _token_char(token: str, char_digit: bool, path: str, number: int) -> str:
+    if char_digit:
+        char, position = token[:1], token[1:]
+        if char == _REPLACEMENT and position.startswith(_REPLACEMENT):
+            position = position[1:]
+        if not (position.isascii() and position.isdigit()):
+            raise InputFileError(path, number, f"token {token!r} is not a character followed by "
+                                               "its word position, as in Weibo's '科0'")
+        return char
+    char = token.rstrip(" \t") or token[0]  # "a  O": two spaces before the tag
+    if len(char) != 1:
+        raise InputFileError(path, number, f"token {token!r} has {len(token)} characters, expected one "
+                                           "(or, in a file where every token is so, a character and "
+                                           "its word position, as in Weibo's '科0')")
+    return char
+
+
+def parse_jsonl(lines: Iterable[str], path: str = "<lines>", overlaps: str = "error") -> ReadResult:
+    """Sentences from the lines of a file in our JSON-lines format (see the module docstring)."""
+    return _parse_json_lines(lines, path, overlaps, _jsonl_spans)
+
+
+def parse_cluener(lines: Iterable[str], path: str = "<lines>", overlaps: str = "error") -> ReadResult:
+    """Sentences from the lines of a CLUENER2020 file (see the module docstring)."""
+    return _parse_json_lines(lines, path, overlaps, _cluener_spans)
+
+
+def _parse_json_lines(lines: Iterable[str], path: str, overlaps: str,
+                      record_spans: Callable[[dict, str, int], RawSpans]) -> ReadResult:
+    _check_choice("overlap policy", overlaps, OVERLAP_POLICIES)
+    sentences: list[Sentence] = []
+    dropped = 0
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        text, spans = record_spans(_json_object(line, path, number), path, number)
+        kept = _without_overlaps(text, spans, overlaps, path, number)
+        dropped += len(spans) - len(kept)
+        sentences.append(Sentence(text, tuple(kept)))
+    if dropped:
+        log.warning("%s: dropped %d entities that overlap a longer one", path, dropped)
+    return ReadResult(sentences, None, 0, dropped)
+
+
+def _json_object(line: str, path: str, number: int) -> dict:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise InputFileError(path, number, f"invalid JSON: {error.msg} (column {error.colno})") from None
+    if not isinstance(record, dict):
+        raise InputFileError(path, number, f"expected a JSON object, got {type(record).__name__}")
+    return record
+
+
+def _record_text(record: dict, keys: tuple[str, ...], path: str, number: int) -> str:
+    for key in keys:
+        if key in record:
+            if not isinstance(record[key], str):
+                raise InputFileError(path, number, f"{key!r} must be a string")
+            return record[key]
+    raise InputFileError(path, number, f"no {' or '.join(repr(k) for k in keys)} field")
+
+
+def _jsonl_spans(record: dict, path: str, number: int) -> RawSpans:
+    text = _record_text(record, ("string", "text"), path, number)
+    if "label" in record and "entities" not in record:
+        raise InputFileError(path, number, "a 'label' field and no 'entities': this is the CLUENER2020 "
+                                           "format, read it as 'cluener'")
+    entities = record.get("entities") or []
+    if not isinstance(entities, list):
+        raise InputFileError(path, number, "'entities' must be a list")
+    spans = []
+    for k, entity in enumerate(entities, start=1):
+        if not isinstance(entity, dict):
+            raise InputFileError(path, number, f"entity {k} is not an object")
+        spans.append(_checked_span(text, entity.get("start"), entity.get("end"), entity.get("type"),
+                                   entity.get("word"), f"entity {k}", (path, number)))
+    return text, spans
+
+
+def _cluener_spans(record: dict, path: str, number: int) -> RawSpans:
+    text = _record_text(record, ("text",), path, number)
+    label = record.get("label") or {}
+    if not isinstance(label, dict):
+        raise InputFileError(path, number, "'label' must be an object {type: {mention: [[start, end], ...]}}")
+    spans = []
+    for type_, mentions in label.items():
+        if not isinstance(mentions, dict):
+            raise InputFileError(path, number, f"label {type_!r} must be an object {{mention: [[start, end], ...]}}")
+        for word, positions in mentions.items():
+            for position in positions if isinstance(positions, list) else [positions]:
+                where = f"{type_} {word!r} at {position}"
+                if not (isinstance(position, list) and len(position) == 2):
+                    raise InputFileError(path, number, f"{where}: expected [start, end_inclusive]")
+                start, last = position
+                end = last + 1 if _is_int(last) else last
+                spans.append(_checked_span(text, start, end, type_, word, where, (path, number)))
+    return text, spans
+
+
+def _checked_span(text: str, start: object, end: object, type_: object, word: object, where: str,
+                  at: tuple[str, int]) -> Span:
+    """A span after checking it against its text; ``end`` is exclusive."""
+    if not (_is_int(start) and _is_int(end)):
+        raise InputFileError(*at, f"{where}: start and end must be integers, got {start!r} and {end!r}")
+    if not isinstance(type_, str) or not type_:
+        raise InputFileError(*at, f"{where}: 'type' must be a non-empty string, got {type_!r}")
+    if not 0 <= start < end <= len(text):
+        raise InputFileError(*at, f"{where}: span {start}..{end} is empty or outside the text "
+                                  f"of {len(text)} characters")
+    if word is not None and word != text[start:end]:
+        raise InputFileError(*at, f"{where}: word {word!r} differs from the text there, "
+                                  f"{text[start:end]!r}")
+    return Span(start, end, type_)
+
+
+def _without_overlaps(text: str, spans: list[Span], policy: str, path: str, number: int) -> list[Span]:
+    """Spans sorted by start; an overlap is an error, or (policy "outer") the later, shorter span goes."""
+    kept: list[Span] = []
+    for span in sorted(spans, key=lambda s: (s.start, -s.end, s.type)):
+        if kept and span.start < kept[-1].end:
+            if policy == "error":
+                raise InputFileError(path, number, f"entities overlap: {_describe(text, kept[-1])} "
+                                                   f"and {_describe(text, span)}")
+            continue
+        kept.append(span)
+    return kept
+
+
+def _describe(text: str, span: Span) -> str:
+    return f"{span.type} {text[span.start:span.end]!r} at {span.start}..{span.end}"
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# ---------------------------------------------------------------- writing
+
+
+def write_file(sentences: Iterable[Sentence], path: str | Path, fmt: str,
+               scheme: Scheme | str = IOBES, sep: str = "\t") -> None:
+    """Write sentences to ``path`` in one of :data:`FORMATS`, atomically.
+
+    ``scheme`` and ``sep`` (tab or space) concern column files, which cannot
+    hold an empty sentence (it is left out), a line break as a character, or
+    overlapping entities (an error).
+    """
+    fmt = _check_choice("format", fmt, FORMATS)
+    if fmt == "columns":
+        chunks = format_columns(sentences, as_scheme(scheme) or IOBES, sep)
+    else:
+        to_record = _to_cluener if fmt == "cluener" else Sentence.to_dict
+        chunks = (json.dumps(to_record(s), ensure_ascii=False) + "\n" for s in sentences)
+    with atomic_output(path) as temporary, open(temporary, "w", encoding="utf-8", newline="") as out:
+        out.writelines(chunks)
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def format_columns(sentences: Iterable[Sentence], scheme: Scheme = IOBES, sep: str = "\t") -> Iterator[str]:
+    """The lines (with ``\\n``) of a column file holding these sentences."""
+    if sep not in ("\t", " "):
+        raise BrandnerError(f"column separator must be a tab or a space, got {sep!r}")
+    for number, sentence in enumerate(sentences, start=1):
+        if not sentence.text:
+            continue
+        bad = next((c for c in sentence.text if c in "\r\n"), None)
+        if bad is not None:
+            raise BrandnerError(f"sentence {number}: a column file cannot hold the character {bad!r}")
+        spans = sorted(sentence.spans)
+        if any(a.end > b.start for a, b in zip(spans, spans[1:])):
+            raise BrandnerError(f"sentence {number}: overlapping entities cannot be written as tags")
+        tags = scheme.to_tags(spans, len(sentence.text))
+        yield from (f"{char}{sep}{tag}\n" for char, tag in zip(sentence.text, tags))
+        yield "\n"
+
+
+def _to_cluener(sentence: Sentence) -> dict:
+    label: dict[str, dict[str, list[list[int]]]] = {}
+    for span in sentence.spans:
+        word = sentence.text[span.start:span.end]
+        label.setdefault(span.type, {}).setdefault(word, []).append([span.start, span.end - 1])
+    return {"text": sentence.text, "label": label}
+
+
+def format_for_path(path: str | Path) -> str:
+    """The format a file name suggests: ``.json``/``.jsonl`` -> jsonl, anything else columns."""
+    return "jsonl" if Path(path).suffix.lower() in (".json", ".jsonl") else "columns"
+
+
+@contextmanager
+def atomic_output(path: str | Path) -> Iterator[Path]:
+    """A temporary path beside ``path``: renamed onto it when the block succeeds, removed if it fails.
+
+    >>> with atomic_output("out.txt") as temporary:  # doctest: +SKIP
+    ...     temporary.write_text("done")
+    """
+    target = Path(path)
+    handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        yield temporary
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it 0600; give it a new file's usual mode
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# ---------------------------------------------------------------- arguments
+
+
+def as_scheme(scheme: Scheme | str | None) -> Scheme | None:
+    """A Scheme from a Scheme, a name (``"bioes"``, ``"BMES"``...) or None."""
+    if scheme is None or isinstance(scheme, Scheme):
+        return scheme
+    try:
+        return get_scheme(scheme)
+    except ValueError as error:
+        raise BrandnerError(str(error)) from None
+
+
+def _check_choice(what: str, value: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise BrandnerError(f"unknown {what} {value!r}; expected one of {', '.join(choices)}")
+    return value
