@@ -268,7 +268,10 @@ def data_root(data_dir: str | Path | None = None) -> Path:
 
 
 def locate(source: SourceFile, data_dir: str | Path | None = None, mirror: str | None = None) -> Path:
-    """The local path of a corpus file: under the data root, else the cache, else downloaded there."""
+    """The local path of a corpus file: under the data root, else the cache, else downloaded there.
+
+    Files already on disk are trusted as they are (not hashed again); downloads are checked.
+    """
     for root in (data_root(data_dir), cache_root()):
         if (root / source.path).is_file():
             return root / source.path
