@@ -34,6 +34,7 @@ class ModelConfig:
     seg_dim: int = 20
     hidden_size: int = 100
     dropout: float = 0.5
+    output_dropout: float = 0.0
     head: str = "crf"
     fullwidth: bool = True
     lowercase: bool = True
@@ -44,8 +45,9 @@ class ModelConfig:
         if self.head not in HEADS:
             raise BrandnerError(f"model.head must be one of {', '.join(HEADS)}, got {self.head!r}")
         _check_positive(self, "char_dim", "seg_dim", "hidden_size", "max_chunk_length")
-        if not 0.0 <= self.dropout < 1.0:
-            raise BrandnerError(f"model.dropout must be in [0, 1), got {self.dropout}")
+        for name in ("dropout", "output_dropout"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise BrandnerError(f"model.{name} must be in [0, 1), got {getattr(self, name)}")
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ class BiLSTMTagger(nn.Module):
         self.char_embedding = nn.Embedding(num_chars, config.char_dim, padding_idx=0)
         self.segment_embedding = nn.Embedding(NUM_SEGMENT_IDS, config.seg_dim)
         self.dropout = nn.Dropout(config.dropout)
+        self.output_dropout = nn.Dropout(config.output_dropout)
         self.lstm = nn.LSTM(config.char_dim + config.seg_dim, config.hidden_size,
                             batch_first=True, bidirectional=True)
         self.projection = nn.Linear(2 * config.hidden_size, num_tags)
@@ -37,7 +38,7 @@ class BiLSTMTagger(nn.Module):
         packed = pack_padded_sequence(self.dropout(embedded), batch.lengths, batch_first=True,
                                       enforce_sorted=False)
         hidden, _ = pad_packed_sequence(self.lstm(packed)[0], batch_first=True, total_length=batch.chars.size(1))
-        return self.projection(hidden)  # (batch, seq, tags)
+        return self.projection(self.output_dropout(hidden))  # (batch, seq, tags)
 
     def loss(self, batch: Batch) -> torch.Tensor:
         """Mean loss per sentence (CRF negative log-likelihood or token cross-entropy sums)."""
