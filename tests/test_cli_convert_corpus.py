@@ -8,17 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from brandner.formats import read_file
-
-DATA = Path(os.environ.get("BRANDNER_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"shared corpora not found at {DATA}")
 
 
 def brandner(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    """Run ``python -m brandner.cli.main ARGS`` in ``tmp_path``, offline and with a private cache."""
-    env = {**os.environ, "BRANDNER_DATA": str(DATA), "BRANDNER_MIRROR": "http://127.0.0.1:9",
+    """Run ``python -m brandner.cli.main ARGS`` in ``tmp_path``: offline, no data root or cache of the user."""
+    env = {**os.environ, "BRANDNER_DATA": str(tmp_path / "data"), "BRANDNER_MIRROR": "http://127.0.0.1:9",
            "XDG_CACHE_HOME": str(tmp_path / "cache")}
     return subprocess.run([sys.executable, "-m", "brandner.cli.main", *args], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=120)
@@ -31,9 +26,8 @@ def test_corpus_list(tmp_path: Path) -> None:
     assert names == ["ecommerce", "weibo", "resume", "msra", "peoples-daily", "cluener", "brands-sample"]
 
 
-@needs_data
-def test_corpus_stats_json(tmp_path: Path) -> None:
-    done = brandner(tmp_path, "corpus", "stats", "brands-sample", "--data-dir", str(DATA), "--json")
+def test_corpus_stats_json(shared_data: Path, tmp_path: Path) -> None:
+    done = brandner(tmp_path, "corpus", "stats", "brands-sample", "--data-dir", str(shared_data), "--json")
     assert done.returncode == 0, done.stderr
     stats = json.loads(done.stdout)
     assert [stats[s]["sentences"] for s in ("train", "dev", "test")] == [22, 12, 10]
@@ -48,9 +42,8 @@ def test_corpus_stats_of_an_unknown_corpus_is_one_line(tmp_path: Path) -> None:
         "ecommerce, weibo, resume, msra, peoples-daily, cluener, brands-sample"]
 
 
-@needs_data
-def test_convert_round_trip_keeps_every_entity(tmp_path: Path) -> None:
-    source = DATA / "ecommerce" / "dev.txt.bieos"  # IOBES, with literal spaces
+def test_convert_round_trip_keeps_every_entity(shared_data: Path, tmp_path: Path) -> None:
+    source = shared_data / "ecommerce" / "dev.txt.bieos"  # IOBES, with literal spaces
     first = brandner(tmp_path, "convert", str(source), "dev.jsonl")
     second = brandner(tmp_path, "convert", "dev.jsonl", "dev.bio", "--to-scheme", "bio")
     assert (first.returncode, second.returncode) == (0, 0), first.stderr + second.stderr

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-import os
 import threading
 import zipfile
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -20,8 +19,6 @@ from brandner.corpora import (CorpusInfo, SourceFile, cache_root, corpus_stats, 
 from brandner.errors import BrandnerError
 from brandner.sentence import Sentence, Span
 
-DATA = Path(os.environ.get("BRANDNER_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"shared corpora not found at {DATA}")
 TINY = "特 B-SHOE\r\n步 O\r\n\r\n好 O\r\n"  # B- and O only: valid in every scheme
 
 
@@ -40,7 +37,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     folder.mkdir()
     handler = functools.partial(QuietHandler, directory=str(folder))
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}", folder
     httpd.shutdown()
@@ -91,10 +88,9 @@ def test_msra_never_uses_msra_test_txt() -> None:
     assert all("msra_test.txt" not in f.path for f in msra.files)
 
 
-@needs_data
-def test_checksums_match_the_shared_sha256sums() -> None:
+def test_checksums_match_the_shared_sha256sums(shared_data: Path) -> None:
     sums = {}
-    for line in (DATA / "SHA256SUMS").read_text().splitlines():
+    for line in (shared_data / "SHA256SUMS").read_text().splitlines():
         digest, path = line.split(maxsplit=1)
         sums[path.removeprefix("./")] = digest
     assert all(sums[f.path] == f.sha256 for info in list_corpora() for f in info.files)
@@ -195,21 +191,19 @@ def test_an_unreachable_source_is_one_clear_error(server: tuple[str, Path]) -> N
 # ---------------------------------------------------------------- the real corpora
 
 
-@needs_data
-def test_msra_stats_from_the_shared_data() -> None:
-    stats = corpus_stats("msra", DATA)
+def test_msra_stats_from_the_shared_data(shared_data: Path) -> None:
+    stats = corpus_stats("msra", shared_data)
     assert [stats[s]["sentences"] for s in ("train", "dev", "test")] == [47774, 2515, 4365]
     assert stats["test"]["entities"] == {"LOC": 2877, "ORG": 1331, "PER": 1973}  # NS, NT, NR renamed
     assert sum(stats["test"]["entities"].values()) == 6181
 
 
-@needs_data
 @pytest.mark.parametrize("name, split, sentences, entities", [
     ("ecommerce", "train", 3989, 12110), ("weibo", "train", 1350, 1895), ("resume", "train", 3821, 13440),
     ("peoples-daily", "dev", 2318, 3819), ("cluener", "train", 10748, 23970), ("brands-sample", "train", 22, 31)])
-def test_split_counts(name: str, split: str, sentences: int, entities: int,
+def test_split_counts(shared_data: Path, name: str, split: str, sentences: int, entities: int,
                       monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BRANDNER_DATA", str(DATA))
+    monkeypatch.setenv("BRANDNER_DATA", str(shared_data))
     loaded = load_split(name, split)
     assert (len(loaded), sum(len(s.spans) for s in loaded)) == (sentences, entities)
 

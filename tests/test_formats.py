@@ -15,9 +15,6 @@ from brandner.formats import (format_columns, guess_format, parse_columns, read_
 from brandner.schemes import BIO, BMES, IOBES
 from brandner.sentence import Sentence, Span
 
-DATA = Path(os.environ.get("BRANDNER_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"shared corpora not found at {DATA}")
-
 
 def put(tmp_path: Path, text: str | bytes, name: str = "in.txt") -> Path:
     path = tmp_path / name
@@ -272,9 +269,8 @@ def entity_count(result: object) -> int:
     return sum(len(s.spans) for s in result.sentences)
 
 
-@needs_data
-def test_ecommerce_literal_space_inside_a_brand() -> None:
-    path = DATA / "ecommerce" / "dev.txt.bieos"
+def test_ecommerce_literal_space_inside_a_brand(shared_data: Path) -> None:
+    path = shared_data / "ecommerce" / "dev.txt.bieos"
     lines = read_lines(path)
     assert lines[94] == " \tI-HP"  # line 95
     index = lines[:94].count("")  # sentences ended before line 95
@@ -284,15 +280,13 @@ def test_ecommerce_literal_space_inside_a_brand() -> None:
     assert any(s.type == "HP" and s.start < offset < s.end - 1 for s in sentence.spans)
 
 
-@needs_data
-def test_ecommerce_train_counts() -> None:
-    result = read_file(DATA / "ecommerce" / "train.txt.bieos")
+def test_ecommerce_train_counts(shared_data: Path) -> None:
+    result = read_file(shared_data / "ecommerce" / "train.txt.bieos")
     assert (len(result.sentences), entity_count(result), result.scheme) == (3989, 12110, IOBES)
 
 
-@needs_data
-def test_weibo_char_digit_and_repairs() -> None:
-    path = DATA / "weibo" / "weiboNER_2nd_conll.train"
+def test_weibo_char_digit_and_repairs(shared_data: Path) -> None:
+    path = shared_data / "weibo" / "weiboNER_2nd_conll.train"
     lines = [line for line in read_lines(path) if line]
     assert any(line.split("\t")[0][1:] == "10" for line in lines)  # multi-digit positions occur
     result = read_file(path)
@@ -302,40 +296,35 @@ def test_weibo_char_digit_and_repairs() -> None:
     assert entity_count(result) - result.repairs == 1885
 
 
-@needs_data
-def test_weibo_lost_emoji_read_as_one_character() -> None:
-    path = DATA / "weibo" / "weiboNER_2nd_conll.dev"
+def test_weibo_lost_emoji_read_as_one_character(shared_data: Path) -> None:
+    path = shared_data / "weibo" / "weiboNER_2nd_conll.dev"
     lines = read_lines(path)
     assert lines[995].startswith("\ufffd\ufffd0\t")  # line 996
     texts = "".join(s.text for s in read_file(path).sentences)
     assert texts.count("\ufffd") == sum(line.startswith("\ufffd") for line in lines)
 
 
-@needs_data
-def test_resume_bmes_with_repairs() -> None:
-    result = read_file(DATA / "resume" / "train.char.bmes")
+def test_resume_bmes_with_repairs(shared_data: Path) -> None:
+    result = read_file(shared_data / "resume" / "train.char.bmes")
     assert (len(result.sentences), entity_count(result), result.repairs) == (3821, 13440, 2)
     assert result.scheme is BMES
 
 
-@needs_data
-def test_msra_official_test_counts_and_raw_types() -> None:
-    result = read_file(DATA / "msra" / "msra_official_test.char.bmes")
+def test_msra_official_test_counts_and_raw_types(shared_data: Path) -> None:
+    result = read_file(shared_data / "msra" / "msra_official_test.char.bmes")
     assert (len(result.sentences), entity_count(result), result.scheme) == (4365, 6181, BMES)
     assert {s.type for x in result.sentences for s in x.spans} == {"NR", "NS", "NT"}
 
 
-@needs_data
-def test_crlf_files_without_final_blank_line() -> None:
-    assert read_lines(DATA / "brands-sample" / "brands.dev")[0].endswith("\r")
-    result = read_file(DATA / "brands-sample" / "brands.dev")
+def test_crlf_files_without_final_blank_line(shared_data: Path) -> None:
+    assert read_lines(shared_data / "brands-sample" / "brands.dev")[0].endswith("\r")
+    result = read_file(shared_data / "brands-sample" / "brands.dev")
     assert (len(result.sentences), entity_count(result)) == (12, 13)
     assert not any("\r" in s.text for s in result.sentences)
 
 
-@needs_data
-def test_cluener_counts_and_its_one_nested_entity() -> None:
-    path = DATA / "cluener2020" / "train.json"
+def test_cluener_counts_and_its_one_nested_entity(shared_data: Path) -> None:
+    path = shared_data / "cluener2020" / "train.json"
     result = read_file(path, overlaps="outer")
     assert (len(result.sentences), entity_count(result) + result.dropped) == (10748, 23972)
     assert result.dropped == 2
