@@ -105,3 +105,14 @@ def test_kill_then_resume_from_the_command_line(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "resuming after epoch 2" in result.stderr and "epoch 3:" in result.stderr and "epoch 1:" not in result.stderr
     assert json.loads((tmp_path / "m.pt.json").read_text(encoding="utf-8"))["epochs_run"] == 3
+
+
+def test_train_and_evaluate_on_a_named_corpus(shared_data, tmp_path):
+    result = brandner("train", "--corpus", "brands-sample", "--test", "--epochs", "2", *SMALL, "-o", "b.pt",
+                      cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "b.pt.json").read_text(encoding="utf-8"))
+    assert {"dev", "test"} <= set(summary) and summary["epochs_run"] == 2
+    scores = json.loads(brandner("evaluate", "-m", "b.pt", "--corpus", "brands-sample", "--split", "dev", "--json",
+                                 cwd=tmp_path).stdout)
+    assert scores["f1"] == pytest.approx(summary["dev"]["f1"])
