@@ -57,11 +57,11 @@ class TrainConfig:
     lr: float = 1e-3
     clip: float = 5.0
     batch_size: int = 20
-    max_epochs: int = 40
-    patience: int = 6
+    max_epochs: int = 50
+    patience: int = 8
     seed: int = 1
     min_char_count: int = 1
-    unk_replace: float = 0.0
+    unk_replace: float = 0.5
     embeddings: str = ""
 
     def __post_init__(self) -> None:

@@ -128,3 +128,20 @@ def test_gradients_flow_to_all_parameters():
     for p in [emissions, crf.transitions, crf.start, crf.end]:
         assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0
     assert emissions.grad[1, 2].abs().sum() == 0  # padding gets no gradient
+
+
+def test_training_normalises_over_allowed_sequences_only():
+    tags = IOBES.tags_for(["A"])  # 5 tags
+    allowed = tuple(torch.tensor(x) for x in IOBES.allowed(tags))
+    crf = make_crf(len(tags), allowed, seed=3)
+    emissions, mask = batch([3, 2], len(tags), seed=3)
+    log_z = crf.log_partition(emissions, mask)
+    for b, n in enumerate([3, 2]):
+        scores = [sequence_score(crf, emissions[b, :n], seq, constrained=True)
+                  for seq in itertools.product(range(len(tags)), repeat=n)]
+        finite = torch.tensor([s for s in scores if s != float("-inf")], dtype=torch.float64)
+        assert log_z[b].item() == pytest.approx(torch.logsumexp(finite, 0).item(), abs=1e-9)
+    gold = torch.tensor([[1, 3, 0], [4, 0, 0]])  # B-A E-A O ; S-A O
+    nll = crf.nll(emissions, gold, mask)
+    nll.sum().backward()
+    assert torch.isfinite(crf.transitions.grad).all() and (nll > 0).all()

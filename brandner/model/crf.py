@@ -5,6 +5,10 @@ Scores a tag sequence y for emissions x as
 The loss is the negative log-likelihood (the forward algorithm gives the log
 partition function); decoding is Viterbi. Both loop over time steps only.
 
+Training and decoding both respect the moves the tag scheme allows: the partition
+function sums over valid sequences only (forbidden moves cost ``FORBIDDEN``, a
+finite stand-in for -inf that keeps gradients finite), and Viterbi never takes them.
+
 Masks are ``(batch, seq)`` booleans whose true entries form a prefix of at least
 one position in every row (padding comes last).
 """
@@ -13,6 +17,8 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+
+FORBIDDEN = -1e4  # exp(-1e4) is 0 in float32 and float64, yet its gradient is not NaN
 
 
 class CRF(nn.Module):
@@ -40,7 +46,7 @@ class CRF(nn.Module):
         self.register_buffer("allowed_end", allowed[2].clone(), persistent=False)
 
     def nll(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Negative log-likelihood of ``tags`` per sentence: ``(batch,)``.
+        """Negative log-likelihood of ``tags`` (a valid sequence) per sentence: ``(batch,)``.
 
         emissions ``(batch, seq, tags)``, tags ``(batch, seq)`` long, mask ``(batch, seq)`` bool.
         """
@@ -48,29 +54,30 @@ class CRF(nn.Module):
 
     def score(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Unnormalised score of each sentence's tag sequence: ``(batch,)``."""
+        transitions, start, end = self.constrained(FORBIDDEN)
         maskf = mask.to(emissions.dtype)  # (batch, seq)
         emitted = emissions.gather(2, tags.unsqueeze(2)).squeeze(2)  # (batch, seq)
-        moved = self.transitions[tags[:, :-1], tags[:, 1:]]  # (batch, seq - 1)
+        moved = transitions[tags[:, :-1], tags[:, 1:]]  # (batch, seq - 1)
         lengths = mask.sum(1)  # (batch,)
         last = tags.gather(1, (lengths - 1).unsqueeze(1)).squeeze(1)  # (batch,)
-        return (self.start[tags[:, 0]] + (emitted * maskf).sum(1)
-                + (moved * maskf[:, 1:]).sum(1) + self.end[last])
+        return (start[tags[:, 0]] + (emitted * maskf).sum(1)
+                + (moved * maskf[:, 1:]).sum(1) + end[last])
 
     def log_partition(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """log Z per sentence by the forward algorithm: ``(batch,)``."""
-        alpha = self.start + emissions[:, 0]  # (batch, tags)
-        transitions = self.transitions.unsqueeze(0)  # (1, from, to)
+        transitions, start, end = self.constrained(FORBIDDEN)
+        alpha = start + emissions[:, 0]  # (batch, tags)
+        transitions = transitions.unsqueeze(0)  # (1, from, to)
         for t in range(1, emissions.size(1)):
             step = torch.logsumexp(alpha.unsqueeze(2) + transitions, dim=1) + emissions[:, t]  # (batch, tags)
             alpha = torch.where(mask[:, t].unsqueeze(1), step, alpha)
-        return torch.logsumexp(alpha + self.end, dim=1)
+        return torch.logsumexp(alpha + end, dim=1)
 
-    def constrained(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Transition, start and end scores with forbidden moves set to -inf."""
-        neg_inf = float("-inf")
-        return (self.transitions.masked_fill(~self.allowed_transitions, neg_inf),
-                self.start.masked_fill(~self.allowed_start, neg_inf),
-                self.end.masked_fill(~self.allowed_end, neg_inf))
+    def constrained(self, forbidden: float = float("-inf")) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Transition, start and end scores with forbidden moves set to ``forbidden``."""
+        return (self.transitions.masked_fill(~self.allowed_transitions, forbidden),
+                self.start.masked_fill(~self.allowed_start, forbidden),
+                self.end.masked_fill(~self.allowed_end, forbidden))
 
     @torch.no_grad()
     def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
