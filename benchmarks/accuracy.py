@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import append_results, header  # noqa: E402
+from benchmarks.common import append_results, default_data_dir, header  # noqa: E402
 from brandner.config import load_config  # noqa: E402
 from brandner.corpora import load_split  # noqa: E402
 from brandner.fit import fit  # noqa: E402
@@ -71,7 +71,7 @@ def main() -> None:
     parser.add_argument("--corpus", action="append", help="corpus to run (repeatable; default: the standard plan)")
     parser.add_argument("--seeds", type=int, nargs="+", help="seeds for each --corpus (default 1)")
     parser.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE")
-    parser.add_argument("--data-dir")
+    parser.add_argument("--data-dir", default=default_data_dir(), help="corpora root (default: %(default)s)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     args = parser.parse_args()
     plan = {c: args.seeds or [1] for c in args.corpus} if args.corpus else DEFAULT_PLAN

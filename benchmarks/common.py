@@ -12,6 +12,12 @@ from pathlib import Path
 import torch
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+REPO = Path(__file__).resolve().parent.parent
+
+
+def default_data_dir() -> str:
+    """$BRANDNER_DATA, else the shared corpora beside the repository."""
+    return os.environ.get("BRANDNER_DATA") or str(REPO.parent / "shared" / "data")
 
 
 def cpu_model() -> str:

@@ -1,0 +1,375 @@
+"""Speed of brandner against a pytorch-crf BiLSTM-CRF (benchmarks/reference_torchcrf.py), in one run.
+
+    python benchmarks/speed.py --data-dir ../shared/data              # ecommerce, 2 timed epochs
+    python benchmarks/speed.py --corpus weibo --threads 1 --tag-file-lines 100000
+    python benchmarks/speed.py --limit-train 300 --limit-test 300 --epochs 1 --no-write   # a quick look
+
+Both networks are the same size and are trained the same way on the same sentences
+with the same thread count. Measured for each, and given as brandner / reference:
+
+- training sentences/s over ``--epochs`` whole epochs after one warm-up epoch
+  (training steps only; brandner runs its own ``train_loop`` with no dev evaluation);
+- dev F1 after that training, to show the two are comparable models;
+- tagging sentences/s from raw strings to result dicts at batch 1 and 256, and the
+  model alone (pre-built batches -> tag ids) at the same sizes;
+- one-string-at-a-time latency (p50, p99);
+- model file size, and the resident memory each phase added (one process holds both,
+  so the peak is shared);
+- with ``--tag-file-lines N``, ``brandner tag -i FILE -o OUT`` as a whole process.
+
+It also estimates the floating-point work of tagging a sentence and compares the
+model-only rate at batch 256 with this machine's float32 matmul rate.
+The table is appended to benchmarks/RESULTS.md unless ``--no-write``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Protocol, Sequence
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.common import append_results, header  # noqa: E402
+from benchmarks.reference_torchcrf import ReferenceNER  # noqa: E402
+from brandner.batching import collate, length_batches  # noqa: E402
+from brandner.checkpoint import save_model  # noqa: E402
+from brandner.config import Config, ModelConfig, TrainConfig  # noqa: E402
+from brandner.corpora import load_split  # noqa: E402
+from brandner.encoding import Encoder  # noqa: E402
+from brandner.evaluate import Report, score  # noqa: E402
+from brandner.model.network import BiLSTMTagger  # noqa: E402
+from brandner.sentence import Sentence, Span  # noqa: E402
+from brandner.tagger import Tagger  # noqa: E402
+from brandner.text import Normalizer  # noqa: E402
+from brandner.train import EpochEvent, TrainState, train_loop  # noqa: E402
+
+SEED = 1
+BATCH_SIZES = (1, 256)
+
+
+class System(Protocol):
+    """What the benchmark needs of each tagger."""
+
+    name: str
+    num_tags: int
+
+    def train(self, epochs: int) -> float:
+        """Train ``epochs`` more epochs; seconds spent in training steps."""
+
+    def predict(self, texts: Sequence[str], batch_size: int) -> list[dict]: ...
+
+    def predict_spans(self, texts: Sequence[str]) -> list[list[Span]]: ...
+
+    def model_batches(self, texts: Sequence[str], batch_size: int) -> list[Any]:
+        """Encoded, padded batches, ready for :meth:`decode`."""
+
+    def decode(self, batches: Sequence[Any]) -> None:
+        """Tag ids of every batch as Python lists (the model alone)."""
+
+    def save(self, path: Path) -> None: ...
+
+
+class Brandner:
+    """brandner's encoder, model, training loop and Tagger, at the default configuration."""
+
+    name = "brandner"
+
+    def __init__(self, train: Sequence[Sentence], config: Config) -> None:
+        torch.manual_seed(SEED)
+        m = config.model
+        self.encoder = Encoder.build(train, Normalizer(m.fullwidth, m.lowercase, m.zero_digits))
+        self.num_tags = len(self.encoder.tags)
+        self.model = BiLSTMTagger(m, len(self.encoder.chars), self.num_tags, self.encoder.allowed())
+        optimizer = torch.optim.Adam(self.model.parameters(), lr=config.train.lr)
+        data = [self.encoder.encode_sentence(s) for s in train]
+        self.state = TrainState()
+        self.taggers: dict[int, Tagger] = {}
+        self.epochs = train_loop(self.model, optimizer, data, lambda: score([], []), config.train, self.state,
+                                 random.Random(SEED))
+
+    def train(self, epochs: int) -> float:
+        before, done = self.state.step_seconds, 0
+        for event in self.epochs:
+            done += isinstance(event, EpochEvent)
+            if done == epochs:
+                break
+        return self.state.step_seconds - before
+
+    def tagger(self, batch_size: int = 256) -> Tagger:
+        """One Tagger per batch size, kept as a user would keep it."""
+        if batch_size not in self.taggers:
+            self.taggers[batch_size] = Tagger(self.model, self.encoder, batch_size)
+        return self.taggers[batch_size]
+
+    def predict(self, texts: Sequence[str], batch_size: int) -> list[dict]:
+        return self.tagger(batch_size).predict(texts)
+
+    def predict_spans(self, texts: Sequence[str]) -> list[list[Span]]:
+        return self.tagger().predict_spans(texts)
+
+    def model_batches(self, texts: Sequence[str], batch_size: int) -> list[Any]:
+        encoded = [self.encoder.encode_text(t) for t in texts if t.strip()]
+        return [collate([encoded[i] for i in indices])
+                for indices in length_batches([len(e.chars) for e in encoded], batch_size)]
+
+    @torch.inference_mode()
+    def decode(self, batches: Sequence[Any]) -> None:
+        self.model.eval()
+        for batch in batches:
+            self.model.decode(batch).tolist()
+
+    def save(self, path: Path) -> None:
+        save_model(path, self.model, self.encoder)
+
+
+class Reference:
+    """The pytorch-crf reference, timed the same way."""
+
+    name = "reference"
+
+    def __init__(self, train: Sequence[Sentence]) -> None:
+        self.ner = ReferenceNER.from_sentences(train, SEED)
+        self.num_tags = len(self.ner.tags)
+        self.batches = self.ner.training_batches(train)
+        self.rng = random.Random(SEED)
+
+    def train(self, epochs: int) -> float:
+        started = time.perf_counter()
+        for _ in range(epochs):
+            self.ner.train_epoch(self.batches, self.rng)
+        return time.perf_counter() - started
+
+    def predict(self, texts: Sequence[str], batch_size: int) -> list[dict]:
+        return self.ner.predict(texts, batch_size)
+
+    def predict_spans(self, texts: Sequence[str]) -> list[list[Span]]:
+        return self.ner.predict_spans(texts)
+
+    def model_batches(self, texts: Sequence[str], batch_size: int) -> list[Any]:
+        return self.ner.batches([self.ner.encode(t) for t in texts if t], batch_size)
+
+    def decode(self, batches: Sequence[Any]) -> None:
+        self.ner.decode_batches(batches)
+
+    def save(self, path: Path) -> None:
+        self.ner.save(path)
+
+
+# ---------------------------------------------------------------- measuring
+
+
+@dataclass
+class Memory:
+    """Resident memory added by each named phase (MB), and the process peak."""
+
+    added: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        before = current_rss_mb()
+        yield
+        self.added[name] = self.added.get(name, 0.0) + current_rss_mb() - before
+
+
+def current_rss_mb() -> float:
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def best_seconds(run: Callable[[], object], repeats: int) -> float:
+    """The fastest of ``repeats`` runs: the one least disturbed by other work on the machine."""
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def latencies_ms(system: System, texts: Sequence[str]) -> tuple[float, float]:
+    """p50 and p99 of tagging one string per call."""
+    times = []
+    for text in texts:
+        started = time.perf_counter()
+        system.predict([text], 1)
+        times.append((time.perf_counter() - started) * 1000)
+    cuts = statistics.quantiles(times, n=100, method="inclusive")
+    return cuts[49], cuts[98]
+
+
+def measure_tagging(system: System, texts: Sequence[str], repeats: int) -> dict[str, float]:
+    """Sentences/s end to end and model-only at each batch size, and latency."""
+    system.predict(texts[:64], 16)  # warm-up: jieba's dictionary, allocator, kernels
+    row: dict[str, float] = {}
+    for size in BATCH_SIZES:
+        row[f"e2e_{size}"] = len(texts) / best_seconds(lambda: system.predict(texts, size), repeats)
+        batches = system.model_batches(texts, size)
+        row[f"model_{size}"] = len(texts) / best_seconds(lambda: system.decode(batches), repeats)
+    row["p50_ms"], row["p99_ms"] = latencies_ms(system, texts)
+    return row
+
+
+def dev_f1(system: System, dev: Sequence[Sentence]) -> float:
+    report: Report = score([s.spans for s in dev], system.predict_spans([s.text for s in dev]))
+    return report.micro.f1
+
+
+def file_size_mb(system: System, folder: Path) -> tuple[Path, float]:
+    path = folder / f"{system.name}.pt"
+    system.save(path)
+    return path, path.stat().st_size / 2**20
+
+
+def matmul_gflops(n: int = 2048, repeats: int = 3) -> float:
+    """This machine's float32 matrix-multiply rate at the current thread count."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.mm(a, b)
+    return 2 * n**3 / best_seconds(lambda: torch.mm(a, b), repeats) / 1e9
+
+
+def flops_per_char(model: ModelConfig, num_tags: int) -> float:
+    """Floating-point operations to tag one character (multiply-add = 2).
+
+    BiLSTM: 4 gates of ``hidden x (input + hidden)`` per direction; the projection
+    ``2 hidden x tags``; Viterbi an add and a max over ``tags x tags``.
+    """
+    lstm = 2 * 2 * 4 * model.hidden_size * (model.char_dim + model.seg_dim + model.hidden_size)
+    projection = 2 * 2 * model.hidden_size * num_tags
+    return lstm + projection + 2 * num_tags**2
+
+
+def time_tag_command(model: Path, texts: Sequence[str], lines: int, threads: int, folder: Path) -> float:
+    """Lines/s of ``brandner tag -m MODEL -i FILE -o OUT`` as a whole process, model loading included."""
+    source, target = folder / "lines.txt", folder / "tagged.jsonl"
+    source.write_text("".join(texts[i % len(texts)] + "\n" for i in range(lines)), encoding="utf-8")
+    script = Path(sys.executable).with_name("brandner")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "brandner.cli.main"]
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    started = time.perf_counter()
+    subprocess.run(command + ["tag", "-m", str(model), "-i", str(source), "-o", str(target)],
+                   check=True, env=env, stderr=subprocess.DEVNULL)
+    return lines / (time.perf_counter() - started)
+
+
+# ---------------------------------------------------------------- the run
+
+
+def run(args: argparse.Namespace) -> str:
+    train, dev, test = (load_split(args.corpus, split, args.data_dir)[:limit] for split, limit in
+                        (("train", args.limit_train), ("dev", args.limit_test), ("test", args.limit_test)))
+    train = [s for s in train if s.text]
+    texts = [s.text for s in test]
+    config = Config(ModelConfig(), TrainConfig(max_epochs=1 + args.epochs, patience=10**6))
+    memory = Memory()
+    with memory.phase("brandner build"):
+        ours = Brandner(train, config)
+    with memory.phase("reference build"):
+        ref = Reference(train)
+    systems: list[System] = [ours, ref]
+    rows: dict[str, dict[str, float]] = {s.name: {} for s in systems}
+    train_and_score(systems, rows, train, dev, args.epochs, memory)
+    for system in systems:
+        with memory.phase(f"{system.name} tag"):
+            rows[system.name].update(measure_tagging(system, texts, args.repeats))
+    with tempfile.TemporaryDirectory() as folder:
+        paths = {}
+        for system in systems:
+            paths[system.name], rows[system.name]["file_mb"] = file_size_mb(system, Path(folder))
+        tag_file = (time_tag_command(paths[ours.name], texts, args.tag_file_lines, args.threads, Path(folder))
+                    if args.tag_file_lines else None)
+    work = flops_per_char(config.model, ours.num_tags) * statistics.mean(len(t) for t in texts)
+    facts = {"train": len(train), "dev": len(dev), "test": len(texts), "flops": work,
+             "gflops": matmul_gflops(), "peak_mb": peak_rss_mb(), "memory": memory.added, "tag_file": tag_file}
+    return report(rows, facts, args)
+
+
+def train_and_score(systems: Sequence[System], rows: dict[str, dict[str, float]], train: Sequence[Sentence],
+                    dev: Sequence[Sentence], epochs: int, memory: Memory) -> None:
+    """One warm-up epoch each, then ``epochs`` timed ones each; training rate and dev F1 into ``rows``."""
+    for system in systems:
+        with memory.phase(f"{system.name} train"):
+            system.train(1)
+    for system in systems:
+        with memory.phase(f"{system.name} train"):
+            rows[system.name]["train"] = epochs * len(train) / system.train(epochs)
+        rows[system.name]["dev_f1"] = dev_f1(system, dev) * 100
+
+
+METRICS = [  # key, label, format, whether higher is better
+    ("train", "training sentences/s", "{:.1f}", True),
+    ("dev_f1", "dev F1 after training", "{:.2f}", True),
+    ("e2e_1", "tagging sentences/s, raw text -> dicts, batch 1", "{:.1f}", True),
+    ("e2e_256", "tagging sentences/s, raw text -> dicts, batch 256", "{:.1f}", True),
+    ("model_1", "model only sentences/s, batch 1", "{:.1f}", True),
+    ("model_256", "model only sentences/s, batch 256", "{:.1f}", True),
+    ("p50_ms", "latency p50 ms, one string per call", "{:.2f}", False),
+    ("p99_ms", "latency p99 ms, one string per call", "{:.2f}", False),
+    ("file_mb", "model file MB", "{:.2f}", False),
+]
+
+
+def report(rows: dict[str, dict[str, float]], facts: dict, args: argparse.Namespace) -> str:
+    ours, ref = rows["brandner"], rows["reference"]
+    lines = [f"{args.corpus}: {facts['train']} train, {facts['dev']} dev, {facts['test']} test sentences; "
+             f"{args.epochs} timed epoch(s) after 1 warm-up; best of {args.repeats} for tagging rates.", "",
+             "| | brandner | reference (pytorch-crf) | brandner / reference |", "|---|---|---|---|"]
+    for key, label, form, higher in METRICS:
+        arrow = "higher is better" if higher else "lower is better"
+        ratio = f"{ours[key] / ref[key]:.2f}" if ref[key] else "n/a"
+        lines.append(f"| {label} | {form.format(ours[key])} | {form.format(ref[key])} | {ratio} ({arrow}) |")
+    useful = ours["model_256"] * facts["flops"] / 1e9
+    lines += ["", f"- work per test sentence ≈ {facts['flops'] / 1e6:.1f} MFLOP (BiLSTM + projection + Viterbi); "
+              f"float32 matmul here: {facts['gflops']:.1f} GFLOP/s; brandner model-only at batch 256 does "
+              f"{useful:.2f} GFLOP/s = {useful / facts['gflops']:.1%} of it "
+              f"(reference {ref['model_256'] * facts['flops'] / 1e9 / facts['gflops']:.1%})",
+              f"- peak RSS of the process (both systems): {facts['peak_mb']:.0f} MB; resident memory added by "
+              + ", ".join(f"{name} {mb:+.0f} MB" for name, mb in facts["memory"].items())
+              + " (the later system may reuse memory the earlier one freed)"]
+    if facts["tag_file"] is not None:
+        lines.append(f"- `brandner tag -i FILE -o OUT`, {args.tag_file_lines} lines, as a process with model "
+                     f"loading: {facts['tag_file']:.1f} lines/s; reference in-process at batch 256: "
+                     f"{ref['e2e_256']:.1f} sentences/s (ratio {facts['tag_file'] / ref['e2e_256']:.2f})")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", default="ecommerce")
+    parser.add_argument("--data-dir")
+    parser.add_argument("--epochs", type=int, default=2, help="timed training epochs, after one warm-up epoch")
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each tagging measurement; the best counts")
+    parser.add_argument("--limit-train", type=int, help="use only the first N training sentences")
+    parser.add_argument("--limit-test", type=int, help="use only the first N dev and N test sentences")
+    parser.add_argument("--tag-file-lines", type=int, default=0, help="also time 'brandner tag' on N lines")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
+    args = parser.parse_args()
+    if args.epochs < 1 or args.repeats < 1 or args.threads < 1:
+        parser.error("--epochs, --repeats and --threads must be at least 1")
+    torch.set_num_threads(args.threads)
+    text = header("Speed (benchmarks/speed.py)") + "\n" + run(args)
+    print(text)
+    if not args.no_write:
+        append_results(text)
+
+
+if __name__ == "__main__":
+    main()
