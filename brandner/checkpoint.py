@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from brandner.atomic import atomic_output
 from brandner.config import ModelConfig
 from brandner.encoding import Encoder
 from brandner.errors import BrandnerError
@@ -26,18 +26,10 @@ VERSION = 1
 
 def atomic_save(payload: Any, path: str | Path) -> None:
     """``torch.save`` to a temp file beside ``path``, then rename it over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            torch.save(payload, out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    with atomic_output(path) as temporary, open(temporary, "wb") as out:
+        torch.save(payload, out)
+        out.flush()
+        os.fsync(out.fileno())
 
 
 def safe_load(path: str | Path, kind: str = FORMAT) -> dict:

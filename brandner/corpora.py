@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from brandner.errors import BrandnerError
-from brandner.formats import atomic_output, read_file
+from brandner.atomic import atomic_output
+from brandner.formats import read_file
 from brandner.sentence import Sentence, Span
 
 log = logging.getLogger("brandner")

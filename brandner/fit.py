@@ -10,9 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import os
 import random
-import tempfile
 import time
 from pathlib import Path
 from typing import Callable, Sequence
@@ -20,6 +18,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
+from brandner.atomic import atomic_output
 from brandner.checkpoint import atomic_save, model_from_payload, model_payload, safe_load, save_model
 from brandner.config import Config
 from brandner.embeddings import read_word2vec
@@ -173,10 +172,8 @@ def _summary(output: Path, config: Config, state: TrainState, dev: Sequence[Sent
 
 
 def _write_json(data: dict, path: Path) -> None:
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        json.dump(data, out, ensure_ascii=False, indent=2)
-    os.replace(temp, path)
+    with atomic_output(path) as temporary:
+        temporary.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
 def _tensorboard(directory: str | Path | None):

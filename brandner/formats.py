@@ -28,12 +28,11 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+from brandner.atomic import atomic_output
 from brandner.errors import BrandnerError, InputFileError
 from brandner.schemes import IOBES, Role, Scheme, detect_scheme, get_scheme, spans_from_roles
 from brandner.sentence import Sentence, Span
@@ -399,32 +398,6 @@ def _to_cluener(sentence: Sentence) -> dict:
 def format_for_path(path: str | Path) -> str:
     """The format a file name suggests: ``.json``/``.jsonl`` -> jsonl, anything else columns."""
     return "jsonl" if Path(path).suffix.lower() in (".json", ".jsonl") else "columns"
-
-
-@contextmanager
-def atomic_output(path: str | Path) -> Iterator[Path]:
-    """A temporary path beside ``path``: renamed onto it when the block succeeds, removed if it fails.
-
-    >>> with atomic_output("out.txt") as temporary:  # doctest: +SKIP
-    ...     temporary.write_text("done")
-    """
-    target = Path(path)
-    handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    os.close(handle)
-    temporary = Path(name)
-    try:
-        yield temporary
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it 0600; give it a new file's usual mode
-        os.replace(temporary, target)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 # ---------------------------------------------------------------- arguments

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from contextlib import contextmanager
-from pathlib import Path
 from typing import IO, Iterator
 
 from tqdm import tqdm
 
+from brandner.atomic import atomic_output
 from brandner.errors import BrandnerError
 from brandner.streaming import read_documents, tag_documents, write_results
 from brandner.tagger import Tagger
@@ -58,12 +56,5 @@ def _output(path: str | None) -> Iterator[IO[str]]:
     if path is None:
         yield sys.stdout
         return
-    target = Path(path)
-    handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent if str(target.parent) else ".")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            yield out
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    with atomic_output(path) as temporary, open(temporary, "w", encoding="utf-8") as out:
+        yield out
