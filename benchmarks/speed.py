@@ -1,11 +1,13 @@
 """Speed of brandner against a pytorch-crf BiLSTM-CRF (benchmarks/reference_torchcrf.py), in one run.
 
-    python benchmarks/speed.py --data-dir ../shared/data              # ecommerce, 2 timed epochs
+    python benchmarks/speed.py                                    # ecommerce, 2 timed epochs
     python benchmarks/speed.py --corpus weibo --threads 1 --tag-file-lines 100000
     python benchmarks/speed.py --limit-train 300 --limit-test 300 --epochs 1 --no-write   # a quick look
 
-Both networks are the same size and are trained the same way on the same sentences
-with the same thread count. Measured for each, and given as brandner / reference:
+Both networks are the same size and are trained the same way (but for brandner's
+default singleton-to-<UNK> replacement) on the same sentences with the same thread
+count; the two take turns at every measurement so that both see the same load.
+Measured for each, and given as brandner / reference:
 
 - training sentences/s over ``--epochs`` whole epochs after one warm-up epoch
   (training steps only; brandner runs its own ``train_loop`` with no dev evaluation);
@@ -28,7 +30,6 @@ import argparse
 import os
 import random
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
@@ -39,11 +40,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol, Sequence
 
+import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import append_results, header  # noqa: E402
+from benchmarks.common import append_results, default_data_dir, header  # noqa: E402
 from benchmarks.reference_torchcrf import ReferenceNER  # noqa: E402
 from brandner.batching import collate, length_batches  # noqa: E402
 from brandner.checkpoint import save_model  # noqa: E402
@@ -84,7 +86,8 @@ class System(Protocol):
 
 
 class Brandner:
-    """brandner's encoder, model, training loop and Tagger, at the default configuration."""
+    """brandner's encoder, model, training loop and Tagger, at the default configuration
+    (with its default singleton-to-<UNK> replacement, which the reference does not do)."""
 
     name = "brandner"
 
@@ -96,10 +99,11 @@ class Brandner:
         self.model = BiLSTMTagger(m, len(self.encoder.chars), self.num_tags, self.encoder.allowed())
         optimizer = torch.optim.Adam(self.model.parameters(), lr=config.train.lr)
         data = [self.encoder.encode_sentence(s) for s in train]
+        counts = np.bincount(np.concatenate([item.chars for item in data]), minlength=len(self.encoder.chars))
         self.state = TrainState()
         self.taggers: dict[int, Tagger] = {}
         self.epochs = train_loop(self.model, optimizer, data, lambda: score([], []), config.train, self.state,
-                                 random.Random(SEED))
+                                 random.Random(SEED), torch.from_numpy(counts == 1))
 
     def train(self, epochs: int) -> float:
         before, done = self.state.step_seconds, 0
@@ -196,35 +200,56 @@ def peak_rss_mb() -> float:
 
 def best_seconds(run: Callable[[], object], repeats: int) -> float:
     """The fastest of ``repeats`` runs: the one least disturbed by other work on the machine."""
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return min(times)
+    return min(timed(run) for _ in range(repeats))
 
 
-def latencies_ms(system: System, texts: Sequence[str]) -> tuple[float, float]:
-    """p50 and p99 of tagging one string per call."""
-    times = []
-    for text in texts:
-        started = time.perf_counter()
-        system.predict([text], 1)
-        times.append((time.perf_counter() - started) * 1000)
-    cuts = statistics.quantiles(times, n=100, method="inclusive")
-    return cuts[49], cuts[98]
+def timed(run: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    run()
+    return time.perf_counter() - started
 
 
-def measure_tagging(system: System, texts: Sequence[str], repeats: int) -> dict[str, float]:
-    """Sentences/s end to end and model-only at each batch size, and latency."""
-    system.predict(texts[:64], 16)  # warm-up: jieba's dictionary, allocator, kernels
-    row: dict[str, float] = {}
+def in_turns(systems: Sequence[System], run: Callable[[System, int], object], rounds: int) -> list[list[float]]:
+    """Seconds of ``run(system, round)`` per system and round. The systems take turns in
+    every round so that both see the same load from whatever else the machine runs."""
+    times: list[list[float]] = [[] for _ in systems]
+    for round_ in range(rounds):
+        for i, system in enumerate(systems):
+            times[i].append(timed(lambda: run(system, round_)))
+    return times
+
+
+def measure_training(systems: Sequence[System], sentences: int, epochs: int, memory: Memory,
+                     rows: dict[str, dict[str, float]]) -> None:
+    """Into ``rows``: training sentences/s over ``epochs`` epochs after a warm-up epoch,
+    the systems taking turns epoch by epoch."""
+    for system in systems:
+        with memory.phase(f"{system.name} train"):
+            system.train(1)
+    seconds = [0.0] * len(systems)
+    for _ in range(epochs):
+        for i, system in enumerate(systems):
+            seconds[i] += system.train(1)
+    for system, total in zip(systems, seconds):
+        rows[system.name]["train"] = epochs * sentences / total
+
+
+def measure_tagging(systems: Sequence[System], texts: Sequence[str], repeats: int,
+                    rows: dict[str, dict[str, float]]) -> None:
+    """Into ``rows``: sentences/s end to end and model-only at each batch size (best of
+    ``repeats``), and the p50 and p99 latency of tagging one string per call."""
     for size in BATCH_SIZES:
-        row[f"e2e_{size}"] = len(texts) / best_seconds(lambda: system.predict(texts, size), repeats)
-        batches = system.model_batches(texts, size)
-        row[f"model_{size}"] = len(texts) / best_seconds(lambda: system.decode(batches), repeats)
-    row["p50_ms"], row["p99_ms"] = latencies_ms(system, texts)
-    return row
+        batches = {s.name: s.model_batches(texts, size) for s in systems}
+        runs: dict[str, Callable[[System, int], object]] = {
+            f"e2e_{size}": lambda s, _: s.predict(texts, size),
+            f"model_{size}": lambda s, _: s.decode(batches[s.name])}
+        for key, run in runs.items():
+            for system, times in zip(systems, in_turns(systems, run, repeats)):
+                rows[system.name][key] = len(texts) / min(times)
+    one_each = in_turns(systems, lambda s, i: s.predict([texts[i]], 1), len(texts))
+    for system, times in zip(systems, one_each):
+        cuts = statistics.quantiles([t * 1000 for t in times], n=100, method="inclusive")
+        rows[system.name]["p50_ms"], rows[system.name]["p99_ms"] = cuts[49], cuts[98]
 
 
 def dev_f1(system: System, dev: Sequence[Sentence]) -> float:
@@ -285,10 +310,11 @@ def run(args: argparse.Namespace) -> str:
         ref = Reference(train)
     systems: list[System] = [ours, ref]
     rows: dict[str, dict[str, float]] = {s.name: {} for s in systems}
-    train_and_score(systems, rows, train, dev, args.epochs, memory)
+    measure_training(systems, len(train), args.epochs, memory, rows)
     for system in systems:
-        with memory.phase(f"{system.name} tag"):
-            rows[system.name].update(measure_tagging(system, texts, args.repeats))
+        with memory.phase(f"{system.name} tag"):  # also the warm-up for the tagging measurements
+            rows[system.name]["dev_f1"] = dev_f1(system, dev) * 100
+    measure_tagging(systems, texts, args.repeats, rows)
     with tempfile.TemporaryDirectory() as folder:
         paths = {}
         for system in systems:
@@ -299,18 +325,6 @@ def run(args: argparse.Namespace) -> str:
     facts = {"train": len(train), "dev": len(dev), "test": len(texts), "flops": work,
              "gflops": matmul_gflops(), "peak_mb": peak_rss_mb(), "memory": memory.added, "tag_file": tag_file}
     return report(rows, facts, args)
-
-
-def train_and_score(systems: Sequence[System], rows: dict[str, dict[str, float]], train: Sequence[Sentence],
-                    dev: Sequence[Sentence], epochs: int, memory: Memory) -> None:
-    """One warm-up epoch each, then ``epochs`` timed ones each; training rate and dev F1 into ``rows``."""
-    for system in systems:
-        with memory.phase(f"{system.name} train"):
-            system.train(1)
-    for system in systems:
-        with memory.phase(f"{system.name} train"):
-            rows[system.name]["train"] = epochs * len(train) / system.train(epochs)
-        rows[system.name]["dev_f1"] = dev_f1(system, dev) * 100
 
 
 METRICS = [  # key, label, format, whether higher is better
@@ -329,7 +343,8 @@ METRICS = [  # key, label, format, whether higher is better
 def report(rows: dict[str, dict[str, float]], facts: dict, args: argparse.Namespace) -> str:
     ours, ref = rows["brandner"], rows["reference"]
     lines = [f"{args.corpus}: {facts['train']} train, {facts['dev']} dev, {facts['test']} test sentences; "
-             f"{args.epochs} timed epoch(s) after 1 warm-up; best of {args.repeats} for tagging rates.", "",
+             f"{args.epochs} timed epoch(s) after 1 warm-up; tagging rates best of {args.repeats}; "
+             "the two systems take turns at every measurement.", "",
              "| | brandner | reference (pytorch-crf) | brandner / reference |", "|---|---|---|---|"]
     for key, label, form, higher in METRICS:
         arrow = "higher is better" if higher else "lower is better"
@@ -345,15 +360,16 @@ def report(rows: dict[str, dict[str, float]], facts: dict, args: argparse.Namesp
               + " (the later system may reuse memory the earlier one freed)"]
     if facts["tag_file"] is not None:
         lines.append(f"- `brandner tag -i FILE -o OUT`, {args.tag_file_lines} lines, as a process with model "
-                     f"loading: {facts['tag_file']:.1f} lines/s; reference in-process at batch 256: "
-                     f"{ref['e2e_256']:.1f} sentences/s (ratio {facts['tag_file'] / ref['e2e_256']:.2f})")
+                     f"loading: {facts['tag_file']:.1f} lines/s = {facts['tag_file'] / ref['e2e_256']:.2f} x the "
+                     f"reference in process at batch 256 ({ref['e2e_256']:.1f} sentences/s) and "
+                     f"{facts['tag_file'] / ours['e2e_256']:.2f} x brandner in process")
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", default="ecommerce")
-    parser.add_argument("--data-dir")
+    parser.add_argument("--data-dir", default=default_data_dir(), help="corpora root (default: %(default)s)")
     parser.add_argument("--epochs", type=int, default=2, help="timed training epochs, after one warm-up epoch")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--repeats", type=int, default=3, help="runs of each tagging measurement; the best counts")
