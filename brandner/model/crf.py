@@ -15,6 +15,7 @@ one position in every row (padding comes last).
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -81,21 +82,45 @@ class CRF(nn.Module):
 
     @torch.no_grad()
     def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Viterbi: the best allowed tag sequence ``(batch, seq)`` (0 past each length) and its score ``(batch,)``."""
-        transitions, start, end = self.constrained()
-        batch, seq, num_tags = emissions.shape
-        score = start + emissions[:, 0]  # (batch, tags)
-        history = torch.empty(max(seq - 1, 0), batch, num_tags, dtype=torch.long, device=emissions.device)
-        stay = torch.arange(num_tags, device=emissions.device).expand(batch, num_tags)
-        for t in range(1, seq):
-            best, previous = (score.unsqueeze(2) + transitions.unsqueeze(0)).max(dim=1)  # (batch, tags)
-            on = mask[:, t].unsqueeze(1)
-            score = torch.where(on, best + emissions[:, t], score)
-            history[t - 1] = torch.where(on, previous, stay)  # past the end a tag points to itself
-        best_score, last = (score + end).max(dim=1)  # (batch,)
-        path = torch.empty(batch, seq, dtype=torch.long, device=emissions.device)
-        path[:, seq - 1] = last
-        for t in range(seq - 2, -1, -1):
-            last = history[t].gather(1, last.unsqueeze(1)).squeeze(1)
-            path[:, t] = last
-        return path * mask, best_score
+        """Viterbi: the best allowed tag sequence ``(batch, seq)`` (0 past each length) and its score ``(batch,)``.
+
+        Runs in numpy: a step costs a few microseconds there against tens in torch,
+        which is most of the decoding time for short sentences.
+        """
+        transitions, start, end = (t.detach().cpu().numpy() for t in self.constrained())
+        lengths = mask.sum(1).cpu().numpy()
+        paths, scores = viterbi(emissions.detach().cpu().numpy(), lengths,
+                                transitions, start, end)
+        return torch.from_numpy(paths).to(emissions.device), torch.from_numpy(scores).to(emissions.device)
+
+
+def viterbi(emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarray, start: np.ndarray,
+            end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Batched Viterbi over numpy arrays, looping over time steps only.
+
+    emissions ``(batch, seq, tags)``, lengths ``(batch,)`` (each at least 1),
+    transitions ``(from, to)``, start and end ``(tags,)``; -inf marks forbidden moves.
+    Returns the best paths ``(batch, seq)`` (0 past each length) and their scores ``(batch,)``.
+    """
+    batch, seq, num_tags = emissions.shape
+    score = start + emissions[:, 0]  # (batch, tags)
+    history = np.empty((max(seq - 1, 0), batch, num_tags), dtype=np.int64)
+    stay = np.arange(num_tags)
+    for t in range(1, seq):
+        candidates = score[:, :, None] + transitions  # (batch, from, to)
+        previous = candidates.argmax(axis=1)  # (batch, to)
+        best = np.take_along_axis(candidates, previous[:, None, :], axis=1)[:, 0]
+        on = (t < lengths)[:, None]
+        score = np.where(on, best + emissions[:, t], score)
+        history[t - 1] = np.where(on, previous, stay)  # past the end a tag points to itself
+    final = score + end
+    last = final.argmax(axis=1)  # (batch,)
+    best_score = final[np.arange(batch), last]
+    paths = np.empty((batch, seq), dtype=np.int64)
+    paths[:, seq - 1] = last
+    rows = np.arange(batch)
+    for t in range(seq - 2, -1, -1):
+        last = history[t, rows, last]
+        paths[:, t] = last
+    paths[np.arange(seq) >= lengths[:, None]] = 0
+    return paths, best_score

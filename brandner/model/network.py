@@ -35,8 +35,10 @@ class BiLSTMTagger(nn.Module):
     def emissions(self, batch: Batch) -> torch.Tensor:
         """Tag scores ``(batch, seq, tags)``."""
         embedded = torch.cat([self.char_embedding(batch.chars), self.segment_embedding(batch.segments)], dim=-1)
-        packed = pack_padded_sequence(self.dropout(embedded), batch.lengths, batch_first=True,
-                                      enforce_sorted=False)
+        lengths = batch.lengths
+        # length_batches gives batches longest first; then packing needs no sort and unsort
+        ordered = bool((lengths[:-1] >= lengths[1:]).all())
+        packed = pack_padded_sequence(self.dropout(embedded), lengths, batch_first=True, enforce_sorted=ordered)
         hidden, _ = pad_packed_sequence(self.lstm(packed)[0], batch_first=True, total_length=batch.chars.size(1))
         return self.projection(self.output_dropout(hidden))  # (batch, seq, tags)
 
