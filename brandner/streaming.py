@@ -12,8 +12,13 @@ output. The first non-empty line decides which.
 from __future__ import annotations
 
 import json
+import multiprocessing
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
 from itertools import islice
 from typing import IO, Iterable, Iterator
+
+import torch
 
 from brandner.errors import InputFileError
 from brandner.tagger import Tagger
@@ -69,6 +74,44 @@ def tag_documents(tagger: Tagger, documents: Iterable[Document], chunk_size: int
         results = tagger.predict([text for text, _ in chunk])
         for (_, extra), result in zip(chunk, results):
             yield {**result, **extra} if extra else result
+
+
+def tag_documents_parallel(model: str, documents: Iterable[Document], workers: int, chunk_size: int = 1024,
+                           batch_size: int = 256) -> Iterator[dict]:
+    """Like :func:`tag_documents`, spread over ``workers`` processes (one torch thread each).
+
+    At most two chunks per worker are in flight, so memory stays constant however
+    long the input; results come back in input order.
+    """
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    context = multiprocessing.get_context("spawn")  # forking a process that holds torch threads can hang
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_load_worker,
+                             initargs=(model, batch_size)) as pool:
+        pending: deque = deque()
+        documents = iter(documents)
+        while True:
+            while len(pending) < 2 * workers and (chunk := list(islice(documents, chunk_size))):
+                pending.append((chunk, pool.submit(_tag_texts, [text for text, _ in chunk])))
+            if not pending:
+                return
+            chunk, future = pending.popleft()
+            for (_, extra), result in zip(chunk, future.result()):
+                yield {**result, **extra} if extra else result
+
+
+_worker_tagger: Tagger | None = None
+
+
+def _load_worker(model: str, batch_size: int) -> None:
+    global _worker_tagger
+    torch.set_num_threads(1)
+    _worker_tagger = Tagger.load(model, batch_size=batch_size)
+
+
+def _tag_texts(texts: list[str]) -> list[dict]:
+    assert _worker_tagger is not None, "worker not initialised"
+    return _worker_tagger.predict(texts)
 
 
 def write_results(results: Iterable[dict], out: IO[str]) -> int:

@@ -116,3 +116,14 @@ def test_train_and_evaluate_on_a_named_corpus(shared_data, tmp_path):
     scores = json.loads(brandner("evaluate", "-m", "b.pt", "--corpus", "brands-sample", "--split", "dev", "--json",
                                  cwd=tmp_path).stdout)
     assert scores["f1"] == pytest.approx(summary["dev"]["f1"])
+
+
+def test_tag_with_workers_keeps_input_order(trained):
+    work, _ = trained
+    texts = [f"推荐耐克给大家{i}" if i % 3 else f"我买了特步鞋{i}" for i in range(2500)]
+    (work / "many.txt").write_text("\n".join(texts) + "\n", encoding="utf-8")
+    single = brandner("tag", "-m", "model.pt", "-i", "many.txt", cwd=work)
+    parallel = brandner("tag", "-m", "model.pt", "-i", "many.txt", "--workers", "2", cwd=work)
+    assert parallel.returncode == 0, parallel.stderr
+    assert parallel.stdout == single.stdout
+    assert [json.loads(line)["string"] for line in parallel.stdout.splitlines()] == texts

@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from brandner.atomic import atomic_output
 from brandner.errors import BrandnerError
-from brandner.streaming import read_documents, tag_documents, write_results
+from brandner.streaming import read_documents, tag_documents, tag_documents_parallel, write_results
 from brandner.tagger import Tagger
 
 
@@ -23,16 +23,23 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="one document per line, plain text or JSON lines with 'string'/'text' ('-': stdin)")
     parser.add_argument("-o", "--output", metavar="FILE", help="write JSON lines here (default: stdout)")
     parser.add_argument("--batch-size", type=int, default=256, help="sentences per model batch")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="processes tagging in parallel (one torch thread each); output stays in input order")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     if bool(args.texts) == bool(args.input):
         raise BrandnerError("give texts to tag or -i FILE, not both and not neither")
-    tagger = Tagger.load(args.model, batch_size=args.batch_size)
+    if args.workers < 1 or args.batch_size < 1:
+        raise BrandnerError("--workers and --batch-size must be at least 1")
+    tagger = Tagger.load(args.model, batch_size=args.batch_size)  # fails early on a bad model file
     with _input(args.input) as (lines, name), _output(args.output) as out:
         documents = read_documents(lines, name) if args.input else ((t, {}) for t in args.texts)
-        results = tag_documents(tagger, documents)
+        if args.workers > 1:
+            results = tag_documents_parallel(args.model, documents, args.workers, batch_size=args.batch_size)
+        else:
+            results = tag_documents(tagger, documents)
         if args.input:
             results = tqdm(results, unit=" lines", desc="tagging", disable=None, file=sys.stderr)
         write_results(results, out)
