@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import append_results, default_data_dir, header  # noqa: E402
+from benchmarks.common import default_data_dir, publish  # noqa: E402
 from brandner.config import load_config  # noqa: E402
 from brandner.corpora import load_split  # noqa: E402
 from brandner.fit import fit  # noqa: E402
@@ -79,10 +79,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as workdir:
         for corpus, seeds in plan.items():
             rows.extend(run_one(corpus, seed, args.overrides, args.data_dir, Path(workdir)) for seed in seeds)
-    text = header("Accuracy (benchmarks/accuracy.py)") + "\n" + table(rows)
-    print(text)
-    if not args.no_write:
-        append_results(text)
+    publish("Accuracy (benchmarks/accuracy.py)", table(rows), write=not args.no_write)
 
 
 if __name__ == "__main__":

@@ -46,3 +46,12 @@ def append_results(text: str, path: Path = RESULTS) -> None:
                         encoding="utf-8")
     with path.open("a", encoding="utf-8") as out:
         out.write(text.rstrip() + "\n\n")
+
+
+def publish(title: str, body: str, write: bool = True) -> None:
+    """Print a results section (heading with date, command and machine, then ``body``)
+    and, when ``write``, append it to RESULTS.md."""
+    text = header(title) + "\n" + body
+    print(text)
+    if write:
+        append_results(text)

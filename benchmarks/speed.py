@@ -45,7 +45,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import append_results, default_data_dir, header  # noqa: E402
+from benchmarks.common import default_data_dir, publish  # noqa: E402
 from benchmarks.reference_torchcrf import ReferenceNER  # noqa: E402
 from brandner.batching import collate, length_batches  # noqa: E402
 from brandner.checkpoint import save_model  # noqa: E402
@@ -381,10 +381,7 @@ def main() -> None:
     if args.epochs < 1 or args.repeats < 1 or args.threads < 1:
         parser.error("--epochs, --repeats and --threads must be at least 1")
     torch.set_num_threads(args.threads)
-    text = header("Speed (benchmarks/speed.py)") + "\n" + run(args)
-    print(text)
-    if not args.no_write:
-        append_results(text)
+    publish("Speed (benchmarks/speed.py)", run(args), write=not args.no_write)
 
 
 if __name__ == "__main__":
