@@ -49,7 +49,7 @@ from benchmarks.common import default_data_dir, publish  # noqa: E402
 from benchmarks.reference_torchcrf import ReferenceNER  # noqa: E402
 from brandner.batching import collate, length_batches  # noqa: E402
 from brandner.checkpoint import save_model  # noqa: E402
-from brandner.config import Config, ModelConfig, TrainConfig  # noqa: E402
+from brandner.config import Config, ModelConfig, load_config  # noqa: E402
 from brandner.corpora import load_split  # noqa: E402
 from brandner.encoding import Encoder  # noqa: E402
 from brandner.evaluate import Report, score  # noqa: E402
@@ -94,7 +94,8 @@ class Brandner:
     def __init__(self, train: Sequence[Sentence], config: Config) -> None:
         torch.manual_seed(SEED)
         m = config.model
-        self.encoder = Encoder.build(train, Normalizer(m.fullwidth, m.lowercase, m.zero_digits))
+        self.encoder = Encoder.build(train, Normalizer(m.fullwidth, m.lowercase, m.zero_digits),
+                                     segmenter=m.segmenter)
         self.num_tags = len(self.encoder.tags)
         self.model = BiLSTMTagger(m, len(self.encoder.chars), self.num_tags, self.encoder.allowed())
         optimizer = torch.optim.Adam(self.model.parameters(), lr=config.train.lr)
@@ -302,7 +303,7 @@ def run(args: argparse.Namespace) -> str:
                         (("train", args.limit_train), ("dev", args.limit_test), ("test", args.limit_test)))
     train = [s for s in train if s.text]
     texts = [s.text for s in test]
-    config = Config(ModelConfig(), TrainConfig(max_epochs=1 + args.epochs, patience=10**6))
+    config = load_config(None, args.overrides + [f"max_epochs={1 + args.epochs}", f"patience={10**6}"])
     memory = Memory()
     with memory.phase("brandner build"):
         ours = Brandner(train, config)
@@ -376,6 +377,8 @@ def main() -> None:
     parser.add_argument("--limit-train", type=int, help="use only the first N training sentences")
     parser.add_argument("--limit-test", type=int, help="use only the first N dev and N test sentences")
     parser.add_argument("--tag-file-lines", type=int, default=0, help="also time 'brandner tag' on N lines")
+    parser.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE",
+                        help="a brandner setting, e.g. --set segmenter=jieba-fast (repeatable)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     args = parser.parse_args()
     if args.epochs < 1 or args.repeats < 1 or args.threads < 1:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from brandner.errors import BrandnerError
+from brandner.features import SEGMENTERS
 
 HEADS = ("crf", "softmax")
 
@@ -39,11 +40,14 @@ class ModelConfig:
     fullwidth: bool = True
     lowercase: bool = True
     zero_digits: bool = False
+    segmenter: str = "jieba"
     max_chunk_length: int = 250
 
     def __post_init__(self) -> None:
         if self.head not in HEADS:
             raise BrandnerError(f"model.head must be one of {', '.join(HEADS)}, got {self.head!r}")
+        if self.segmenter not in SEGMENTERS:
+            raise BrandnerError(f"model.segmenter must be one of {', '.join(SEGMENTERS)}, got {self.segmenter!r}")
         _check_positive(self, "char_dim", "seg_dim", "hidden_size", "max_chunk_length")
         for name in ("dropout", "output_dropout"):
             if not 0.0 <= getattr(self, name) < 1.0:

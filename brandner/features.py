@@ -1,7 +1,10 @@
 """Features computed from text: word-segmentation positions from jieba.
 
 Each character gets its position in the jieba word that holds it:
-S=0 (a one-character word), B=1, I=2, E=3.
+S=0 (a one-character word), B=1, I=2, E=3. Two segmenters are known: ``jieba``
+itself and ``jieba-fast`` (the jieba-fast-dat package: the same dictionary and
+algorithm in C++, about 6x faster, agreeing with jieba on about 97% of sentences).
+A model must tag with the segmenter it was trained with; its config records it.
 
 >>> segment_ids("我买了富士康手机")
 [0, 0, 0, 1, 2, 3, 1, 3]
@@ -15,16 +18,30 @@ from functools import lru_cache
 
 import jieba
 
+from brandner.errors import BrandnerError
+
+SEGMENTERS = ("jieba", "jieba-fast")
 SINGLE, BEGIN, INSIDE, END = 0, 1, 2, 3
 NUM_SEGMENT_IDS = 4
 
 _lock = threading.Lock()
 
 
-@lru_cache(maxsize=1)
-def _tokenizer() -> jieba.Tokenizer:
+@lru_cache(maxsize=None)
+def _tokenizer(segmenter: str):
     jieba.setLogLevel(logging.WARNING)
-    tokenizer = jieba.Tokenizer()
+    if segmenter == "jieba":
+        tokenizer = jieba.Tokenizer()
+    elif segmenter == "jieba-fast":
+        try:
+            import jieba_fast_dat
+        except ImportError:
+            raise BrandnerError("segmenter 'jieba-fast' needs the jieba-fast-dat package: "
+                                "pip install 'brandner[fast]'") from None
+        jieba_fast_dat.setLogLevel(logging.WARNING)
+        tokenizer = jieba_fast_dat.Tokenizer()
+    else:
+        raise BrandnerError(f"unknown segmenter {segmenter!r}; expected one of {', '.join(SEGMENTERS)}")
     tokenizer.initialize()
     return tokenizer
 
@@ -42,9 +59,9 @@ def word_positions(lengths: list[int]) -> list[int]:
     return ids
 
 
-def segment_ids(text: str) -> list[int]:
+def segment_ids(text: str, segmenter: str = "jieba") -> list[int]:
     """One segment id per character of ``text`` (see the module docstring)."""
-    tokenizer = _tokenizer()
+    tokenizer = _tokenizer(segmenter)
     with _lock:  # jieba's tokenizer is not safe to share between threads
         words = list(tokenizer.cut(text, HMM=True))
     lengths = [len(w) for w in words]

@@ -97,7 +97,8 @@ def _build(train: Sequence[Sentence], config: Config) -> tuple[BiLSTMTagger, Enc
     if config.train.embeddings:
         vectors = read_word2vec(config.train.embeddings)
         m = dataclasses.replace(m, char_dim=vectors[1].shape[1])
-    encoder = Encoder.build(train, normalizer, config.train.min_char_count, vectors[0] if vectors else ())
+    encoder = Encoder.build(train, normalizer, config.train.min_char_count, vectors[0] if vectors else (),
+                            m.segmenter)
     model = BiLSTMTagger(m, len(encoder.chars), len(encoder.tags), encoder.allowed())
     if vectors is not None:
         found = _init_embedding(model, encoder, *vectors)

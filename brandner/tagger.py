@@ -52,24 +52,34 @@ class Tagger:
             return self.predict([texts])[0]
         if not all(isinstance(t, str) for t in texts):
             raise TypeError("predict takes a string or a sequence of strings")
-        return [Sentence(text, tuple(spans)).to_dict() for text, spans in zip(texts, self.predict_spans(texts))]
+        return [{"string": text, "entities": [{"word": text[start:end], "type": type_, "start": start, "end": end}
+                                              for start, end, type_ in spans]}
+                for text, spans in zip(texts, self._tag(texts))]
 
-    @torch.inference_mode()
     def predict_spans(self, texts: Sequence[str]) -> list[list[Span]]:
         """Entity spans for each text, with offsets into that text."""
-        pieces = [(i, start, text[start:end]) for i, text in enumerate(texts)
+        return [[Span(*span) for span in spans] for spans in self._tag(texts)]
+
+    @torch.inference_mode()
+    def _tag(self, texts: Sequence[str]) -> list[list[tuple[int, int, str]]]:
+        """``(start, end, type)`` for each text, sorted; long texts are tagged in chunks."""
+        pieces = [(i, start, end) for i, text in enumerate(texts)
                   for start, end in split_chunks(text, self.model.config.max_chunk_length)
-                  if text[start:end].strip()]
-        encoded = [self.encoder.encode_text(piece) for _, _, piece in pieces]
-        results: list[list[Span]] = [[] for _ in texts]
+                  if not text[start:end].isspace() and end > start]
+        encoded = [self.encoder.encode_text(texts[i][start:end]) for i, start, end in pieces]
+        results: list[list[tuple[int, int, str]]] = [[] for _ in texts]
+        constrained = self.model.crf is not None  # then every decoded sequence is valid
         for indices in length_batches([len(e.chars) for e in encoded], self.batch_size):
-            batch = collate([encoded[i] for i in indices])
-            paths = self.model.decode(batch).tolist()
+            paths = self.model.decode(collate([encoded[i] for i in indices])).numpy()
             for row, i in enumerate(indices):
-                text_index, offset, piece = pieces[i]
-                results[text_index].extend(Span(s.start + offset, s.end + offset, s.type)
-                                           for s in self.encoder.spans(paths[row][:len(piece)]))
-        return [sorted(spans) for spans in results]
+                text_index, offset, end = pieces[i]
+                ids = paths[row, :end - offset]
+                spans = (self.encoder.valid_spans(ids) if constrained
+                         else [(s.start, s.end, s.type) for s in self.encoder.spans(ids.tolist())])
+                results[text_index].extend((s + offset, e + offset, t) for s, e, t in spans)
+        for spans in results:
+            spans.sort()
+        return results
 
     def evaluate(self, sentences: Sequence[Sentence]) -> Report:
         """Entity-level scores of this model's predictions against the sentences' spans."""

@@ -106,3 +106,12 @@ def test_pretrained_vectors_initialise_the_embedding(shared_data, tmp_path):
     for char in ["的", unseen[0]]:
         learned = model.char_embedding.weight[encoder.chars.index[char]]
         assert torch.allclose(learned, torch.from_numpy(matrix[tokens.index(char)]), atol=1e-3)
+
+
+def test_the_model_file_records_the_segmenter(tmp_path):
+    train, dev = synthetic_sentences(20), synthetic_sentences(5, seed=1)
+    path = tmp_path / "fast.pt"
+    fit(train, dev, load_config(None, SMALL + ["max_epochs=1", "segmenter=jieba-fast"]), path)
+    tagger = Tagger.load(path)
+    assert tagger.encoder.segmenter == "jieba-fast" and tagger.model.config.segmenter == "jieba-fast"
+    assert tagger.predict("我买了特步鞋")["string"] == "我买了特步鞋"

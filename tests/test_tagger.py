@@ -76,3 +76,36 @@ def test_batch_size_does_not_change_results(tiny_model):
 def test_rejects_non_strings(tagger):
     with pytest.raises(TypeError):
         tagger.predict([1, 2])
+
+
+def test_fast_span_reading_agrees_with_the_lenient_reader_on_valid_sequences():
+    import random
+
+    import numpy as np
+
+    from brandner.encoding import Encoder
+    from brandner.schemes import IOBES, spans_from_tags
+    from brandner.text import Normalizer
+    from tests.conftest import synthetic_sentences
+
+    encoder = Encoder.build(synthetic_sentences(20), Normalizer())
+    rng = random.Random(0)
+    for _ in range(200):
+        noisy = [rng.choice(encoder.tags) for _ in range(rng.randint(1, 12))]
+        valid = IOBES.to_tags(spans_from_tags(noisy, IOBES)[0], len(noisy))
+        ids = np.array([encoder.tag_index[t] for t in valid])
+        assert encoder.valid_spans(ids) == [(s.start, s.end, s.type) for s in encoder.spans(ids.tolist())]
+
+
+def test_the_softmax_head_tags_too(tmp_path):
+    from brandner.config import load_config
+    from brandner.fit import fit
+    from tests.conftest import synthetic_sentences
+    path = tmp_path / "softmax.pt"
+    config = load_config(None, ["head=softmax", "max_epochs=6", "char_dim=16", "seg_dim=4", "hidden_size=16",
+                                "lr=0.02", "dropout=0.1"])
+    summary = fit(synthetic_sentences(200), synthetic_sentences(40, seed=1), config, path)
+    assert summary["dev"]["f1"] > 0.5
+    result = Tagger.load(path).predict("我买了特步鞋")
+    check_offsets(result)
+    assert Tagger.load(path).model.crf is None

@@ -50,3 +50,17 @@ def test_chunks_prefer_sentence_ends():
     assert split_chunks("", 5) == [(0, 0)]
     with pytest.raises(ValueError):
         split_chunks("abc", 0)
+
+
+def test_the_fast_segmenter_gives_the_same_kind_of_ids():
+    from brandner.features import SEGMENTERS
+    assert SEGMENTERS == ("jieba", "jieba-fast")
+    assert segment_ids("我买了富士康手机", "jieba-fast") == [0, 0, 0, 1, 2, 3, 1, 3]
+    for text in ["", " ", "1.2米电脑桌", "😀 emoji"]:
+        assert len(segment_ids(text, "jieba-fast")) == len(text)
+
+
+def test_an_unknown_segmenter_is_an_error():
+    from brandner.errors import BrandnerError
+    with pytest.raises(BrandnerError, match="unknown segmenter"):
+        segment_ids("abc", "thulac")

@@ -35,11 +35,15 @@ class BiLSTMTagger(nn.Module):
     def emissions(self, batch: Batch) -> torch.Tensor:
         """Tag scores ``(batch, seq, tags)``."""
         embedded = torch.cat([self.char_embedding(batch.chars), self.segment_embedding(batch.segments)], dim=-1)
+        embedded = self.dropout(embedded)  # (batch, seq, char_dim + seg_dim)
         lengths = batch.lengths
-        # length_batches gives batches longest first; then packing needs no sort and unsort
-        ordered = bool((lengths[:-1] >= lengths[1:]).all())
-        packed = pack_padded_sequence(self.dropout(embedded), lengths, batch_first=True, enforce_sorted=ordered)
-        hidden, _ = pad_packed_sequence(self.lstm(packed)[0], batch_first=True, total_length=batch.chars.size(1))
+        if bool((lengths == batch.chars.size(1)).all()):
+            hidden = self.lstm(embedded)[0]  # no padding, so nothing to pack
+        else:
+            # length_batches gives batches longest first; then packing needs no sort and unsort
+            ordered = bool((lengths[:-1] >= lengths[1:]).all())
+            packed = pack_padded_sequence(embedded, lengths, batch_first=True, enforce_sorted=ordered)
+            hidden = pad_packed_sequence(self.lstm(packed)[0], batch_first=True, total_length=batch.chars.size(1))[0]
         return self.projection(self.output_dropout(hidden))  # (batch, seq, tags)
 
     def loss(self, batch: Batch) -> torch.Tensor:
