@@ -77,7 +77,7 @@ def tag_documents(tagger: Tagger, documents: Iterable[Document], chunk_size: int
 
 
 def tag_documents_parallel(model: str, documents: Iterable[Document], workers: int, chunk_size: int = 1024,
-                           batch_size: int = 256) -> Iterator[dict]:
+                           batch_size: int = 256, int8: bool = False) -> Iterator[dict]:
     """Like :func:`tag_documents`, spread over ``workers`` processes (one torch thread each).
 
     At most two chunks per worker are in flight, so memory stays constant however
@@ -87,7 +87,7 @@ def tag_documents_parallel(model: str, documents: Iterable[Document], workers: i
         raise ValueError(f"workers must be at least 1, got {workers}")
     context = multiprocessing.get_context("spawn")  # forking a process that holds torch threads can hang
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_load_worker,
-                             initargs=(model, batch_size)) as pool:
+                             initargs=(model, batch_size, int8)) as pool:
         pending: deque = deque()
         documents = iter(documents)
         while True:
@@ -103,10 +103,10 @@ def tag_documents_parallel(model: str, documents: Iterable[Document], workers: i
 _worker_tagger: Tagger | None = None
 
 
-def _load_worker(model: str, batch_size: int) -> None:
+def _load_worker(model: str, batch_size: int, int8: bool) -> None:
     global _worker_tagger
     torch.set_num_threads(1)
-    _worker_tagger = Tagger.load(model, batch_size=batch_size)
+    _worker_tagger = Tagger.load(model, batch_size=batch_size, int8=int8)
 
 
 def _tag_texts(texts: list[str]) -> list[dict]:

@@ -127,3 +127,11 @@ def test_tag_with_workers_keeps_input_order(trained):
     assert parallel.returncode == 0, parallel.stderr
     assert parallel.stdout == single.stdout
     assert [json.loads(line)["string"] for line in parallel.stdout.splitlines()] == texts
+
+
+def test_tag_int8_in_workers(trained):
+    work, _ = trained
+    (work / "few.txt").write_text("我买了特步鞋\n华为手机真好用\n", encoding="utf-8")
+    result = brandner("tag", "-m", "model.pt", "-i", "few.txt", "--int8", "--workers", "2", cwd=work)
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line)["string"] for line in result.stdout.splitlines()] == ["我买了特步鞋", "华为手机真好用"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from brandner import Tagger
 from brandner.text import split_chunks
@@ -109,3 +110,13 @@ def test_the_softmax_head_tags_too(tmp_path):
     result = Tagger.load(path).predict("我买了特步鞋")
     check_offsets(result)
     assert Tagger.load(path).model.crf is None
+
+
+def test_int8_tagging_stays_close_to_the_float_model(tiny_model):
+    from tests.conftest import synthetic_sentences
+    sentences = synthetic_sentences(100, seed=5)
+    float_f1 = Tagger.load(tiny_model).evaluate(sentences).micro.f1
+    int8 = Tagger.load(tiny_model, int8=True)
+    assert abs(int8.evaluate(sentences).micro.f1 - float_f1) <= 0.03
+    check_offsets(int8.predict("我买了特步鞋"))
+    assert Tagger.load(tiny_model).model.lstm.__class__ is torch.nn.LSTM  # the float model is untouched
