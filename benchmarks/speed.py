@@ -30,6 +30,7 @@ import argparse
 import os
 import random
 import resource
+import shlex
 import statistics
 import subprocess
 import sys
@@ -282,7 +283,15 @@ def flops_per_char(model: ModelConfig, num_tags: int) -> float:
     return lstm + projection + 2 * num_tags**2
 
 
-def time_tag_command(model: Path, texts: Sequence[str], lines: int, threads: int, folder: Path) -> float:
+def measure_int8(ours: "Brandner", dev: Sequence[Sentence], texts: Sequence[str], repeats: int) -> dict:
+    """brandner's int8 tagging: dev F1 and raw text -> dicts sentences/s at batch 256."""
+    tagger = Tagger(ours.model, ours.encoder, 256, int8=True)
+    f1 = tagger.evaluate(dev).micro.f1 * 100
+    return {"dev_f1": f1, "e2e_256": len(texts) / best_seconds(lambda: tagger.predict(texts), repeats)}
+
+
+def time_tag_command(model: Path, texts: Sequence[str], lines: int, threads: int, folder: Path,
+                     options: Sequence[str] = ()) -> float:
     """Lines/s of ``brandner tag -m MODEL -i FILE -o OUT`` as a whole process, model loading included."""
     source, target = folder / "lines.txt", folder / "tagged.jsonl"
     source.write_text("".join(texts[i % len(texts)] + "\n" for i in range(lines)), encoding="utf-8")
@@ -290,7 +299,7 @@ def time_tag_command(model: Path, texts: Sequence[str], lines: int, threads: int
     command = [str(script)] if script.exists() else [sys.executable, "-m", "brandner.cli.main"]
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
     started = time.perf_counter()
-    subprocess.run(command + ["tag", "-m", str(model), "-i", str(source), "-o", str(target)],
+    subprocess.run(command + ["tag", "-m", str(model), "-i", str(source), "-o", str(target), *options],
                    check=True, env=env, stderr=subprocess.DEVNULL)
     return lines / (time.perf_counter() - started)
 
@@ -320,11 +329,13 @@ def run(args: argparse.Namespace) -> str:
         paths = {}
         for system in systems:
             paths[system.name], rows[system.name]["file_mb"] = file_size_mb(system, Path(folder))
-        tag_file = (time_tag_command(paths[ours.name], texts, args.tag_file_lines, args.threads, Path(folder))
-                    if args.tag_file_lines else None)
+        tag_file = (time_tag_command(paths[ours.name], texts, args.tag_file_lines, args.threads, Path(folder),
+                                     shlex.split(args.tag_options)) if args.tag_file_lines else None)
+    int8 = measure_int8(ours, dev, texts, args.repeats)
     work = flops_per_char(config.model, ours.num_tags) * statistics.mean(len(t) for t in texts)
     facts = {"train": len(train), "dev": len(dev), "test": len(texts), "flops": work,
-             "gflops": matmul_gflops(), "peak_mb": peak_rss_mb(), "memory": memory.added, "tag_file": tag_file}
+             "gflops": matmul_gflops(), "peak_mb": peak_rss_mb(), "memory": memory.added, "tag_file": tag_file,
+             "int8": int8}
     return report(rows, facts, args)
 
 
@@ -359,8 +370,12 @@ def report(rows: dict[str, dict[str, float]], facts: dict, args: argparse.Namesp
               f"- peak RSS of the process (both systems): {facts['peak_mb']:.0f} MB; resident memory added by "
               + ", ".join(f"{name} {mb:+.0f} MB" for name, mb in facts["memory"].items())
               + " (the later system may reuse memory the earlier one freed)"]
+    int8 = facts["int8"]
+    lines.append(f"- brandner with int8 weights (`Tagger(int8=True)`, `brandner tag --int8`): dev F1 "
+                 f"{int8['dev_f1']:.2f} (float {ours['dev_f1']:.2f}), raw text -> dicts at batch 256 "
+                 f"{int8['e2e_256']:.1f} sentences/s = {int8['e2e_256'] / ref['e2e_256']:.2f} x the reference")
     if facts["tag_file"] is not None:
-        lines.append(f"- `brandner tag -i FILE -o OUT`, {args.tag_file_lines} lines, as a process with model "
+        lines.append(f"- `brandner tag -i FILE -o OUT {args.tag_options}`, {args.tag_file_lines} lines, as a process with model "
                      f"loading: {facts['tag_file']:.1f} lines/s = {facts['tag_file'] / ref['e2e_256']:.2f} x the "
                      f"reference in process at batch 256 ({ref['e2e_256']:.1f} sentences/s) and "
                      f"{facts['tag_file'] / ours['e2e_256']:.2f} x brandner in process")
@@ -377,6 +392,8 @@ def main() -> None:
     parser.add_argument("--limit-train", type=int, help="use only the first N training sentences")
     parser.add_argument("--limit-test", type=int, help="use only the first N dev and N test sentences")
     parser.add_argument("--tag-file-lines", type=int, default=0, help="also time 'brandner tag' on N lines")
+    parser.add_argument("--tag-options", default="", metavar="'OPTIONS'",
+                        help="extra options for the timed 'brandner tag', e.g. '--workers 2 --int8'")
     parser.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE",
                         help="a brandner setting, e.g. --set segmenter=jieba-fast (repeatable)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
