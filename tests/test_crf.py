@@ -145,3 +145,16 @@ def test_training_normalises_over_allowed_sequences_only():
     nll = crf.nll(emissions, gold, mask)
     nll.sum().backward()
     assert torch.isfinite(crf.transitions.grad).all() and (nll > 0).all()
+
+
+def test_decoding_follows_parameter_updates():
+    crf = make_crf(3)
+    emissions, mask = batch([4], 3)
+    before = crf.decode(emissions, mask)[0]
+    with torch.no_grad():
+        crf.transitions.fill_(0.0)
+        crf.transitions[:, 2] = 100.0  # every move into tag 2 now wins
+    assert crf.decode(emissions, mask)[0][0, 1:].tolist() == [2, 2, 2]
+    assert not torch.equal(before, crf.decode(emissions, mask)[0]) or before[0, 1:].tolist() == [2, 2, 2]
+    crf.load_state_dict({k: v * 0 for k, v in crf.state_dict().items()})  # replaced wholesale, as loading does
+    assert crf._decoding_scores()[0].max() == 0

@@ -87,11 +87,21 @@ class CRF(nn.Module):
         Runs in numpy: a step costs a few microseconds there against tens in torch,
         which is most of the decoding time for short sentences.
         """
-        transitions, start, end = (t.detach().cpu().numpy() for t in self.constrained())
+        transitions, start, end = self._decoding_scores()
         lengths = mask.sum(1).cpu().numpy()
         paths, scores = viterbi(emissions.detach().cpu().numpy(), lengths,
                                 transitions, start, end)
         return torch.from_numpy(paths).to(emissions.device), torch.from_numpy(scores).to(emissions.device)
+
+
+    def _decoding_scores(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The constrained scores as numpy arrays, rebuilt only after the parameters change."""
+        version = (self.transitions._version, self.start._version, self.end._version,
+                   self.transitions.data_ptr())
+        if getattr(self, "_cached_version", None) != version:
+            self._cached_scores = tuple(t.detach().cpu().numpy().copy() for t in self.constrained())
+            self._cached_version = version
+        return self._cached_scores
 
 
 def viterbi(emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarray, start: np.ndarray,
@@ -106,12 +116,16 @@ def viterbi(emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarray,
     score = start + emissions[:, 0]  # (batch, tags)
     history = np.empty((max(seq - 1, 0), batch, num_tags), dtype=np.int64)
     stay = np.arange(num_tags)
+    shortest = int(lengths.min())
     for t in range(1, seq):
         candidates = score[:, :, None] + transitions  # (batch, from, to)
         previous = candidates.argmax(axis=1)  # (batch, to)
-        best = np.take_along_axis(candidates, previous[:, None, :], axis=1)[:, 0]
+        best = candidates.max(axis=1) + emissions[:, t]
+        if t < shortest:  # every sentence goes on: no masking needed
+            score, history[t - 1] = best, previous
+            continue
         on = (t < lengths)[:, None]
-        score = np.where(on, best + emissions[:, t], score)
+        score = np.where(on, best, score)
         history[t - 1] = np.where(on, previous, stay)  # past the end a tag points to itself
     final = score + end
     last = final.argmax(axis=1)  # (batch,)
