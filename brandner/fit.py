@@ -59,7 +59,7 @@ def fit(train: Sequence[Sentence], dev: Sequence[Sentence], config: Config, outp
         config = Config(model.config, config.train)
     else:
         model, encoder = _build(train, config)
-        optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr)
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr, foreach=True)
     log.info("%d training sentences, %d characters in the vocabulary, tags: %s",
              len(train), len(encoder.chars), " ".join(encoder.tags))
     data = [encoder.encode_sentence(s) for s in train]
@@ -137,7 +137,7 @@ def _resume(output: Path, config: Config):
                if k not in ("max_epochs", "patience") and saved.get(k) != v]
     if changed:
         raise BrandnerError(f"{path}: cannot resume with different settings: {', '.join(changed)}")
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr, foreach=True)
     optimizer.load_state_dict(payload["optimizer"])
     state = TrainState(**payload["state"])
     rng = random.Random()

@@ -158,3 +158,29 @@ def test_decoding_follows_parameter_updates():
     assert not torch.equal(before, crf.decode(emissions, mask)[0]) or before[0, 1:].tolist() == [2, 2, 2]
     crf.load_state_dict({k: v * 0 for k, v in crf.state_dict().items()})  # replaced wholesale, as loading does
     assert crf._decoding_scores()[0].max() == 0
+
+
+@pytest.mark.parametrize("constrained", [False, True])
+def test_gradients_of_log_partition_match_autograd_through_brute_force(constrained):
+    tags = IOBES.tags_for(["A"])
+    allowed = tuple(torch.tensor(x) for x in IOBES.allowed(tags)) if constrained else None
+    crf = make_crf(len(tags), allowed, seed=4)
+    lengths = [4, 2, 1]
+    emissions, mask = batch(lengths, len(tags), seed=4)
+    emissions.requires_grad_(True)
+    weights = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64)
+    params = [emissions, crf.transitions, crf.start, crf.end]
+    ours = torch.autograd.grad((crf.log_partition(emissions, mask) * weights).sum(), params)
+
+    from brandner.model.crf import FORBIDDEN
+    transitions, start, end = crf.constrained(FORBIDDEN)
+    brute = []
+    for b, n in enumerate(lengths):
+        scores = []
+        for seq in itertools.product(range(len(tags)), repeat=n):
+            s = start[seq[0]] + end[seq[-1]] + sum(emissions[b, t, seq[t]] for t in range(n))
+            scores.append(s + sum(transitions[seq[t - 1], seq[t]] for t in range(1, n)))
+        brute.append(torch.logsumexp(torch.stack(scores), 0))
+    expected = torch.autograd.grad((torch.stack(brute) * weights).sum(), params)
+    for mine, theirs in zip(ours, expected):
+        assert torch.allclose(mine, theirs, atol=1e-9)

@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from brandner.model.forward_backward import LogPartition
+
 FORBIDDEN = -1e4  # exp(-1e4) is 0 in float32 and float64, yet its gradient is not NaN
 
 
@@ -65,14 +67,9 @@ class CRF(nn.Module):
                 + (moved * maskf[:, 1:]).sum(1) + end[last])
 
     def log_partition(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """log Z per sentence by the forward algorithm: ``(batch,)``."""
-        transitions, start, end = self.constrained(FORBIDDEN)
-        alpha = start + emissions[:, 0]  # (batch, tags)
-        transitions = transitions.unsqueeze(0)  # (1, from, to)
-        for t in range(1, emissions.size(1)):
-            step = torch.logsumexp(alpha.unsqueeze(2) + transitions, dim=1) + emissions[:, t]  # (batch, tags)
-            alpha = torch.where(mask[:, t].unsqueeze(1), step, alpha)
-        return torch.logsumexp(alpha + end, dim=1)
+        """log Z per sentence by the forward algorithm: ``(batch,)``; its gradient
+        (the marginals) comes from the backward pass of forward-backward."""
+        return LogPartition.apply(emissions, mask.sum(1), *self.constrained(FORBIDDEN))
 
     def constrained(self, forbidden: float = float("-inf")) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Transition, start and end scores with forbidden moves set to ``forbidden``."""

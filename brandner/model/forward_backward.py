@@ -1,0 +1,101 @@
+"""The CRF's log partition function and its gradient by forward-backward, in numpy.
+
+The gradient of log Z is a set of marginal probabilities: for the emissions, the
+probability of each tag at each position; for the transitions, the expected number
+of times each move is taken. Computing them with one forward and one backward pass
+over time (scaled probabilities in float64, so nothing under- or overflows) costs
+a few numpy calls per step, where autograd through the forward algorithm records
+and replays dozens of small tensor operations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+
+@dataclass(frozen=True)
+class Marginals:
+    log_z: np.ndarray  # (batch,)
+    unary: np.ndarray  # (batch, seq, tags): P(tag at t); 0 past each length
+    transitions: np.ndarray  # (batch, tags, tags): expected count of each move
+    first: np.ndarray  # (batch, tags): P(first tag)
+    last: np.ndarray  # (batch, tags): P(last tag)
+
+
+def forward_backward(emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarray, start: np.ndarray,
+                     end: np.ndarray) -> Marginals:
+    """log Z and marginals of a linear-chain CRF, batched; loops over time steps only.
+
+    emissions ``(batch, seq, tags)``; lengths ``(batch,)`` each >= 1; transitions
+    ``(from, to)``; start, end ``(tags,)``. Very negative scores mark forbidden moves.
+    """
+    emissions = emissions.astype(np.float64)
+    batch, seq, num_tags = emissions.shape
+    top = transitions.max()
+    moves = np.exp(transitions.astype(np.float64) - top)  # (from, to), scaled so no entry exceeds 1
+    peaks = emissions.max(axis=2, keepdims=True)  # (batch, seq, 1)
+    local = np.exp(emissions - peaks)  # (batch, seq, tags)
+    rows = np.arange(batch)
+    ends = lengths - 1
+
+    # forward: alpha[t] is P(prefix ending in each tag), normalised per step; log_scale keeps the total
+    alpha = np.empty((batch, seq, num_tags))
+    first = local[:, 0] * np.exp(start - start.max())
+    norm = first.sum(axis=1, keepdims=True)
+    alpha[:, 0] = first / norm
+    log_scale = np.log(norm[:, 0]) + peaks[:, 0, 0] + start.max()
+    for t in range(1, seq):
+        step = (alpha[:, t - 1] @ moves) * local[:, t]
+        norm = step.sum(axis=1, keepdims=True)
+        on = t <= ends
+        alpha[:, t] = step / norm
+        log_scale = np.where(on, log_scale + np.log(norm[:, 0]) + peaks[:, t, 0] + top, log_scale)
+    closing = np.exp(end - end.max())
+    final = alpha[rows, ends] * closing  # (batch, tags)
+    log_z = log_scale + np.log(final.sum(axis=1)) + end.max()
+
+    # backward: beta[t] is proportional to P(suffix after t | tag at t); each row starts at its own end
+    beta = np.zeros((batch, seq, num_tags))
+    for t in range(seq - 1, -1, -1):
+        inner = t < ends
+        step = ((local[:, t + 1] * beta[:, t + 1]) @ moves.T) if t + 1 < seq else np.zeros((batch, num_tags))
+        step = np.where(inner[:, None], step, closing)
+        beta[:, t] = step / step.sum(axis=1, keepdims=True)
+
+    unary = alpha * beta
+    unary /= unary.sum(axis=2, keepdims=True)
+    unary[np.arange(seq) > ends[:, None]] = 0.0
+    # expected move counts: sum over t of P(tag i at t-1, tag j at t), all steps at once
+    after = local[:, 1:] * beta[:, 1:]  # (batch, seq - 1, tags)
+    norm = ((alpha[:, :-1] @ moves) * after).sum(axis=2, keepdims=True)  # (batch, seq - 1, 1)
+    inside = (np.arange(1, seq) <= ends[:, None])[:, :, None]
+    counts = np.einsum("bti,btj->bij", alpha[:, :-1], np.where(inside, after / norm, 0.0)) * moves
+    return Marginals(log_z, unary, counts, unary[:, 0], unary[rows, ends])
+
+
+class LogPartition(torch.autograd.Function):
+    """log Z ``(batch,)`` with its gradient from :func:`forward_backward`."""
+
+    @staticmethod
+    def forward(ctx, emissions: torch.Tensor, lengths: torch.Tensor, transitions: torch.Tensor,
+                start: torch.Tensor, end: torch.Tensor) -> torch.Tensor:
+        numpy = [x.detach().cpu().numpy() for x in (emissions, lengths, transitions, start, end)]
+        result = forward_backward(*numpy)
+        ctx.marginals = result
+        return torch.from_numpy(result.log_z).to(emissions.device, emissions.dtype)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        m = ctx.marginals
+        g = grad.detach().cpu().numpy().astype(np.float64)  # (batch,)
+
+        def back(array: np.ndarray, like: torch.Tensor) -> torch.Tensor:
+            return torch.from_numpy(array).to(like.device, like.dtype)
+
+        like = grad
+        return (back(m.unary * g[:, None, None], like), None,
+                back(np.einsum("b,bij->ij", g, m.transitions), like),
+                back(g @ m.first, like), back(g @ m.last, like))
