@@ -67,21 +67,20 @@ def _parse_json(line: str, path: str, number: int) -> Document:
     return text, value
 
 
-def tag_documents(tagger: Tagger, documents: Iterable[Document], chunk_size: int = 1024) -> Iterator[dict]:
-    """Results in input order, tagging ``chunk_size`` documents at a time."""
+def tag_documents(tagger: Tagger, documents: Iterable[Document], chunk_size: int = 1024) -> Iterator[str]:
+    """JSON lines (without line ends) in input order, tagging ``chunk_size`` documents at a time."""
     documents = iter(documents)
     while chunk := list(islice(documents, chunk_size)):
-        results = tagger.predict([text for text, _ in chunk])
-        for (_, extra), result in zip(chunk, results):
-            yield {**result, **extra} if extra else result
+        yield from _json_lines(tagger, chunk)
 
 
 def tag_documents_parallel(model: str, documents: Iterable[Document], workers: int, chunk_size: int = 1024,
-                           batch_size: int = 256, int8: bool = False) -> Iterator[dict]:
+                           batch_size: int = 256, int8: bool = False) -> Iterator[str]:
     """Like :func:`tag_documents`, spread over ``workers`` processes (one torch thread each).
 
-    At most two chunks per worker are in flight, so memory stays constant however
-    long the input; results come back in input order.
+    Workers return finished JSON lines, so this process only reads and writes. At
+    most two chunks per worker are in flight, so memory stays constant however long
+    the input; results come back in input order.
     """
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
@@ -92,12 +91,16 @@ def tag_documents_parallel(model: str, documents: Iterable[Document], workers: i
         documents = iter(documents)
         while True:
             while len(pending) < 2 * workers and (chunk := list(islice(documents, chunk_size))):
-                pending.append((chunk, pool.submit(_tag_texts, [text for text, _ in chunk])))
+                pending.append(pool.submit(_tag_chunk, chunk))
             if not pending:
                 return
-            chunk, future = pending.popleft()
-            for (_, extra), result in zip(chunk, future.result()):
-                yield {**result, **extra} if extra else result
+            yield from pending.popleft().result()
+
+
+def _json_lines(tagger: Tagger, chunk: list[Document]) -> list[str]:
+    results = tagger.predict([text for text, _ in chunk])
+    return [json.dumps({**result, **extra} if extra else result, ensure_ascii=False)
+            for (_, extra), result in zip(chunk, results)]
 
 
 _worker_tagger: Tagger | None = None
@@ -109,15 +112,15 @@ def _load_worker(model: str, batch_size: int, int8: bool) -> None:
     _worker_tagger = Tagger.load(model, batch_size=batch_size, int8=int8)
 
 
-def _tag_texts(texts: list[str]) -> list[dict]:
+def _tag_chunk(chunk: list[Document]) -> list[str]:
     assert _worker_tagger is not None, "worker not initialised"
-    return _worker_tagger.predict(texts)
+    return _json_lines(_worker_tagger, chunk)
 
 
-def write_results(results: Iterable[dict], out: IO[str]) -> int:
-    """JSON lines, one per result; returns how many were written."""
+def write_lines(lines: Iterable[str], out: IO[str]) -> int:
+    """Write each line followed by a line end; returns how many were written."""
     count = 0
-    for count, result in enumerate(results, start=1):
-        out.write(json.dumps(result, ensure_ascii=False))
+    for count, line in enumerate(lines, start=1):
+        out.write(line)
         out.write("\n")
     return count

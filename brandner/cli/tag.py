@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from brandner.atomic import atomic_output
 from brandner.errors import BrandnerError
-from brandner.streaming import read_documents, tag_documents, tag_documents_parallel, write_results
+from brandner.streaming import read_documents, tag_documents, tag_documents_parallel, write_lines
 from brandner.tagger import Tagger
 
 
@@ -39,13 +39,13 @@ def run(args: argparse.Namespace) -> int:
     with _input(args.input) as (lines, name), _output(args.output) as out:
         documents = read_documents(lines, name) if args.input else ((t, {}) for t in args.texts)
         if args.workers > 1:
-            results = tag_documents_parallel(args.model, documents, args.workers, batch_size=args.batch_size,
+            lines_out = tag_documents_parallel(args.model, documents, args.workers, batch_size=args.batch_size,
                                              int8=args.int8)
         else:
-            results = tag_documents(tagger, documents)
+            lines_out = tag_documents(tagger, documents)
         if args.input:
-            results = tqdm(results, unit=" lines", desc="tagging", disable=None, file=sys.stderr)
-        write_results(results, out)
+            lines_out = tqdm(lines_out, unit=" lines", desc="tagging", disable=None, file=sys.stderr)
+        write_lines(lines_out, out)
     return 0
 
 
