@@ -41,7 +41,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol, Sequence
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -57,8 +56,7 @@ from brandner.evaluate import Report, score  # noqa: E402
 from brandner.model.network import BiLSTMTagger  # noqa: E402
 from brandner.sentence import Sentence, Span  # noqa: E402
 from brandner.tagger import Tagger  # noqa: E402
-from brandner.text import Normalizer  # noqa: E402
-from brandner.train import EpochEvent, TrainState, train_loop  # noqa: E402
+from brandner.train import EpochEvent, TrainState, singleton_ids, train_loop  # noqa: E402
 
 SEED = 1
 BATCH_SIZES = (1, 256)
@@ -95,17 +93,15 @@ class Brandner:
     def __init__(self, train: Sequence[Sentence], config: Config) -> None:
         torch.manual_seed(SEED)
         m = config.model
-        self.encoder = Encoder.build(train, Normalizer(m.fullwidth, m.lowercase, m.zero_digits),
-                                     segmenter=m.segmenter)
+        self.encoder = Encoder.build(train, m)
         self.num_tags = len(self.encoder.tags)
         self.model = BiLSTMTagger(m, len(self.encoder.chars), self.num_tags, self.encoder.allowed())
         optimizer = torch.optim.Adam(self.model.parameters(), lr=config.train.lr)
         data = [self.encoder.encode_sentence(s) for s in train]
-        counts = np.bincount(np.concatenate([item.chars for item in data]), minlength=len(self.encoder.chars))
         self.state = TrainState()
         self.taggers: dict[int, Tagger] = {}
         self.epochs = train_loop(self.model, optimizer, data, lambda: score([], []), config.train, self.state,
-                                 random.Random(SEED), torch.from_numpy(counts == 1))
+                                 random.Random(SEED), singleton_ids(data, len(self.encoder.chars)))
 
     def train(self, epochs: int) -> float:
         before, done = self.state.step_seconds, 0

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from brandner.batching import Encoded
+from brandner.config import ModelConfig
 from brandner.features import segment_ids
 from brandner.schemes import IOBES, Scheme, get_scheme, spans_from_roles
 from brandner.sentence import Sentence, Span
@@ -37,13 +38,16 @@ class Encoder:
         self._type_names = [type_ for _, type_ in self._roles]
 
     @classmethod
-    def build(cls, sentences: Sequence[Sentence], normalizer: Normalizer, min_count: int = 1,
-              extra_chars: Iterable[str] = (), segmenter: str = "jieba") -> "Encoder":
-        """Vocabulary from the training sentences (plus ``extra_chars``, e.g. from vectors)."""
+    def build(cls, sentences: Sequence[Sentence], model: ModelConfig, min_count: int = 1,
+              extra_chars: Iterable[str] = ()) -> "Encoder":
+        """Vocabulary from the training sentences (plus ``extra_chars``, e.g. from vectors);
+        normalisation and segmenter as ``model`` says."""
+        normalizer = Normalizer(model.fullwidth, model.lowercase, model.zero_digits)
         texts = [normalizer(s.text) for s in sentences]
         extra = [normalizer(c) for c in extra_chars if len(c) == 1]
         types = {span.type for s in sentences for span in s.spans}
-        return cls(normalizer, Vocab.build(texts, min_count, extra), IOBES.tags_for(types), IOBES, segmenter)
+        return cls(normalizer, Vocab.build(texts, min_count, extra), IOBES.tags_for(types), IOBES,
+                   model.segmenter)
 
     @property
     def types(self) -> list[str]:

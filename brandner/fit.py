@@ -27,8 +27,7 @@ from brandner.errors import BrandnerError
 from brandner.model.network import BiLSTMTagger
 from brandner.sentence import Sentence
 from brandner.tagger import Tagger
-from brandner.text import Normalizer
-from brandner.train import EpochEvent, StepEvent, TrainState, train_loop
+from brandner.train import EpochEvent, StepEvent, TrainState, singleton_ids, train_loop
 
 log = logging.getLogger("brandner")
 RESUME_FORMAT = "brandner-resume"
@@ -64,7 +63,7 @@ def fit(train: Sequence[Sentence], dev: Sequence[Sentence], config: Config, outp
              len(train), len(encoder.chars), " ".join(encoder.tags))
     data = [encoder.encode_sentence(s) for s in train]
     tagger = Tagger(model, encoder)
-    singletons = _singletons(data, len(encoder.chars))
+    singletons = singleton_ids(data, len(encoder.chars))
     writer = _tensorboard(tensorboard)
     started = time.perf_counter()
     try:
@@ -92,25 +91,17 @@ def fit(train: Sequence[Sentence], dev: Sequence[Sentence], config: Config, outp
 
 def _build(train: Sequence[Sentence], config: Config) -> tuple[BiLSTMTagger, Encoder]:
     m = config.model
-    normalizer = Normalizer(m.fullwidth, m.lowercase, m.zero_digits)
     vectors: tuple[list[str], np.ndarray] | None = None
     if config.train.embeddings:
         vectors = read_word2vec(config.train.embeddings)
         m = dataclasses.replace(m, char_dim=vectors[1].shape[1])
-    encoder = Encoder.build(train, normalizer, config.train.min_char_count, vectors[0] if vectors else (),
-                            m.segmenter)
+    encoder = Encoder.build(train, m, config.train.min_char_count, vectors[0] if vectors else ())
     model = BiLSTMTagger(m, len(encoder.chars), len(encoder.tags), encoder.allowed())
     if vectors is not None:
         found = _init_embedding(model, encoder, *vectors)
         log.info("initialised %d of %d character vectors from %s", found, len(encoder.chars),
                  config.train.embeddings)
     return model, encoder
-
-
-def _singletons(data: Sequence, vocab_size: int) -> torch.Tensor:
-    """Which character ids occur exactly once in the training data: (vocab,) bool."""
-    counts = np.bincount(np.concatenate([item.chars for item in data]), minlength=vocab_size)
-    return torch.from_numpy(counts == 1)
 
 
 def _init_embedding(model: BiLSTMTagger, encoder: Encoder, tokens: list[str], matrix: np.ndarray) -> int:

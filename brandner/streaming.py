@@ -62,7 +62,7 @@ def _parse_json(line: str, path: str, number: int) -> Document:
     key = "string" if "string" in value else "text"
     text = value.pop(key, None)
     if not isinstance(text, str):
-        raise InputFileError(path, number, f"expected a 'string' or 'text' field holding a string")
+        raise InputFileError(path, number, "expected a 'string' or 'text' field holding a string")
     value.pop("entities", None)
     return text, value
 

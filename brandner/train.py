@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence
 
+import numpy as np
 import torch
 
 from brandner.batching import Batch, Encoded, collate, length_batches
@@ -92,6 +93,12 @@ def train_loop(model: BiLSTMTagger, optimizer: torch.optim.Optimizer, data: Sequ
             state.best_f1, state.best_epoch = report.micro.f1, epoch
         yield EpochEvent(epoch, total / max(len(data), 1), report, improved, state,
                          time.perf_counter() - started)
+
+
+def singleton_ids(data: Sequence[Encoded], vocab_size: int) -> torch.Tensor:
+    """Which character ids occur exactly once in the training data: ``(vocab,)`` bool."""
+    counts = np.bincount(np.concatenate([item.chars for item in data]), minlength=vocab_size)
+    return torch.from_numpy(counts == 1)
 
 
 def with_unknowns(batch: Batch, singletons: torch.Tensor, probability: float) -> Batch:

@@ -86,10 +86,10 @@ def test_fast_span_reading_agrees_with_the_lenient_reader_on_valid_sequences():
 
     from brandner.encoding import Encoder
     from brandner.schemes import IOBES, spans_from_tags
-    from brandner.text import Normalizer
+    from brandner.config import ModelConfig
     from tests.conftest import synthetic_sentences
 
-    encoder = Encoder.build(synthetic_sentences(20), Normalizer())
+    encoder = Encoder.build(synthetic_sentences(20), ModelConfig())
     rng = random.Random(0)
     for _ in range(200):
         noisy = [rng.choice(encoder.tags) for _ in range(rng.randint(1, 12))]
