@@ -51,7 +51,7 @@ def test_full_width_and_upper_case_map_back_to_the_original_string(tagger):
 def test_long_posts_are_split_and_stitched_back(tagger, separator):
     sentence = "我买了特步鞋" + separator
     text = sentence * 40  # far past the tiny model's chunk length of 40
-    assert len(split_chunks(text, tagger.model.config.max_chunk_length)) > 1
+    assert len(split_chunks(text, tagger.config.max_chunk_length)) > 1
     result = tagger.predict(text)
     check_offsets(result)
     starts = [e["start"] for e in result["entities"] if e["word"] == "特步"]
@@ -62,7 +62,7 @@ def test_long_posts_are_split_and_stitched_back(tagger, separator):
 
 def test_long_text_equals_its_chunks_tagged_alone(tagger):
     text = "推荐李宁给大家。" * 12
-    chunks = split_chunks(text, tagger.model.config.max_chunk_length)
+    chunks = split_chunks(text, tagger.config.max_chunk_length)
     pieces = tagger.predict([text[s:e] for s, e in chunks])
     expected = [dict(e, start=e["start"] + s, end=e["end"] + s) for (s, _), r in zip(chunks, pieces)
                 for e in r["entities"]]
