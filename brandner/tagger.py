@@ -20,9 +20,11 @@ from torch import nn
 from brandner.batching import Batch, collate, length_batches
 from brandner.checkpoint import load_model
 from brandner.encoding import Encoder
+from brandner.errors import BrandnerError
 from brandner.evaluate import Report, score
 from brandner.model.crf import viterbi
 from brandner.model.network import BiLSTMTagger
+from brandner.onnx_backend import is_onnx_file
 from brandner.sentence import Sentence, Span
 from brandner.text import split_chunks
 
@@ -45,9 +47,28 @@ class Tagger:
             (lambda: crf._decoding_scores()) if crf is not None else (lambda: None))
 
     @classmethod
-    def load(cls, path: str | Path, batch_size: int = 256, int8: bool = False) -> "Tagger":
+    def load(cls, path: str | Path, batch_size: int = 256, int8: bool = False, threads: int | None = None) -> "Tagger":
+        """A Tagger for a PyTorch model file or an ONNX file from ``brandner export`` (told apart
+        by content, not suffix). ``threads`` is onnxruntime's thread count for an ONNX file
+        (default: ``torch.get_num_threads()``, as the PyTorch model uses); torch's own is global."""
+        if is_onnx_file(path):
+            if int8:
+                raise BrandnerError(f"{path}: int8 quantisation is for PyTorch model files, not ONNX ones")
+            return cls.from_onnx(path, batch_size, threads)
         model, encoder = load_model(path)
         return cls(model, encoder, batch_size, int8)
+
+    @classmethod
+    def from_onnx(cls, path: str | Path, batch_size: int = 256, threads: int | None = None) -> "Tagger":
+        """A Tagger whose tag scores come from onnxruntime; decoding and everything else is as
+        for the PyTorch model, and ``self.model`` is None."""
+        from brandner.onnx_backend import load_onnx  # onnxruntime is an optional dependency
+        loaded = load_onnx(path, torch.get_num_threads() if threads is None else threads)
+        tagger = cls.__new__(cls)  # __init__ wraps a torch model; this one has none
+        tagger.model, tagger.config, tagger.encoder, tagger.batch_size = None, loaded.config, loaded.encoder, batch_size
+        tagger._emissions = loaded.emissions
+        tagger._crf_scores = lambda: loaded.crf_scores
+        return tagger
 
     @property
     def types(self) -> list[str]:
