@@ -51,6 +51,9 @@ def session(model: str | Path | bytes, threads: int):
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.log_severity_level = 3  # errors only
+    # Idle pool threads sleep rather than spin, for cores shared with other work (--workers, a
+    # server): on a busy 2-core machine, batch 1 at 2 threads, 1871 sentences/s against 855.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     source = model if isinstance(model, bytes) else str(model)
     try:
         return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
@@ -61,10 +64,17 @@ def session(model: str | Path | bytes, threads: int):
 
 
 class OnnxEmissions:
-    """Tag scores ``(batch, seq, tags)`` of a Batch from an onnxruntime session."""
+    """Tag scores ``(batch, seq, tags)`` of a Batch from an onnxruntime session.
 
-    def __init__(self, session) -> None:
+    The graph's LSTM steps every row of a batch to the batch's longest sentence, so a
+    batch runs as slices of at most ``rows`` sentences of similar length, each cut to its
+    own longest (on ecommerce test, batch 256: about 1.6x faster with slices of 16 or 32
+    than whole). Scores past a sentence's length are 0.
+    """
+
+    def __init__(self, session, rows: int = 32) -> None:
         self.session = session
+        self.rows = rows
         self.inputs = [i.name for i in session.get_inputs()]
         known = {field.name for field in dataclasses.fields(Batch)}
         missing = [name for name in self.inputs if name not in known]
@@ -73,6 +83,23 @@ class OnnxEmissions:
 
     def __call__(self, batch: Batch) -> np.ndarray:
         feed = {name: getattr(batch, name).numpy() for name in self.inputs}
+        lengths = batch.lengths.numpy()
+        if len(lengths) <= self.rows:
+            return self._run(feed)
+        order = np.argsort(-lengths, kind="stable")  # length_batches gives them sorted already
+        out: np.ndarray | None = None
+        for start in range(0, len(order), self.rows):
+            rows = order[start:start + self.rows]
+            width = int(lengths[rows].max())
+            scores = self._run({name: value[rows, :width] if value.ndim > 1 else value[rows]
+                                for name, value in feed.items()})  # (rows, width, tags)
+            if out is None:
+                out = np.zeros((len(lengths), batch.chars.shape[1], scores.shape[2]), dtype=scores.dtype)
+            out[rows, :width] = scores
+        assert out is not None
+        return out
+
+    def _run(self, feed: dict[str, np.ndarray]) -> np.ndarray:
         return self.session.run(["emissions"], feed)[0]
 
 

@@ -61,10 +61,13 @@ def test_the_onnx_file_tags_like_the_pytorch_model(taggers):
         assert onnx.predict(texts) == expected
 
 
-@pytest.mark.parametrize("order", [[0, 1, 2, 3], [3, 1, 0, 2], [2, 2, 2]])
-def test_scores_at_valid_positions_of_padded_batches_match(taggers, order):
-    """Sorted, unsorted and unpadded batches: the ONNX LSTM honours each sentence's length."""
+@pytest.mark.parametrize("rows", [32, 2])
+@pytest.mark.parametrize("order", [[0, 1, 2, 3], [3, 1, 0, 2, 1], [2, 2, 2]])
+def test_scores_at_valid_positions_of_padded_batches_match(taggers, monkeypatch, order, rows):
+    """Sorted, unsorted and unpadded batches, whole or run in slices of ``rows`` sentences:
+    the ONNX LSTM honours each sentence's length."""
     pytorch, onnx = taggers
+    monkeypatch.setattr(onnx._emissions, "rows", rows)
     texts = ["我买了特步鞋", "华为", "昨天在店里看到苹果和小米", "推荐李宁给大家"]
     batch = collate([pytorch.encoder.encode_text(texts[i]) for i in order])
     with torch.inference_mode():
