@@ -18,9 +18,9 @@ Measured for each, and given as brandner / reference:
 - model file size, and the resident memory each phase added (one process holds both,
   so the peak is shared);
 - with ``--tag-file-lines N``, ``brandner tag -i FILE -o OUT`` as a whole process;
-- brandner's trained model tagging three ways, taking turns: PyTorch float, PyTorch
-  int8 and ONNX (exported, run by onnxruntime): dev F1, sentences/s end to end and
-  model-only at batch 1 and 256.
+- brandner's trained model tagging four ways, taking turns: PyTorch float and int8,
+  ONNX float and int8 (exported, run by onnxruntime): dev F1, sentences/s end to end
+  and model-only at batch 1 and 256.
 
 It also estimates the floating-point work of tagging a sentence and compares the
 model-only rate at batch 256 with this machine's float32 matmul rate.
@@ -309,15 +309,16 @@ class Variant:
 
 def measure_variants(ours: "Brandner", dev: Sequence[Sentence], texts: Sequence[str], repeats: int,
                      folder: Path) -> dict[str, dict[str, float]]:
-    """brandner's trained model tagging as PyTorch float, PyTorch int8 and ONNX (exported, run by
-    onnxruntime with the same thread count): dev F1, sentences/s end to end and model-only at
-    each batch size, the variants taking turns."""
-    onnx_path = folder / "brandner.onnx"
-    export_onnx(ours.model, ours.encoder, onnx_path)
+    """brandner's trained model tagging as PyTorch float and int8 and as ONNX float and int8
+    (exported, run by onnxruntime with the same thread count): dev F1, sentences/s end to end
+    and model-only at each batch size, the variants taking turns."""
+    paths = {"onnx": folder / "brandner.onnx", "onnx_int8": folder / "brandner-int8.onnx"}
+    export_onnx(ours.model, ours.encoder, paths["onnx"])
+    export_onnx(ours.model, ours.encoder, paths["onnx_int8"], int8=True)
     variants = [Variant("float", lambda size: Tagger(ours.model, ours.encoder, size)),
-                Variant("int8", lambda size: Tagger(ours.model, ours.encoder, size, int8=True)),
-                Variant("onnx", lambda size: Tagger.load(onnx_path, batch_size=size),
-                        onnx_path.stat().st_size / 2**20)]
+                Variant("int8", lambda size: Tagger(ours.model, ours.encoder, size, int8=True))]
+    variants += [Variant(name, lambda size, path=path: Tagger.load(path, batch_size=size),  # type: ignore[misc]
+                         path.stat().st_size / 2**20) for name, path in paths.items()]
     rows: dict[str, dict[str, float]] = {v.name: {"dev_f1": v.tagger().evaluate(dev).micro.f1 * 100}
                                          for v in variants}  # also the warm-up
     for size in BATCH_SIZES:
@@ -327,7 +328,9 @@ def measure_variants(ours: "Brandner", dev: Sequence[Sentence], texts: Sequence[
         for key, run in runs.items():
             for variant, times in zip(variants, in_turns(variants, run, repeats)):
                 rows[variant.name][key] = len(texts) / min(times)
-    rows["onnx"]["file_mb"] = variants[2].file_mb
+    for variant in variants:
+        if variant.file_mb is not None:
+            rows[variant.name]["file_mb"] = variant.file_mb
     return rows
 
 
@@ -424,22 +427,30 @@ VARIANT_METRICS = [("dev_f1", "dev F1", "{:.2f}")] + [(k, label, form) for k, la
                                                       if k.startswith(("e2e_", "model_"))]
 
 
+VARIANTS = {"float": "float", "int8": "int8", "onnx": "ONNX", "onnx_int8": "ONNX int8"}
+
+
 def variants_table(variants: dict[str, dict[str, float]], ours: dict[str, float], ref: dict[str, float]) -> list[str]:
-    """The float, int8 and ONNX variants of brandner's model side by side, with ratios."""
-    float_, int8, onnx = variants["float"], variants["int8"], variants["onnx"]
-    lines = ["", "The same trained brandner model tagging as PyTorch float (`Tagger`), PyTorch int8 "
-             "(`Tagger(int8=True)`, `brandner tag --int8`) and ONNX (`brandner export`, then `Tagger.load(FILE.onnx)`: "
-             "onnxruntime with the same thread count); model only = the Tagger's tag scores then numpy decoding "
-             "on pre-built batches; the three take turns at every measurement.", "",
-             "| | float | int8 | ONNX | int8 / float | ONNX / float | ONNX / reference |", "|---|---|---|---|---|---|---|"]
+    """The PyTorch and ONNX variants of brandner's model side by side, with ratios to float."""
     def ratio(a: float, b: float) -> str:
         return f"{a / b:.2f}" if b else "n/a"
 
+    others = [name for name in VARIANTS if name != "float"]
+    lines = ["", "The same trained brandner model tagging as PyTorch float (`Tagger`), PyTorch int8 "
+             "(`Tagger(int8=True)`, `brandner tag --int8`), ONNX (`brandner export`, then `Tagger.load(FILE.onnx)`: "
+             "onnxruntime with the same thread count) and ONNX int8 (`brandner export --int8`); model only = the "
+             "Tagger's tag scores then numpy decoding on pre-built batches; the four take turns at every "
+             "measurement.", "",
+             "| | " + " | ".join(VARIANTS.values()) + " | "
+             + " | ".join(f"{VARIANTS[name]} / float" for name in others) + " | ONNX / reference |",
+             "|---|" + "---|" * (len(VARIANTS) + len(others) + 1)]
     for key, label, form in VARIANT_METRICS:
-        lines.append(f"| {label} | {form.format(float_[key])} | {form.format(int8[key])} | {form.format(onnx[key])} "
-                     f"| {ratio(int8[key], float_[key])} | {ratio(onnx[key], float_[key])} "
-                     f"| {ratio(onnx[key], ref[key])} |")
-    lines += ["", f"- ONNX file: {onnx['file_mb']:.2f} MB (PyTorch model file {ours['file_mb']:.2f} MB)"]
+        values = [variants[name][key] for name in VARIANTS]
+        lines.append(f"| {label} | " + " | ".join(form.format(v) for v in values) + " | "
+                     + " | ".join(ratio(variants[name][key], values[0]) for name in others)
+                     + f" | {ratio(variants['onnx'][key], ref[key])} |")
+    lines += ["", f"- ONNX files: {variants['onnx']['file_mb']:.2f} MB, int8 {variants['onnx_int8']['file_mb']:.2f} MB "
+              f"(PyTorch model file {ours['file_mb']:.2f} MB)"]
     return lines
 
 

@@ -16,9 +16,12 @@ segmenter) and the CRF's constrained ``(transitions, start, end)`` scores
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import io
 import json
+import logging
 import os
+import tempfile
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -61,9 +64,14 @@ def input_names(batch: Batch) -> list[str]:
             if f.name not in NOT_INPUTS and getattr(batch, f.name) is not None]
 
 
-def export_onnx(model: BiLSTMTagger, encoder: Encoder, path: str | Path, opset: int = OPSET) -> None:
+def export_onnx(model: BiLSTMTagger, encoder: Encoder, path: str | Path, opset: int = OPSET,
+                int8: bool = False) -> None:
     """Write ``model`` and ``encoder`` as one ONNX file at ``path`` (atomically), after checking
-    that onnxruntime gives the model's tag scores on padded and unpadded batches."""
+    that onnxruntime gives the model's tag scores on padded and unpadded batches.
+
+    ``int8`` then stores the LSTM and projection weights as 8-bit integers (onnxruntime's
+    dynamic quantisation, as ``Tagger(int8=True)`` does in torch): faster, scores not exact.
+    """
     was_training = model.training
     model.eval()  # no dropout in the graph
     try:
@@ -71,6 +79,8 @@ def export_onnx(model: BiLSTMTagger, encoder: Encoder, path: str | Path, opset: 
         _check_scores(model, encoder, data)
     finally:
         model.train(was_training)
+    if int8:
+        data = _quantized(data)
     with atomic_output(path) as temporary:
         temporary.write_bytes(data)
 
@@ -108,15 +118,15 @@ def _onnx_bytes(model: BiLSTMTagger, encoder: Encoder, opset: int) -> bytes:
     return proto.SerializeToString()
 
 
-def export_model(model_path: str | Path, output: str | Path, opset: int = OPSET) -> dict:
+def export_model(model_path: str | Path, output: str | Path, opset: int = OPSET, int8: bool = False) -> dict:
     """Export the model file at ``model_path`` to ONNX at ``output``; returns what was written."""
     if Path(output).resolve() == Path(model_path).resolve():
         raise BrandnerError(f"{output}: the ONNX file would overwrite the model file")
     if is_onnx_file(model_path):
         raise BrandnerError(f"{model_path}: already an ONNX file; export takes a model file from 'brandner train'")
     model, encoder = load_model(model_path)
-    export_onnx(model, encoder, output, opset)
-    return {"model": str(model_path), "output": str(output), "bytes": Path(output).stat().st_size,
+    export_onnx(model, encoder, output, opset, int8)
+    return {"model": str(model_path), "output": str(output), "bytes": Path(output).stat().st_size, "int8": int8,
             "head": model.config.head, "tags": len(encoder.tags), "chars": len(encoder.chars)}
 
 
@@ -134,11 +144,26 @@ def _check_scores(model: BiLSTMTagger, encoder: Encoder, data: bytes) -> None:
             raise BrandnerError("the exported graph does not reproduce the model's tag scores")
 
 
+def _quantized(data: bytes) -> bytes:
+    """The model with int8 weights in its LSTM and MatMul (the projection); metadata kept."""
+    quantization = _require("onnxruntime.quantization")
+    with tempfile.TemporaryDirectory() as folder:
+        source, target = Path(folder, "float.onnx"), Path(folder, "int8.onnx")
+        source.write_bytes(data)
+        logging.disable(logging.WARNING)  # it advises pre-processing, made for image models
+        try:
+            quantization.quantize_dynamic(source, target, op_types_to_quantize=["LSTM", "MatMul"],
+                                          weight_type=quantization.QuantType.QInt8)
+        finally:
+            logging.disable(logging.NOTSET)
+        return target.read_bytes()
+
+
 def _require(name: str):
     try:
-        return __import__(name)
+        return importlib.import_module(name)
     except ImportError:
-        raise BrandnerError(f"ONNX export needs the {name} package: pip install 'brandner[onnx]'") from None
+        raise BrandnerError(f"ONNX export needs {name}: pip install 'brandner[onnx]'") from None
 
 
 @contextmanager

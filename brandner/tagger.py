@@ -53,7 +53,8 @@ class Tagger:
         (default: ``torch.get_num_threads()``, as the PyTorch model uses); torch's own is global."""
         if is_onnx_file(path):
             if int8:
-                raise BrandnerError(f"{path}: int8 quantisation is for PyTorch model files, not ONNX ones")
+                raise BrandnerError(f"{path}: int8 quantisation is for PyTorch model files; "
+                                    "for ONNX, quantise when exporting (brandner export --int8)")
             return cls.from_onnx(path, batch_size, threads)
         model, encoder = load_model(path)
         return cls(model, encoder, batch_size, int8)

@@ -104,6 +104,19 @@ def test_softmax_head_decodes_by_argmax(tmp_path):
     assert onnx.predict(texts) == Tagger(model, encoder, batch_size=5).predict(texts)
 
 
+def test_int8_export_quantises_the_lstm_and_projection(exported, taggers):
+    """int8 weights (onnxruntime dynamic quantisation): results close to the float model's."""
+    import onnx
+    export_model(exported / "model.pt", exported / "int8.onnx", int8=True)
+    ops = {node.op_type for node in onnx.load(exported / "int8.onnx").graph.node}
+    assert {"DynamicQuantizeLSTM", "MatMulInteger"} <= ops and "LSTM" not in ops
+    pytorch, _ = taggers
+    sentences = synthetic_sentences(100, seed=11)
+    int8 = Tagger.load(exported / "int8.onnx")
+    expected = pytorch.evaluate(sentences).micro.f1
+    assert expected > 0.8 and int8.evaluate(sentences).micro.f1 > 0.9 * expected
+
+
 def test_thread_count_is_settable(exported):
     tagger = Tagger.load(exported / "model.onnx", threads=2)
     assert tagger._emissions.session.get_session_options().intra_op_num_threads == 2
@@ -138,7 +151,8 @@ def test_bad_inputs_are_clear_errors(exported, tmp_path):
     (["export", "-m", "missing.pt", "-o", "out.onnx"], "missing.pt: No such file or directory"),
     (["export", "-m", "notes.txt", "-o", "out.onnx"], "notes.txt: not a brandner file"),
     (["export", "-m", "model.onnx", "-o", "out.onnx"], "model.onnx: already an ONNX file"),
-    (["tag", "-m", "model.onnx", "--int8", "特步"], "model.onnx: int8 quantisation is for PyTorch model files"),
+    (["tag", "-m", "model.onnx", "--int8", "特步"], "model.onnx: int8 quantisation is for PyTorch model files; "
+                                                    "for ONNX, quantise when exporting (brandner export --int8)"),
 ])
 def test_cli_errors_are_one_line_and_exit_1(exported, monkeypatch, capsys, args, message):
     """Through the console script's function, in process (a subprocess each costs seconds)."""

@@ -13,12 +13,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         " 'brandner tag -m FILE.onnx' and Tagger.load read it with onnxruntime and decode in numpy."))
     parser.add_argument("-m", "--model", required=True, metavar="MODEL", help="a model file from 'brandner train'")
     parser.add_argument("-o", "--output", required=True, metavar="FILE", help="the ONNX file to write")
+    parser.add_argument("--int8", action="store_true",
+                        help="store the LSTM and projection weights as int8 (faster; close to float, not identical)")
     parser.add_argument("--opset", type=int, default=OPSET, help="ONNX opset version (default: %(default)s)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    written = export_model(args.model, args.output, args.opset)
-    print(f"wrote {written['output']} ({written['bytes'] / 2**20:.2f} MB, {written['head']} head, "
+    written = export_model(args.model, args.output, args.opset, args.int8)
+    print(f"wrote {written['output']} ({written['bytes'] / 2**20:.2f} MB, {'int8, ' if args.int8 else ''}"
+          f"{written['head']} head, "
           f"{written['tags']} tags, {written['chars']} characters)")
     return 0
