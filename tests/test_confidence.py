@@ -10,7 +10,7 @@ import pytest
 
 from brandner.model.confidence import span_log_probabilities, tag_probabilities
 from brandner.model.crf import FORBIDDEN, kbest_viterbi, viterbi
-from brandner.model.forward_backward import forward_backward, log_messages
+from brandner.model.forward_backward import forward_backward, passes
 from brandner.schemes import IOBES
 
 LENGTHS = [4, 2, 1, 3]  # mixed, not sorted: every row but the first is padded
@@ -70,15 +70,24 @@ def test_minus_infinity_and_the_finite_forbidden_score_agree():
 
 
 @pytest.mark.parametrize("constrained,seed", CASES)
-def test_log_messages_give_log_z_at_every_position(constrained, seed):
+def test_exact_forward_and_backward_scores(constrained, seed):
     crf = random_crf(constrained, seed)
-    emissions = random_emissions(len(crf[1]), seed)
-    messages = log_messages(emissions, np.array(LENGTHS), *crf)
+    num_tags = len(crf[1])
+    emissions = random_emissions(num_tags, seed)
+    scaled = passes(emissions, np.array(LENGTHS), *crf)
     for b, n in enumerate(LENGTHS):
-        sequences, _ = all_sequences(emissions[b, :n], n, crf)
-        for t in range(n):
-            assert np.logaddexp.reduce(messages.log_alpha[b, t] + messages.log_beta[b, t]) == pytest.approx(
-                messages.log_z[b], abs=1e-9)
+        sequences, probability = all_sequences(emissions[b, :n], n, crf)
+        positions, tags = np.meshgrid(np.arange(n), np.arange(num_tags), indexing="ij")
+        rows = np.full(positions.shape, b)
+        log_alpha = scaled.log_alpha(rows, positions, tags)  # (n, tags)
+        log_beta = scaled.log_beta(rows, positions, tags)
+        np.testing.assert_allclose(np.logaddexp.reduce(log_alpha + log_beta, axis=1), scaled.log_z[b], atol=1e-9)
+        with np.errstate(divide="ignore"):  # alpha + beta - log Z is the log marginal, -inf where impossible
+            marginal = np.log([np.bincount(sequences[:, t], probability, num_tags) for t in range(n)])
+        np.testing.assert_allclose(log_alpha + log_beta - scaled.log_z[b], marginal, atol=1e-9)
+        transitions, start, end = crf
+        np.testing.assert_allclose(log_alpha[0], start + emissions[b, 0])  # a one-character prefix
+        np.testing.assert_allclose(log_beta[n - 1], end)  # nothing after the last character
 
 
 def spans_of(rng: np.random.Generator, n: int) -> list[tuple[int, int]]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from brandner.model.forward_backward import forward_backward, log_messages
+from brandner.model.forward_backward import forward_backward, passes
 
 CRFScores = tuple[np.ndarray, np.ndarray, np.ndarray]  # transitions (from, to), start, end
 
@@ -48,23 +48,24 @@ def span_log_probabilities(emissions: np.ndarray, lengths: np.ndarray, crf_score
         return np.minimum(total[rows, ends] - total[rows, starts], 0.0)
     transitions, start, end = crf_scores
     emitted = np.take_along_axis(emissions, tags[:, :, None], axis=2)[:, :, 0].astype(np.float64)  # (batch, seq)
-    messages = log_messages(emissions, lengths, transitions, start, end)
+    scaled = passes(emissions, lengths, transitions, start, end)
     step = np.zeros(tags.shape)  # score of moving into t from t - 1 along ``tags``
     step[:, 1:] = transitions[tags[:, :-1], tags[:, 1:]] + emitted[:, 1:]
     # only moves inside a span count; others may be forbidden (-inf) and must not reach the sums
     total = np.where(_interiors(tags.shape, rows, starts, ends), step, 0.0).cumsum(axis=1)
     last = ends - 1
-    log_p = (messages.log_alpha[rows, starts, tags[rows, starts]] + total[rows, last] - total[rows, starts]
-             + messages.log_beta[rows, last, tags[rows, last]] - messages.log_z[rows])
+    log_p = (scaled.log_alpha(rows, starts, tags[rows, starts]) + total[rows, last] - total[rows, starts]
+             + scaled.log_beta(rows, last, tags[rows, last]) - scaled.log_z[rows])
     return np.minimum(log_p, 0.0)  # rounding may leave a certain span a hair above 0
 
 
 def _interiors(shape: tuple[int, int], rows: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     """``(batch, seq)`` booleans: positions t with ``start < t < end`` for some span of that row."""
-    edges = np.zeros((shape[0], shape[1] + 1), dtype=np.int64)
-    np.add.at(edges, (rows, starts + 1), 1)
-    np.add.at(edges, (rows, ends), -1)
-    return edges.cumsum(axis=1)[:, :shape[1]] > 0
+    opens = np.zeros((shape[0], shape[1] + 1), dtype=np.int8)
+    closes = np.zeros_like(opens)
+    opens[rows, starts + 1] = 1  # spans of a row do not overlap, so no index repeats
+    closes[rows, ends] = 1
+    return (opens - closes).cumsum(axis=1)[:, :shape[1]] > 0
 
 
 def _log_softmax(emissions: np.ndarray) -> np.ndarray:

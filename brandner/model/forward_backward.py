@@ -26,20 +26,14 @@ class Marginals:
 
 
 @dataclass(frozen=True)
-class Messages:
-    """Forward and backward scores in log space: ``log_alpha[b, t, i]`` is the log-sum of the
-    scores of every prefix ending in tag i at t (its emission included), ``log_beta[b, t, i]``
-    that of every suffix after t given tag i at t (the end score included); -inf where none
-    is allowed. Past each length both are meaningless."""
+class Passes:
+    """Scaled forward and backward probabilities: each ``alpha[b, t]`` and ``beta[b, t]`` sums to 1.
 
-    log_z: np.ndarray  # (batch,)
-    log_alpha: np.ndarray  # (batch, seq, tags)
-    log_beta: np.ndarray  # (batch, seq, tags)
-
-
-@dataclass(frozen=True)
-class _Passes:
-    """Scaled forward and backward probabilities: each ``alpha[b, t]`` and ``beta[b, t]`` sums to 1."""
+    The exact log forward score ``log alpha_t(i)`` is the log-sum of the scores of every
+    prefix ending in tag i at t (its emission included); the log backward score
+    ``log beta_t(i)``, that of every suffix after t given tag i at t (the end score
+    included); -inf where none is allowed. Past each length both are meaningless.
+    """
 
     alpha: np.ndarray  # (batch, seq, tags)
     alpha_scale: np.ndarray  # (batch, seq): log of what alpha[:, t] was divided by
@@ -48,9 +42,23 @@ class _Passes:
     local: np.ndarray  # (batch, seq, tags): exp(emissions - their maximum per step)
     moves: np.ndarray  # (from, to): exp(transitions - their maximum)
 
+    def log_alpha(self, rows: np.ndarray, positions: np.ndarray, tags: np.ndarray) -> np.ndarray:
+        """Exact ``log alpha_t(i)`` at each ``(row, t, i)`` given by the three index arrays."""
+        with np.errstate(divide="ignore"):  # log 0 = -inf: no allowed prefix
+            return np.log(self.alpha[rows, positions, tags]) + self.alpha_scale[rows, positions]
 
-def _passes(emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarray, start: np.ndarray,
-            end: np.ndarray) -> _Passes:
+    def log_beta(self, rows: np.ndarray, positions: np.ndarray, tags: np.ndarray) -> np.ndarray:
+        """Exact ``log beta_t(i)`` at each ``(row, t, i)``. The backward pass keeps no scale of its
+        own: ``sum_i alpha_t(i) beta_t(i) = Z`` at every position gives that of the normalised beta."""
+        linked = (self.alpha[rows, positions] * self.beta[rows, positions]).sum(axis=-1)
+        with np.errstate(divide="ignore"):
+            return (np.log(self.beta[rows, positions, tags]) + self.log_z[rows] - self.alpha_scale[rows, positions]
+                    - np.log(linked))
+
+
+def passes(emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarray, start: np.ndarray,
+           end: np.ndarray) -> Passes:
+    """The forward and backward passes (arguments as for :func:`forward_backward`)."""
     emissions = emissions.astype(np.float64)
     batch, seq, num_tags = emissions.shape
     top = transitions.max()
@@ -86,7 +94,7 @@ def _passes(emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarray,
         step = ((local[:, t + 1] * beta[:, t + 1]) @ moves.T) if t + 1 < seq else np.zeros((batch, num_tags))
         step = np.where(inner[:, None], step, closing)
         beta[:, t] = step / step.sum(axis=1, keepdims=True)
-    return _Passes(alpha, alpha_scale, beta, log_z, local, moves)
+    return Passes(alpha, alpha_scale, beta, log_z, local, moves)
 
 
 def forward_backward(emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarray, start: np.ndarray,
@@ -96,7 +104,7 @@ def forward_backward(emissions: np.ndarray, lengths: np.ndarray, transitions: np
     emissions ``(batch, seq, tags)``; lengths ``(batch,)`` each >= 1; transitions
     ``(from, to)``; start, end ``(tags,)``. Forbidden moves score -inf or very negative.
     """
-    p = _passes(emissions, lengths, transitions, start, end)
+    p = passes(emissions, lengths, transitions, start, end)
     alpha, beta, local, moves = p.alpha, p.beta, p.local, p.moves
     seq = alpha.shape[1]
     ends = lengths - 1
@@ -109,21 +117,6 @@ def forward_backward(emissions: np.ndarray, lengths: np.ndarray, transitions: np
     inside = (np.arange(1, seq) <= ends[:, None])[:, :, None]
     counts = np.einsum("bti,btj->bij", alpha[:, :-1], np.where(inside, after / norm, 0.0)) * moves
     return Marginals(p.log_z, unary, counts, unary[:, 0], unary[np.arange(len(ends)), ends])
-
-
-def log_messages(emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarray, start: np.ndarray,
-                 end: np.ndarray) -> Messages:
-    """Exact log forward and backward scores (arguments as for :func:`forward_backward`).
-
-    The backward pass keeps no scale of its own: at every position t,
-    ``sum_i alpha_t(i) beta_t(i) = Z``, which gives the scale of the normalised beta.
-    """
-    p = _passes(emissions, lengths, transitions, start, end)
-    with np.errstate(divide="ignore"):  # log 0 = -inf: a tag no allowed sequence has there
-        linked = np.log((p.alpha * p.beta).sum(axis=2))  # (batch, seq)
-        log_alpha = np.log(p.alpha) + p.alpha_scale[:, :, None]
-        log_beta = np.log(p.beta) + (p.log_z[:, None] - p.alpha_scale - linked)[:, :, None]
-    return Messages(p.log_z, log_alpha, log_beta)
 
 
 class LogPartition(torch.autograd.Function):
