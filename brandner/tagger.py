@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import copy
+import numbers
 import warnings
 from pathlib import Path
 from typing import Callable, Iterator, Sequence, overload
@@ -95,13 +96,13 @@ class Tagger:
         if not all(isinstance(t, str) for t in texts):
             raise TypeError("predict takes a string or a sequence of strings")
         if min_score is not None:
-            if isinstance(min_score, bool) or not isinstance(min_score, (int, float)) or not 0 <= min_score <= 1:
+            if isinstance(min_score, bool) or not isinstance(min_score, numbers.Real) or not 0 <= min_score <= 1:
                 raise ValueError(f"min_score must be a probability between 0 and 1, got {min_score!r}")
             scores = True
         if nbest is not None:
-            if isinstance(nbest, bool) or not isinstance(nbest, int) or nbest < 1:
+            if isinstance(nbest, bool) or not isinstance(nbest, numbers.Integral) or nbest < 1:
                 raise ValueError(f"nbest must be a whole number at least 1, got {nbest!r}")
-            return self._nbest(texts, nbest, scores, min_score)
+            return self._nbest(texts, int(nbest), scores, min_score)
         return [{"string": text, "entities": _entities(text, spans, min_score)}
                 for text, spans in zip(texts, self._tag(texts, scores))]
 
@@ -185,7 +186,8 @@ class Tagger:
                 for s, e, type_ in spans:
                     tags[row, s:e] = self._entity_tags(e - s, type_)
         probabilities = np.exp(span_log_probabilities(emissions, lengths, crf_scores, tags, rows, starts, ends))
-        return [part.tolist() for part in np.split(probabilities, np.cumsum(counts)[:-1])]
+        values, bounds = probabilities.tolist(), np.cumsum([0] + counts).tolist()
+        return [values[first:last] for first, last in zip(bounds, bounds[1:])]
 
     def _entity_tags(self, length: int, type_: str) -> list[int]:
         names = self.encoder.scheme.to_tags([Span(0, length, type_)], length)

@@ -132,6 +132,8 @@ def test_nbest_of_one_string_is_a_list_of_dicts(tagger):
     ranked = tagger.predict("我买了特步鞋", nbest=3)
     assert isinstance(ranked, list) and [set(r) for r in ranked] == [{"string", "entities", "score"}] * 3
     assert tagger.predict("我买了特步鞋", nbest=1) == ranked[:1]
+    assert tagger.predict("我买了特步鞋", nbest=np.int64(3), min_score=np.float32(0)) == tagger.predict(
+        "我买了特步鞋", nbest=3, min_score=0.0)  # numpy numbers, as a server may pass them
 
 
 def test_nbest_with_entity_scores_and_min_score(tagger):
