@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import multiprocessing
 import os
-import threading
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 from typing import AsyncIterator
 
+import torch
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
@@ -60,17 +62,31 @@ def page() -> str:
     return resources.files("brandner").joinpath("web/index.html").read_text(encoding="utf-8")
 
 
-def create_app(tagger: Tagger, limits: Limits = Limits(), name: str = "model") -> FastAPI:
-    """The FastAPI application serving ``tagger``."""
-    tag_lock = threading.Lock()  # one model call at a time, whatever the executor does
+def create_app(tagger: Tagger, limits: Limits = Limits(), name: str = "model",
+               model_file: str | Path | None = None, threads: int | None = None) -> FastAPI:
+    """The FastAPI application serving ``tagger``.
 
-    def tag(texts: list[str], scores: bool) -> list[dict]:
-        with tag_lock:
-            return tagger.predict(texts, scores=True) if scores else tagger.predict(texts)
+    Without ``model_file``, ``tagger`` tags in a thread of this process. With it (the file
+    ``tagger`` was loaded from), a child process loads the file and tags, with ``threads``
+    torch threads: the model's Python work (segmentation, encoding, decoding) then never
+    holds this process's GIL while the event loop has requests to read and answer.
+    """
+    if model_file is None:
+        def tag(texts: list[str], scores: bool) -> list[dict]:
+            return _predict(tagger, texts, scores)
+
+        def executor() -> Executor:
+            return ThreadPoolExecutor(1, thread_name_prefix="brandner-tag")
+    else:
+        tag = _tag_in_worker
+
+        def executor() -> Executor:
+            return ProcessPoolExecutor(1, multiprocessing.get_context("spawn"), _load_worker,
+                                       (str(model_file), threads))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.batcher = MicroBatcher(tag, limits.max_batch, limits.max_wait_ms)
+        app.state.batcher = MicroBatcher(tag, limits.max_batch, limits.max_wait_ms, executor)
         app.state.batcher.start()
         yield
         await app.state.batcher.stop()
@@ -116,11 +132,28 @@ def create_app(tagger: Tagger, limits: Limits = Limits(), name: str = "model") -
 
 
 def load_app(model: str | Path, limits: Limits = Limits(), threads: int | None = None) -> FastAPI:
-    """Load a model file and build its app; ``threads`` sets torch's intra-op threads."""
+    """Load a model file (here for its description, and to fail early on a bad file) and
+    build its app, tagging in a child process with ``threads`` torch threads."""
+    return create_app(Tagger.load(model), limits, Path(model).name, model_file=model, threads=threads)
+
+
+def _predict(tagger: Tagger, texts: list[str], scores: bool) -> list[dict]:
+    return tagger.predict(texts, scores=True) if scores else tagger.predict(texts)
+
+
+_worker_tagger: Tagger | None = None
+
+
+def _load_worker(model: str, threads: int | None) -> None:
+    global _worker_tagger
     if threads is not None:
-        import torch
         torch.set_num_threads(threads)
-    return create_app(Tagger.load(model), limits, Path(model).name)
+    _worker_tagger = Tagger.load(model)
+
+
+def _tag_in_worker(texts: list[str], scores: bool) -> list[dict]:
+    assert _worker_tagger is not None, "worker not initialised"
+    return _predict(_worker_tagger, texts, scores)
 
 
 SETTINGS_VARIABLE = "BRANDNER_SERVE_SETTINGS"

@@ -16,7 +16,7 @@ import collections
 import dataclasses
 import json
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import BrokenExecutor, Executor, ThreadPoolExecutor
 from typing import Any, Callable
 
 log = logging.getLogger(__name__)
@@ -58,19 +58,24 @@ class _Job:
 
 
 class MicroBatcher:
-    """Gathers concurrent ``submit`` calls into few calls of ``tag`` on one worker thread.
+    """Gathers concurrent ``submit`` calls into few calls of ``tag``, one at a time.
 
-    ``tag(texts, scores)`` returns one result dict per text. If a gathered call fails,
-    each request in it is retried alone, so one bad request cannot fail the others.
+    ``tag(texts, scores)`` returns one result dict per text; it runs in the executor that
+    ``executor()`` makes: one thread by default, or one process so that the model does
+    not hold the event loop's GIL (then ``tag`` must be picklable, at module level). If a
+    gathered call fails, each request in it is retried alone, so one bad request cannot
+    fail the others; if the process dies, a new one is started.
     """
 
-    def __init__(self, tag: TagFunction, max_batch: int, max_wait_ms: float) -> None:
+    def __init__(self, tag: TagFunction, max_batch: int, max_wait_ms: float,
+                 executor: Callable[[], Executor] = lambda: ThreadPoolExecutor(1)) -> None:
         self._tag = tag
         self._max_batch = max_batch
         self._max_wait = max_wait_ms / 1000
         self._queue: collections.deque[_Job] = collections.deque()
         self._arrived = asyncio.Event()
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="brandner-tag")
+        self._new_executor = executor
+        self._executor = executor()
         self._runner: asyncio.Task | None = None
         self._closing = False
 
@@ -133,7 +138,11 @@ class MicroBatcher:
         scores = any(job.scores for job in jobs)
         try:
             results = await loop.run_in_executor(self._executor, self._tag, texts, scores)
-        except Exception:
+        except Exception as error:
+            if isinstance(error, BrokenExecutor):
+                log.error("the tagging process died; starting a new one")
+                self._executor.shutdown(wait=False)
+                self._executor = self._new_executor()
             if len(jobs) > 1:
                 for job in jobs:  # alone, so only the request that fails gets the error
                     await self._process([job])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
@@ -12,7 +14,8 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from brandner import Tagger, __version__  # noqa: E402
 from brandner.serve import create_app  # noqa: E402
-from brandner.service import Limits, MicroBatcher  # noqa: E402
+from brandner.service import ApiError, Limits, MicroBatcher  # noqa: E402
+from tests.server import echo_or_die  # noqa: E402
 
 TEXTS = ["我买了特步鞋", "", "华为手机真好用", "推荐耐克给大家"]
 
@@ -145,6 +148,29 @@ def test_concurrent_requests_are_tagged_in_few_batches():
     assert results[0][0]["entities"] == [{"type": "X", "score": 0.5}]  # scores only where asked for
     assert all(r["entities"] == [{"type": "X"}] for rs in results[1:] for r in rs)
     assert calls == [8, 8, 4]  # 20 texts in batches of at most max_batch
+
+
+def test_a_tagging_process_that_dies_is_replaced():
+    context = multiprocessing.get_context("spawn")
+
+    async def run() -> tuple:
+        batcher = MicroBatcher(echo_or_die, 8, max_wait_ms=100, executor=lambda: ProcessPoolExecutor(1, context))
+        batcher.start()
+        outcome = await asyncio.gather(batcher.submit(["a"], False), batcher.submit(["DIE"], False),
+                                       batcher.submit(["b"], False), return_exceptions=True)
+        after = await batcher.submit(["c"], False)
+        await batcher.stop()
+        return outcome, after
+
+    (first, died, second), after = asyncio.run(run())
+    assert first == [{"string": "a", "entities": []}] and second == [{"string": "b", "entities": []}]
+    assert isinstance(died, ApiError) and died.status == 500
+    assert after == [{"string": "c", "entities": []}]
+
+
+def test_tagging_in_a_child_process_gives_the_same_results(tagger, tiny_model):
+    with TestClient(create_app(tagger, model_file=tiny_model, threads=1)) as client:
+        assert client.post("/v1/tag", json={"texts": TEXTS}).json() == {"results": tagger.predict(TEXTS)}
 
 
 def test_stop_finishes_what_is_queued():
