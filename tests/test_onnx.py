@@ -61,6 +61,24 @@ def test_the_onnx_file_tags_like_the_pytorch_model(taggers):
         assert onnx.predict(texts) == expected
 
 
+def test_scores_nbest_and_marginals_match(taggers):
+    """Confidence decodes the same tag scores in numpy, so it needs nothing of its own."""
+    pytorch, onnx = taggers
+    texts = [s.text for s in synthetic_sentences(30, seed=9)]
+
+    def close(ours, theirs) -> bool:
+        if isinstance(ours, dict):
+            return ours.keys() == theirs.keys() and all(close(ours[k], theirs[k]) for k in ours)
+        if isinstance(ours, list):
+            return len(ours) == len(theirs) and all(close(a, b) for a, b in zip(ours, theirs))
+        return ours == pytest.approx(theirs, rel=1e-3) if isinstance(ours, float) else ours == theirs
+
+    assert close(onnx.predict(texts, scores=True), pytorch.predict(texts, scores=True))
+    assert close(onnx.predict(texts[:5], nbest=3, scores=True), pytorch.predict(texts[:5], nbest=3, scores=True))
+    for ours, theirs in zip(onnx.marginals(texts), pytorch.marginals(texts)):
+        np.testing.assert_allclose(ours, theirs, atol=1e-5)
+
+
 @pytest.mark.parametrize("rows", [32, 2])
 @pytest.mark.parametrize("order", [[0, 1, 2, 3], [3, 1, 0, 2, 1], [2, 2, 2]])
 def test_scores_at_valid_positions_of_padded_batches_match(taggers, monkeypatch, order, rows):
