@@ -20,13 +20,8 @@ def tagger(tiny_model) -> Tagger:
 
 @pytest.fixture(scope="module")
 def softmax_tagger(tmp_path_factory) -> Tagger:
-    from brandner.config import load_config
-    from brandner.fit import fit
-    from tests.conftest import synthetic_sentences
-    path = tmp_path_factory.mktemp("softmax") / "softmax.pt"
-    config = load_config(None, ["head=softmax", "max_epochs=3", "char_dim=16", "seg_dim=4", "hidden_size=16",
-                                "lr=0.02", "dropout=0.1"])
-    fit(synthetic_sentences(100), synthetic_sentences(20, seed=1), config, path)
+    from tests.conftest import train_tiny
+    path = train_tiny(tmp_path_factory.mktemp("softmax") / "softmax.pt", "head=softmax", sentences=100, epochs=3)
     return Tagger.load(path)
 
 
