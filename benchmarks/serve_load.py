@@ -29,6 +29,8 @@ from urllib.parse import urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import default_data_dir, publish  # noqa: E402
+import torch  # noqa: E402
+
 from brandner.corpora import load_split  # noqa: E402
 from brandner.tagger import Tagger  # noqa: E402
 from tests.server import running_server  # noqa: E402
@@ -90,8 +92,9 @@ def make_bodies(texts: list[str], requests: int, per_request: int) -> list[tuple
     return bodies
 
 
-def in_process_rate(model: Path, texts: list[str]) -> float:
-    """Texts/s of Tagger.predict over batches of 256 (best of two passes)."""
+def in_process_rate(model: Path, texts: list[str], threads: int) -> float:
+    """Texts/s of Tagger.predict over batches of 256 with ``threads`` torch threads (best of two passes)."""
+    torch.set_num_threads(threads)
     tagger = Tagger.load(model, batch_size=256)
     best = 0.0
     for _ in range(2):
@@ -111,6 +114,9 @@ def main() -> None:
     parser.add_argument("-m", "--model", required=True, type=Path, help="model file to serve and compare with")
     parser.add_argument("--url", help="a server already running (default: start `brandner serve` here)")
     parser.add_argument("--server-options", default="", help="extra `brandner serve` options, one string")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads for the server's model and the in-process comparison (default 1: "
+                             "on 2 cores the client and the server's event loop need the other)")
     parser.add_argument("--requests", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--texts-per-request", type=int, default=1)
@@ -121,7 +127,7 @@ def main() -> None:
     args = parser.parse_args()
 
     texts = [s.text for s in load_split(args.corpus, args.split, args.data_dir)]
-    baseline = in_process_rate(args.model, texts)
+    baseline = in_process_rate(args.model, texts, args.threads)
     bodies = make_bodies(texts, args.requests, args.texts_per_request)
     warm_up = make_bodies(texts[::-1], min(500, args.requests), args.texts_per_request)
 
@@ -132,20 +138,21 @@ def main() -> None:
     if args.url:
         tally, seconds = run(args.url)
     else:
-        with running_server(args.model, *shlex.split(args.server_options)) as (url, _):
+        options = ["--threads", str(args.threads), *shlex.split(args.server_options)]
+        with running_server(args.model, *options) as (url, _):
             tally, seconds = run(url)
 
     latencies_ms = [1000 * t for t in tally.latencies]
     texts_rate = tally.texts / seconds
     rows = [("requests", f"{args.requests:,}"), ("concurrency", args.concurrency),
             ("texts per request", args.texts_per_request),
-            ("server", f"`brandner serve {args.server_options}`".replace(" `", "`") if not args.url else args.url),
+            ("server", args.url or "`" + f"brandner serve --threads {args.threads} {args.server_options}".strip() + "`"),
             ("texts", f"{args.corpus} {args.split} ({len(texts):,} sentences, cycled)"),
             ("errors", tally.errors), ("requests/s", f"{args.requests / seconds:,.0f}"),
             ("texts/s", f"{texts_rate:,.0f}"),
             ("latency p50 ms", f"{percentile(latencies_ms, 50):.1f}"),
             ("latency p99 ms", f"{percentile(latencies_ms, 99):.1f}"),
-            ("in-process batch-256 texts/s (same model, same texts)", f"{baseline:,.0f}"),
+            (f"in-process batch-256 texts/s (same model, texts, {args.threads} thread(s))", f"{baseline:,.0f}"),
             ("served / in-process", f"{texts_rate / baseline:.0%}")]
     body = "| measure | value |\n|---|---|\n" + "".join(f"| {name} | {value} |\n" for name, value in rows)
     publish("Serving under load (benchmarks/serve_load.py)", body, write=not args.no_write)
