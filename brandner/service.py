@@ -78,6 +78,10 @@ class MicroBatcher:
         self._executor = executor()
         self._runner: asyncio.Task | None = None
         self._closing = False
+        # Two batches in flight: the next one waits in the executor while the current one
+        # runs, so the model never idles while answers go out and new requests come in.
+        self._in_flight = asyncio.Semaphore(2)
+        self._batches: set[asyncio.Task] = set()
 
     def start(self) -> None:
         self._runner = asyncio.get_running_loop().create_task(self._run())
@@ -88,6 +92,7 @@ class MicroBatcher:
         self._arrived.set()
         if self._runner is not None:
             await self._runner
+        await asyncio.gather(*self._batches)
         self._executor.shutdown(wait=True)
 
     async def submit(self, texts: list[str], scores: bool) -> list[dict]:
@@ -108,7 +113,14 @@ class MicroBatcher:
                 continue
             await self._gather()
             jobs = self._take()
-            await self._process(jobs)
+            await self._in_flight.acquire()
+            batch = asyncio.get_running_loop().create_task(self._process(jobs))
+            self._batches.add(batch)
+            batch.add_done_callback(self._finished)
+
+    def _finished(self, batch: asyncio.Task) -> None:
+        self._batches.discard(batch)
+        self._in_flight.release()
 
     async def _gather(self) -> None:
         """Wait until ``max_batch`` texts are queued or ``max_wait_ms`` has passed."""
