@@ -1,12 +1,14 @@
 """Text to ids and tag ids back to spans: the model's input and output contract.
 
 An Encoder holds what a model file must carry besides weights: the normaliser
-settings, the character vocabulary and the tag list (IOBES inside, whatever the
-scheme of the training files).
+settings, the character vocabulary, the tag list (IOBES inside, whatever the
+scheme of the training files) and, for the features a model uses, the bigram
+vocabulary, the lexicon's words and the vocabulary of those found in training.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -15,11 +17,16 @@ import torch
 
 from brandner.batching import Encoded
 from brandner.config import ModelConfig
-from brandner.features import segment_ids
+from brandner.features import bigrams, segment_ids
+from brandner.lexicon import NUM_POSITIONS, Lexicon, positions, read_words
 from brandner.schemes import IOBES, Scheme, get_scheme, spans_from_roles
 from brandner.sentence import Sentence, Span
 from brandner.text import Normalizer
-from brandner.vocab import Vocab
+from brandner.vocab import UNK_ID, Vocab
+
+# Lexicon words kept per character and position (B/M/E/S); on the ecommerce corpus
+# with jieba's dictionary more than this many is rare (see tests/test_lexicon.py).
+LEXICON_SLOTS = 4
 
 
 @dataclass
@@ -29,6 +36,9 @@ class Encoder:
     tags: list[str]
     scheme: Scheme = IOBES
     segmenter: str = "jieba"
+    bigrams: Vocab | None = None
+    lexicon: Lexicon | None = None
+    words: Vocab | None = None  # lexicon words found in training; the others read as <UNK>
 
     def __post_init__(self) -> None:
         self.tag_index = {tag: i for i, tag in enumerate(self.tags)}
@@ -46,8 +56,13 @@ class Encoder:
         texts = [normalizer(s.text) for s in sentences]
         extra = [normalizer(c) for c in extra_chars if len(c) == 1]
         types = {span.type for s in sentences for span in s.spans}
+        bigram_vocab = Vocab.build([bigrams(t) for t in texts]) if model.bigram_dim else None
+        lexicon = words = None
+        if model.lexicon:
+            lexicon = Lexicon(w for source in model.lexicon.split(",") for w in read_words(source.strip(), normalizer))
+            words = Vocab.build([[t[s:e] for s, e in lexicon.matches(t)] for t in texts])
         return cls(normalizer, Vocab.build(texts, min_count, extra), IOBES.tags_for(types), IOBES,
-                   model.segmenter)
+                   model.segmenter, bigram_vocab, lexicon, words)
 
     @property
     def types(self) -> list[str]:
@@ -55,14 +70,33 @@ class Encoder:
 
     def encode_text(self, text: str) -> Encoded:
         normal = self.normalizer(text)
-        return Encoded(self.chars.encode(normal), np.asarray(segment_ids(normal, self.segmenter), dtype=np.int64))
+        return Encoded(self.chars.encode(normal), np.asarray(segment_ids(normal, self.segmenter), dtype=np.int64),
+                       bigrams=self.bigrams.encode(bigrams(normal)) if self.bigrams is not None else None,
+                       lexicon=self.lexicon_ids(normal) if self.lexicon is not None else None)
+
+    def lexicon_ids(self, text: str) -> np.ndarray:
+        """``(seq, positions, slots)`` ids of the lexicon words holding each character of
+        (normalised) ``text``, by the character's position in the word (B, M, E, S: see
+        brandner.lexicon); at most LEXICON_SLOTS words each, the first found, 0 for none."""
+        assert self.lexicon is not None and self.words is not None
+        matches = self.lexicon.matches(text)
+        get = self.words.index.get
+        ids = [get(text[s:e], UNK_ID) for s, e in matches]
+        out = np.zeros((len(text), NUM_POSITIONS, LEXICON_SLOTS), dtype=np.int64)
+        filled = [[0] * NUM_POSITIONS for _ in text]
+        for i, position, m in positions(matches):
+            slot = filled[i][position]
+            if slot < LEXICON_SLOTS:
+                out[i, position, slot] = ids[m]
+                filled[i][position] = slot + 1
+        return out
 
     def encode_sentence(self, sentence: Sentence) -> Encoded:
         """Ids with gold tags; entity types the model does not know become O."""
         encoded = self.encode_text(sentence.text)
         known = [s for s in sentence.spans if s.type in self.types]
         tags = self.scheme.to_tags(known, len(sentence.text))
-        return Encoded(encoded.chars, encoded.segments, np.asarray([self.tag_index[t] for t in tags], dtype=np.int64))
+        return dataclasses.replace(encoded, tags=np.asarray([self.tag_index[t] for t in tags], dtype=np.int64))
 
     def spans(self, tag_ids: Sequence[int]) -> list[Span]:
         """Entity spans of one sentence's tag ids (lenient: invalid sequences are repaired)."""
@@ -86,11 +120,22 @@ class Encoder:
 
     def to_dict(self) -> dict:
         n = self.normalizer
-        return {"normalizer": {"fullwidth": n.fullwidth, "lowercase": n.lowercase, "zero_digits": n.zero_digits},
+        data = {"normalizer": {"fullwidth": n.fullwidth, "lowercase": n.lowercase, "zero_digits": n.zero_digits},
                 "chars": list(self.chars.tokens), "tags": list(self.tags), "scheme": self.scheme.name,
                 "segmenter": self.segmenter}
+        if self.bigrams is not None:
+            data["bigrams"] = list(self.bigrams.tokens)
+        if self.lexicon is not None and self.words is not None:
+            # one string, not a list of ~350k: smaller and much faster to save and load
+            data["lexicon"] = "\n".join(sorted(self.lexicon.words))
+            data["lexicon_words"] = list(self.words.tokens)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> "Encoder":
+        """The encoder ``to_dict`` gave; keys a feature added later may be absent (feature off)."""
+        lexicon = Lexicon(data["lexicon"].split("\n")) if "lexicon" in data else None
         return cls(Normalizer(**data["normalizer"]), Vocab(data["chars"]), list(data["tags"]),
-                   get_scheme(data["scheme"]), data.get("segmenter", "jieba"))
+                   get_scheme(data["scheme"]), data.get("segmenter", "jieba"),
+                   Vocab(data["bigrams"]) if "bigrams" in data else None, lexicon,
+                   Vocab(data["lexicon_words"]) if "lexicon_words" in data else None)
