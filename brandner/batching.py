@@ -20,6 +20,7 @@ class Encoded:
     tags: np.ndarray | None = None  # (seq,) int64
     bigrams: np.ndarray | None = None  # (seq,) int64
     lexicon: np.ndarray | None = None  # (seq, positions, slots) int64 word ids, 0 = empty slot
+    gazetteers: np.ndarray | None = None  # (seq, gazetteer types * positions) int64, 1 = a match
 
 
 @dataclass(frozen=True)
@@ -33,11 +34,12 @@ class Batch:
     tags: torch.Tensor | None = None  # (batch, seq) long
     bigrams: torch.Tensor | None = None  # (batch, seq) long
     lexicon: torch.Tensor | None = None  # (batch, seq, positions, slots) long
+    gazetteers: torch.Tensor | None = None  # (batch, seq, types * positions) long, 0 or 1
 
     def to(self, device: torch.device | str) -> "Batch":
         move = (lambda t: None if t is None else t.to(device))
         return Batch(move(self.chars), move(self.segments), move(self.mask), self.lengths, move(self.tags),
-                     move(self.bigrams), move(self.lexicon))
+                     move(self.bigrams), move(self.lexicon), move(self.gazetteers))
 
 
 def length_batches(lengths: Sequence[int], batch_size: int, rng: random.Random | None = None) -> list[list[int]]:
@@ -75,4 +77,4 @@ def collate(items: Sequence[Encoded]) -> Batch:
 
     return Batch(chars=pad([item.chars for item in items]), segments=pad([item.segments for item in items]),
                  mask=torch.from_numpy(mask), lengths=torch.from_numpy(lengths), tags=optional("tags"),
-                 bigrams=optional("bigrams"), lexicon=optional("lexicon"))
+                 bigrams=optional("bigrams"), lexicon=optional("lexicon"), gazetteers=optional("gazetteers"))

@@ -23,10 +23,11 @@ from typing import Any, Iterable
 
 from brandner.errors import BrandnerError
 from brandner.features import SEGMENTERS
+from brandner.lexicon import parse_gazetteers
 
 HEADS = ("crf", "softmax")
 # What a model file written before a feature existed means by its absence: the feature off.
-FEATURES_OFF = {"bigram_dim": 0, "lexicon": ""}
+FEATURES_OFF = {"bigram_dim": 0, "lexicon": "", "gazetteers": ""}
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,9 @@ class ModelConfig:
     # dictionary, or files with one word a line); empty turns them off.
     lexicon: str = ""
     lexicon_dim: int = 50
+    # Typed gazetteers, "TYPE=FILE,TYPE=FILE": for each type, whether each character
+    # begins, is inside, ends or is an entry of that list. Empty turns them off.
+    gazetteers: str = ""
 
     def __post_init__(self) -> None:
         if self.head not in HEADS:
@@ -61,6 +65,10 @@ class ModelConfig:
             raise BrandnerError(f"model.bigram_dim must be >= 0 (0 turns bigrams off), got {self.bigram_dim}")
         if self.lexicon and not all(part.strip() for part in self.lexicon.split(",")):
             raise BrandnerError(f"model.lexicon must list word lists separated by commas, got {self.lexicon!r}")
+        try:
+            parse_gazetteers(self.gazetteers)
+        except BrandnerError as error:
+            raise BrandnerError(f"model.gazetteers: {error}") from None
         for name in ("dropout", "output_dropout"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise BrandnerError(f"model.{name} must be in [0, 1), got {getattr(self, name)}")

@@ -3,7 +3,8 @@
 An Encoder holds what a model file must carry besides weights: the normaliser
 settings, the character vocabulary, the tag list (IOBES inside, whatever the
 scheme of the training files) and, for the features a model uses, the bigram
-vocabulary, the lexicon's words and the vocabulary of those found in training.
+vocabulary, the lexicon's words and the vocabulary of those found in training,
+and the typed gazetteers' words (which can be replaced at tagging time).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import torch
 from brandner.batching import Encoded
 from brandner.config import ModelConfig
 from brandner.features import bigrams, segment_ids
-from brandner.lexicon import NUM_POSITIONS, Lexicon, positions, read_words
+from brandner.errors import BrandnerError
+from brandner.lexicon import NUM_POSITIONS, Lexicon, parse_gazetteers, positions, read_lexicon
 from brandner.schemes import IOBES, Scheme, get_scheme, spans_from_roles
 from brandner.sentence import Sentence, Span
 from brandner.text import Normalizer
@@ -39,6 +41,7 @@ class Encoder:
     bigrams: Vocab | None = None
     lexicon: Lexicon | None = None
     words: Vocab | None = None  # lexicon words found in training; the others read as <UNK>
+    gazetteers: dict[str, Lexicon] | None = None  # by type, in the order of the model's input
 
     def __post_init__(self) -> None:
         self.tag_index = {tag: i for i, tag in enumerate(self.tags)}
@@ -59,10 +62,21 @@ class Encoder:
         bigram_vocab = Vocab.build([bigrams(t) for t in texts]) if model.bigram_dim else None
         lexicon = words = None
         if model.lexicon:
-            lexicon = Lexicon(w for source in model.lexicon.split(",") for w in read_words(source.strip(), normalizer))
+            lexicon = read_lexicon((source.strip() for source in model.lexicon.split(",")), normalizer)
             words = Vocab.build([[t[s:e] for s, e in lexicon.matches(t)] for t in texts])
+        gazetteers = {type_: read_lexicon(files, normalizer)
+                      for type_, files in parse_gazetteers(model.gazetteers).items()} or None
         return cls(normalizer, Vocab.build(texts, min_count, extra), IOBES.tags_for(types), IOBES,
-                   model.segmenter, bigram_vocab, lexicon, words)
+                   model.segmenter, bigram_vocab, lexicon, words, gazetteers)
+
+    def with_gazetteers(self, replacements: dict[str, Lexicon]) -> "Encoder":
+        """This encoder with some of its gazetteers replaced (the types must be the model's)."""
+        known = list(self.gazetteers or {})
+        unknown = [t for t in replacements if t not in known]
+        if unknown:
+            raise BrandnerError(f"this model has no gazetteer {unknown[0]!r}; its gazetteers: "
+                                f"{', '.join(known) or 'none'}")
+        return dataclasses.replace(self, gazetteers={t: replacements.get(t, self.gazetteers[t]) for t in known})
 
     @property
     def types(self) -> list[str]:
@@ -72,7 +86,20 @@ class Encoder:
         normal = self.normalizer(text)
         return Encoded(self.chars.encode(normal), np.asarray(segment_ids(normal, self.segmenter), dtype=np.int64),
                        bigrams=self.bigrams.encode(bigrams(normal)) if self.bigrams is not None else None,
-                       lexicon=self.lexicon_ids(normal) if self.lexicon is not None else None)
+                       lexicon=self.lexicon_ids(normal) if self.lexicon is not None else None,
+                       gazetteers=self.gazetteer_matches(normal) if self.gazetteers else None)
+
+    def gazetteer_matches(self, text: str) -> np.ndarray:
+        """``(seq, types * positions)``: 1 where a character begins, is inside, ends or is
+        an entry of each gazetteer (B, M, E, S as in brandner.lexicon), else 0."""
+        assert self.gazetteers
+        out = np.zeros((len(text), len(self.gazetteers), NUM_POSITIONS), dtype=np.int64)
+        for g, gazetteer in enumerate(self.gazetteers.values()):
+            found = list(positions(gazetteer.matches(text)))
+            if found:
+                chars, where, _ = zip(*found)
+                out[list(chars), g, list(where)] = 1
+        return out.reshape(len(text), -1)
 
     def lexicon_ids(self, text: str) -> np.ndarray:
         """``(seq, positions, slots)`` ids of the lexicon words holding each character of
@@ -82,14 +109,20 @@ class Encoder:
         matches = self.lexicon.matches(text)
         get = self.words.index.get
         ids = [get(text[s:e], UNK_ID) for s, e in matches]
-        out = np.zeros((len(text), NUM_POSITIONS, LEXICON_SLOTS), dtype=np.int64)
-        filled = [[0] * NUM_POSITIONS for _ in text]
+        # flat indices first and one numpy assignment at the end: writing numpy elements
+        # one at a time from Python costs several times more than the matching
+        filled: dict[int, int] = {}  # (char, position) as char * NUM_POSITIONS + position -> slots used
+        where, what = [], []
         for i, position, m in positions(matches):
-            slot = filled[i][position]
+            cell = i * NUM_POSITIONS + position
+            slot = filled.get(cell, 0)
             if slot < LEXICON_SLOTS:
-                out[i, position, slot] = ids[m]
-                filled[i][position] = slot + 1
-        return out
+                where.append(cell * LEXICON_SLOTS + slot)
+                what.append(ids[m])
+                filled[cell] = slot + 1
+        out = np.zeros(len(text) * NUM_POSITIONS * LEXICON_SLOTS, dtype=np.int64)
+        out[where] = what
+        return out.reshape(len(text), NUM_POSITIONS, LEXICON_SLOTS)
 
     def encode_sentence(self, sentence: Sentence) -> Encoded:
         """Ids with gold tags; entity types the model does not know become O."""
@@ -129,6 +162,8 @@ class Encoder:
             # one string, not a list of ~350k: smaller and much faster to save and load
             data["lexicon"] = "\n".join(sorted(self.lexicon.words))
             data["lexicon_words"] = list(self.words.tokens)
+        if self.gazetteers:
+            data["gazetteers"] = {t: "\n".join(sorted(g.words)) for t, g in self.gazetteers.items()}
         return data
 
     @classmethod
@@ -138,4 +173,6 @@ class Encoder:
         return cls(Normalizer(**data["normalizer"]), Vocab(data["chars"]), list(data["tags"]),
                    get_scheme(data["scheme"]), data.get("segmenter", "jieba"),
                    Vocab(data["bigrams"]) if "bigrams" in data else None, lexicon,
-                   Vocab(data["lexicon_words"]) if "lexicon_words" in data else None)
+                   Vocab(data["lexicon_words"]) if "lexicon_words" in data else None,
+                   {t: Lexicon(words.split("\n")) for t, words in data["gazetteers"].items()}
+                   if data.get("gazetteers") else None)

@@ -11,6 +11,11 @@ longest partial match there, not one per window of every length.
 
 Word lists are read from files with one entry a line, or ``jieba`` for the
 dictionary that ships with jieba (its lines are ``word frequency tag``).
+Typed gazetteers are named word lists, written ``TYPE=FILE``, several comma-separated;
+a type given twice takes the words of both files:
+
+>>> parse_gazetteers("brand=brand1.dic,brand=brand2.dic,product=product1.dic")
+{'brand': ['brand1.dic', 'brand2.dic'], 'product': ['product1.dic']}
 """
 
 from __future__ import annotations
@@ -63,6 +68,22 @@ def read_words(source: str, normalize: Callable[[str], str] = str) -> list[str]:
     else:
         lines = (line.strip() for line in _read_lines(Path(source)))
     return list(dict.fromkeys(normalize(w) for w in lines if w))
+
+
+def parse_gazetteers(spec: str) -> dict[str, list[str]]:
+    """``TYPE=FILE,...`` as ``{type: [files]}`` in order of first appearance (see the module docstring)."""
+    gazetteers: dict[str, list[str]] = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        type_, sep, path = (x.strip() for x in part.partition("="))
+        if not sep or not type_ or not path:
+            raise BrandnerError(f"a gazetteer is TYPE=FILE (e.g. brand=brands.txt), got {part!r}")
+        gazetteers.setdefault(type_, []).append(path)
+    return gazetteers
+
+
+def read_lexicon(sources: Iterable[str], normalize: Callable[[str], str] = str) -> Lexicon:
+    """One lexicon of the words of all ``sources`` (see :func:`read_words`)."""
+    return Lexicon(w for source in sources for w in read_words(str(source), normalize))
 
 
 def _read_lines(path: Path) -> list[str]:

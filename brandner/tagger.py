@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import warnings
 from pathlib import Path
-from typing import Callable, Sequence, overload
+from typing import Callable, Mapping, Sequence, overload
 
 import numpy as np
 
@@ -21,6 +21,7 @@ from brandner.batching import Batch, collate, length_batches
 from brandner.checkpoint import load_model
 from brandner.encoding import Encoder
 from brandner.evaluate import Report, score
+from brandner.lexicon import read_lexicon
 from brandner.model.crf import viterbi
 from brandner.model.network import BiLSTMTagger
 from brandner.sentence import Sentence, Span
@@ -45,8 +46,16 @@ class Tagger:
             (lambda: crf._decoding_scores()) if crf is not None else (lambda: None))
 
     @classmethod
-    def load(cls, path: str | Path, batch_size: int = 256, int8: bool = False) -> "Tagger":
+    def load(cls, path: str | Path, batch_size: int = 256, int8: bool = False,
+             gazetteers: Mapping[str, str | Path | Sequence[str | Path]] | None = None) -> "Tagger":
+        """The model in ``path``; ``gazetteers`` (type -> word list file or files) replace
+        the word lists of the model's typed gazetteers of those types, no retraining needed:
+        ``Tagger.load("model.pt", gazetteers={"brand": "brands.txt"})``."""
         model, encoder = load_model(path)
+        if gazetteers:
+            encoder = encoder.with_gazetteers({
+                type_: read_lexicon([files] if isinstance(files, (str, Path)) else files, encoder.normalizer)
+                for type_, files in gazetteers.items()})
         return cls(model, encoder, batch_size, int8)
 
     @property

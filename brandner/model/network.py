@@ -2,7 +2,9 @@
 
 Each character's input is its embedding, its jieba segment position's and, when the
 config turns them on, its bigram's embedding and its lexicon words' embeddings
-averaged per position in the word (B, M, E, S: SoftLexicon, Ma et al. 2020).
+averaged per position in the word (B, M, E, S: SoftLexicon, Ma et al. 2020), and
+for each typed gazetteer four 0/1 inputs: the character begins, is inside, ends or
+is an entry.
 
 The contract the trainer, evaluator and tagger use is ``loss(batch)`` and
 ``decode(batch)``; nothing else.
@@ -17,7 +19,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from brandner.batching import Batch
 from brandner.config import ModelConfig
 from brandner.features import NUM_SEGMENT_IDS
-from brandner.lexicon import NUM_POSITIONS
+from brandner.lexicon import NUM_POSITIONS, parse_gazetteers
 from brandner.model.crf import CRF
 
 
@@ -42,6 +44,8 @@ class BiLSTMTagger(nn.Module):
         if config.lexicon:
             self.word_embedding = nn.Embedding(num_words, config.lexicon_dim, padding_idx=0)
             input_size += NUM_POSITIONS * config.lexicon_dim
+        self.num_gazetteers = len(parse_gazetteers(config.gazetteers))
+        input_size += NUM_POSITIONS * self.num_gazetteers
         self.dropout = nn.Dropout(config.dropout)
         self.output_dropout = nn.Dropout(config.output_dropout)
         self.lstm = nn.LSTM(input_size, config.hidden_size, batch_first=True, bidirectional=True)
@@ -62,6 +66,11 @@ class BiLSTMTagger(nn.Module):
             count = (batch.lexicon > 0).sum(dim=-1, keepdim=True).clamp(min=1)  # (batch, seq, positions, 1)
             pooled = words.sum(dim=-2) / count  # (batch, seq, positions, dim): mean, zeros where none
             parts.append(pooled.flatten(start_dim=-2))
+        if self.num_gazetteers:
+            if batch.gazetteers is None or batch.gazetteers.size(-1) != NUM_POSITIONS * self.num_gazetteers:
+                raise ValueError(f"this model reads {self.num_gazetteers} gazetteer(s); the batch has "
+                                 f"{0 if batch.gazetteers is None else batch.gazetteers.size(-1) // NUM_POSITIONS}")
+            parts.append(batch.gazetteers.to(parts[0].dtype))  # (batch, seq, types * positions)
         return torch.cat(parts, dim=-1)
 
     def emissions(self, batch: Batch) -> torch.Tensor:
