@@ -46,7 +46,8 @@ class ModelConfig:
     segmenter: str = "jieba"
     max_chunk_length: int = 250
     # Character bigrams with their own embedding of this size; 0 turns them off.
-    bigram_dim: int = 0
+    # On by default: +0.7 dev F1 on ecommerce (seed 1; see benchmarks/RESULTS.md).
+    bigram_dim: int = 50
     # SoftLexicon-style word features: comma-separated word lists ("jieba" for jieba's
     # dictionary, or files with one word a line); empty turns them off.
     lexicon: str = ""

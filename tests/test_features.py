@@ -11,7 +11,7 @@ import torch
 
 from brandner import Tagger
 from brandner.batching import collate
-from brandner.checkpoint import load_model, safe_load, save_model
+from brandner.checkpoint import load_model, network_for, safe_load, save_model
 from brandner.config import Config, ModelConfig, load_config
 from brandner.encoding import LEXICON_SLOTS, Encoder
 from brandner.errors import BrandnerError
@@ -53,7 +53,7 @@ def test_bigram_ids_come_from_the_training_vocabulary():
     assert encoder.bigrams.tokens[2:] == sorted(["我买", "买了", "了</s>"])
     ids = encoder.encode_text("我买了鞋").bigrams
     assert [encoder.bigrams.tokens[i] for i in ids] == ["我买", "买了", "<UNK>", "<UNK>"]
-    assert Encoder.build([Sentence("我", ())], ModelConfig()).encode_text("我").bigrams is None
+    assert Encoder.build([Sentence("我", ())], ModelConfig(bigram_dim=0)).encode_text("我").bigrams is None
 
 
 def test_lexicon_words_by_position_worked_example(words_file):
@@ -171,18 +171,22 @@ def test_model_file_round_trip_with_features(feature_model, tmp_path):
     assert saved["lexicon"].split("\n") == sorted(["特步", "耐克", "新款", "手机", "好用"])
 
 
-def test_model_files_from_before_the_features_load_with_them_off(tiny_model, tmp_path):
-    payload = safe_load(tiny_model)
-    for key in ("bigram_dim", "lexicon", "lexicon_dim"):
-        payload["model_config"].pop(key, None)
+def test_model_files_from_before_the_features_load_with_them_off(tmp_path):
+    config = ModelConfig(char_dim=8, seg_dim=4, hidden_size=8, bigram_dim=0)  # what older files held
+    encoder = Encoder.build(synthetic_sentences(20), config)
+    torch.manual_seed(0)
+    new = tmp_path / "new.pt"
+    save_model(new, network_for(config, encoder), encoder)
+    payload = safe_load(new)
+    for key in ("bigram_dim", "lexicon", "lexicon_dim", "gazetteers"):
+        del payload["model_config"][key]
     old = tmp_path / "old.pt"
     torch.save(payload, old)
-    with pytest.MonkeyPatch.context() as patch:  # even if a later default turns a feature on
-        patch.setattr("brandner.config.ModelConfig.bigram_dim", 50, raising=False)
-        model, _ = load_model(old)
-    assert model.config.bigram_dim == 0 and model.config.lexicon == ""
+    model, _ = load_model(old)  # the bigram default (on) must not apply to a file without the key
+    assert model.config.bigram_dim == 0 and model.config.lexicon == "" and model.config.gazetteers == ""
     assert model.bigram_embedding is None and model.word_embedding is None
-    assert Tagger.load(old).predict("我买了特步鞋") == Tagger.load(tiny_model).predict("我买了特步鞋")
+    texts = ["我买了特步鞋", "华为手机"]
+    assert Tagger.load(old).predict(texts) == Tagger.load(new).predict(texts)
 
 
 def test_a_batch_without_the_features_the_model_reads_is_refused(feature_model):
