@@ -87,7 +87,9 @@ def trained(tmp_path_factory):
     write_jsonl(work / "train.jsonl", sentences(brands, others, 300, rng))
     write_jsonl(work / "dev.jsonl", sentences(brands, others, 60, rng))
     result = brandner("train", "--train", "train.jsonl", "--dev", "dev.jsonl", "--gazetteer", "brand=brands.txt",
-                      "--epochs", "10", *SMALL, "--set", "unk_replace=0", "-o", "model.pt", cwd=work)
+                      "--epochs", "10", *SMALL, "--set", "unk_replace=0",
+                      "--set", "bigram_dim=0",  # the gazetteer alone should tell brands from other words
+                      "-o", "model.pt", cwd=work)
     assert result.returncode == 0, result.stderr
     return work, brands, unseen
 
