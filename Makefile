@@ -1,13 +1,14 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 # Corpora are read from ../shared/data when it is there (never copied in).
 SHARED_DATA := $(abspath ../shared/data)
 ifneq ($(wildcard $(SHARED_DATA)),)
 export BRANDNER_DATA ?= $(SHARED_DATA)
 endif
 
-.PHONY: demo test install clean
+.PHONY: demo test install chromium clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +24,13 @@ demo: install
 	$(BIN)/brandner evaluate -m demo/ecommerce.pt --corpus ecommerce --split test
 	$(BIN)/brandner tag -m demo/ecommerce.pt "耐克男鞋运动鞋跑步鞋" "小米手机壳防摔硅胶套" "我买了特步鞋和李宁的卫衣"
 
-test: install
+# The browser test drives Debian's Chromium (Playwright's own browser download needs a network
+# this machine may not have).
+chromium:
+	@command -v chromium >/dev/null || $(SUDO) apt-get install -y -q chromium \
+		|| ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium)
+
+test: install chromium
 	$(BIN)/python -m pytest -q
 
 clean:

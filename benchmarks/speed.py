@@ -17,7 +17,10 @@ Measured for each, and given as brandner / reference:
 - one-string-at-a-time latency (p50, p99);
 - model file size, and the resident memory each phase added (one process holds both,
   so the peak is shared);
-- with ``--tag-file-lines N``, ``brandner tag -i FILE -o OUT`` as a whole process.
+- with ``--tag-file-lines N``, ``brandner tag -i FILE -o OUT`` as a whole process;
+- brandner's trained model tagging four ways, taking turns: PyTorch float and int8,
+  ONNX float and int8 (exported, run by onnxruntime): dev F1, sentences/s end to end
+  and model-only at batch 1 and 256.
 
 It also estimates the floating-point work of tagging a sentence and compares the
 model-only rate at batch 256 with this machine's float32 matmul rate.
@@ -53,8 +56,9 @@ from brandner.config import Config, ModelConfig, load_config  # noqa: E402
 from brandner.corpora import load_split  # noqa: E402
 from brandner.encoding import Encoder  # noqa: E402
 from brandner.evaluate import Report, score  # noqa: E402
+from brandner.export import export_onnx  # noqa: E402
 from brandner.sentence import Sentence, Span  # noqa: E402
-from brandner.tagger import Tagger  # noqa: E402
+from brandner.tagger import Tagger, decode  # noqa: E402
 from brandner.train import EpochEvent, TrainState, singleton_ids, train_loop  # noqa: E402
 
 SEED = 1
@@ -279,11 +283,55 @@ def flops_per_char(model: ModelConfig, num_tags: int) -> float:
     return lstm + projection + 2 * num_tags**2
 
 
-def measure_int8(ours: "Brandner", dev: Sequence[Sentence], texts: Sequence[str], repeats: int) -> dict:
-    """brandner's int8 tagging: dev F1 and raw text -> dicts sentences/s at batch 256."""
-    tagger = Tagger(ours.model, ours.encoder, 256, int8=True)
-    f1 = tagger.evaluate(dev).micro.f1 * 100
-    return {"dev_f1": f1, "e2e_256": len(texts) / best_seconds(lambda: tagger.predict(texts), repeats)}
+class Variant:
+    """A way to tag with brandner's trained model (PyTorch float or int8, ONNX): a Tagger per
+    batch size, and the model alone as the Tagger runs it (tag scores, then numpy decoding)."""
+
+    def __init__(self, name: str, make: Callable[[int], Tagger], file_mb: float | None = None) -> None:
+        self.name, self.make, self.file_mb = name, make, file_mb
+        self.taggers: dict[int, Tagger] = {}
+
+    def tagger(self, batch_size: int = 256) -> Tagger:
+        if batch_size not in self.taggers:
+            self.taggers[batch_size] = self.make(batch_size)
+        return self.taggers[batch_size]
+
+    def predict(self, texts: Sequence[str], batch_size: int) -> list[dict]:
+        return self.tagger(batch_size).predict(texts)
+
+    @torch.inference_mode()
+    def decode(self, batches: Sequence[Any]) -> None:
+        tagger = self.tagger()
+        crf_scores = tagger._crf_scores()
+        for batch in batches:
+            decode(tagger._emissions(batch), batch.lengths.numpy(), crf_scores).tolist()
+
+
+def measure_variants(ours: "Brandner", dev: Sequence[Sentence], texts: Sequence[str], repeats: int,
+                     folder: Path) -> dict[str, dict[str, float]]:
+    """brandner's trained model tagging as PyTorch float and int8 and as ONNX float and int8
+    (exported, run by onnxruntime with the same thread count): dev F1, sentences/s end to end
+    and model-only at each batch size, the variants taking turns."""
+    paths = {"onnx": folder / "brandner.onnx", "onnx_int8": folder / "brandner-int8.onnx"}
+    export_onnx(ours.model, ours.encoder, paths["onnx"])
+    export_onnx(ours.model, ours.encoder, paths["onnx_int8"], int8=True)
+    variants = [Variant("float", lambda size: Tagger(ours.model, ours.encoder, size)),
+                Variant("int8", lambda size: Tagger(ours.model, ours.encoder, size, int8=True))]
+    variants += [Variant(name, lambda size, path=path: Tagger.load(path, batch_size=size),  # type: ignore[misc]
+                         path.stat().st_size / 2**20) for name, path in paths.items()]
+    rows: dict[str, dict[str, float]] = {v.name: {"dev_f1": v.tagger().evaluate(dev).micro.f1 * 100}
+                                         for v in variants}  # also the warm-up
+    for size in BATCH_SIZES:
+        batches = ours.model_batches(texts, size)
+        runs: dict[str, Callable[[Variant, int], object]] = {
+            f"e2e_{size}": lambda v, _: v.predict(texts, size), f"model_{size}": lambda v, _: v.decode(batches)}
+        for key, run in runs.items():
+            for variant, times in zip(variants, in_turns(variants, run, repeats)):
+                rows[variant.name][key] = len(texts) / min(times)
+    for variant in variants:
+        if variant.file_mb is not None:
+            rows[variant.name]["file_mb"] = variant.file_mb
+    return rows
 
 
 def time_tag_command(model: Path, texts: Sequence[str], lines: int, threads: int, folder: Path,
@@ -329,11 +377,11 @@ def run(args: argparse.Namespace) -> str:
             paths[system.name], rows[system.name]["file_mb"] = file_size_mb(system, Path(folder))
         tag_file = (time_tag_command(paths[ours.name], texts, args.tag_file_lines, args.threads, Path(folder),
                                      shlex.split(args.tag_options)) if args.tag_file_lines else None)
-    int8 = measure_int8(ours, dev, texts, args.repeats)
+        variants = measure_variants(ours, dev, texts, args.repeats, Path(folder))
     work = flops_per_char(config.model, ours.num_tags) * statistics.mean(len(t) for t in texts)
     facts = {"train": len(train), "dev": len(dev), "test": len(texts), "flops": work,
              "gflops": matmul_gflops(), "peak_mb": peak_rss_mb(), "memory": memory.added, "tag_file": tag_file,
-             "int8": int8}
+             "variants": variants}
     return report(rows, facts, args)
 
 
@@ -368,16 +416,44 @@ def report(rows: dict[str, dict[str, float]], facts: dict, args: argparse.Namesp
               f"- peak RSS of the process (both systems): {facts['peak_mb']:.0f} MB; resident memory added by "
               + ", ".join(f"{name} {mb:+.0f} MB" for name, mb in facts["memory"].items())
               + " (the later system may reuse memory the earlier one freed)"]
-    int8 = facts["int8"]
-    lines.append(f"- brandner with int8 weights (`Tagger(int8=True)`, `brandner tag --int8`): dev F1 "
-                 f"{int8['dev_f1']:.2f} (float {ours['dev_f1']:.2f}), raw text -> dicts at batch 256 "
-                 f"{int8['e2e_256']:.1f} sentences/s = {int8['e2e_256'] / ref['e2e_256']:.2f} x the reference")
+    lines += variants_table(facts["variants"], ours, ref)
     if facts["tag_file"] is not None:
         lines.append(f"- `brandner tag -i FILE -o OUT {args.tag_options}`, {args.tag_file_lines} lines, as a process with model "
                      f"loading: {facts['tag_file']:.1f} lines/s = {facts['tag_file'] / ref['e2e_256']:.2f} x the "
                      f"reference in process at batch 256 ({ref['e2e_256']:.1f} sentences/s) and "
                      f"{facts['tag_file'] / ours['e2e_256']:.2f} x brandner in process")
     return "\n".join(lines)
+
+
+VARIANT_METRICS = [("dev_f1", "dev F1", "{:.2f}")] + [(k, label, form) for k, label, form, _ in METRICS
+                                                      if k.startswith(("e2e_", "model_"))]
+
+
+VARIANTS = {"float": "float", "int8": "int8", "onnx": "ONNX", "onnx_int8": "ONNX int8"}
+
+
+def variants_table(variants: dict[str, dict[str, float]], ours: dict[str, float], ref: dict[str, float]) -> list[str]:
+    """The PyTorch and ONNX variants of brandner's model side by side, with ratios to float."""
+    def ratio(a: float, b: float) -> str:
+        return f"{a / b:.2f}" if b else "n/a"
+
+    others = [name for name in VARIANTS if name != "float"]
+    lines = ["", "The same trained brandner model tagging as PyTorch float (`Tagger`), PyTorch int8 "
+             "(`Tagger(int8=True)`, `brandner tag --int8`), ONNX (`brandner export`, then `Tagger.load(FILE.onnx)`: "
+             "onnxruntime with the same thread count) and ONNX int8 (`brandner export --int8`); model only = the "
+             "Tagger's tag scores then numpy decoding on pre-built batches; the four take turns at every "
+             "measurement.", "",
+             "| | " + " | ".join(VARIANTS.values()) + " | "
+             + " | ".join(f"{VARIANTS[name]} / float" for name in others) + " | ONNX / reference |",
+             "|---|" + "---|" * (len(VARIANTS) + len(others) + 1)]
+    for key, label, form in VARIANT_METRICS:
+        values = [variants[name][key] for name in VARIANTS]
+        lines.append(f"| {label} | " + " | ".join(form.format(v) for v in values) + " | "
+                     + " | ".join(ratio(variants[name][key], values[0]) for name in others)
+                     + f" | {ratio(variants['onnx'][key], ref[key])} |")
+    lines += ["", f"- ONNX files: {variants['onnx']['file_mb']:.2f} MB, int8 {variants['onnx_int8']['file_mb']:.2f} MB "
+              f"(PyTorch model file {ours['file_mb']:.2f} MB)"]
+    return lines
 
 
 def main() -> None:

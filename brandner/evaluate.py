@@ -66,3 +66,41 @@ def score(gold: Sequence[Iterable[Span]], predicted: Sequence[Iterable[Span]]) -
     per_type = {t: Scores.from_counts(correct[t], n_pred[t], n_gold[t]) for t in types}
     micro = Scores.from_counts(sum(correct.values()), sum(n_pred.values()), sum(n_gold.values()))
     return Report(micro, per_type)
+
+
+ERROR_KINDS = ("missed", "spurious", "type", "boundary")
+
+
+@dataclass(frozen=True)
+class SpanError:
+    """One disagreement in a sentence: ``missed`` (a gold entity no prediction touches),
+    ``spurious`` (a prediction touching no gold entity), ``type`` (same characters, other
+    type) or ``boundary`` (overlapping characters, other start or end; the type may differ too).
+    """
+
+    kind: str
+    gold: Span | None
+    predicted: Span | None
+
+
+def span_errors(gold: Iterable[Span], predicted: Iterable[Span]) -> list[SpanError]:
+    """The errors of one sentence's predicted spans against its gold spans, by position.
+
+    Exact matches are not errors. A gold entity overlapped by two predictions gives
+    two ``boundary`` errors, one per pair.
+    """
+    gold_set, pred_set = set(gold), set(predicted)
+    gold_left, pred_left = sorted(gold_set - pred_set), sorted(pred_set - gold_set)
+    errors: list[SpanError] = []
+    touched: set[Span] = set()
+    for g in gold_left:
+        overlapping = [p for p in pred_left if p.start < g.end and g.start < p.end]
+        touched.update(overlapping)
+        if not overlapping:
+            errors.append(SpanError("missed", g, None))
+        for p in overlapping:
+            same_place = (p.start, p.end) == (g.start, g.end)
+            errors.append(SpanError("type" if same_place else "boundary", g, p))
+    errors.extend(SpanError("spurious", None, p) for p in pred_left if p not in touched)
+    errors.sort(key=lambda e: (e.gold or e.predicted).start)
+    return errors

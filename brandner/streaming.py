@@ -67,15 +67,18 @@ def _parse_json(line: str, path: str, number: int) -> Document:
     return text, value
 
 
-def tag_documents(tagger: Tagger, documents: Iterable[Document], chunk_size: int = 1024) -> Iterator[str]:
-    """JSON lines (without line ends) in input order, tagging ``chunk_size`` documents at a time."""
+def tag_documents(tagger: Tagger, documents: Iterable[Document], chunk_size: int = 1024, scores: bool = False,
+                  min_score: float | None = None) -> Iterator[str]:
+    """JSON lines (without line ends) in input order, tagging ``chunk_size`` documents at a time;
+    ``scores`` and ``min_score`` as for :meth:`Tagger.predict`."""
     documents = iter(documents)
     while chunk := list(islice(documents, chunk_size)):
-        yield from _json_lines(tagger, chunk)
+        yield from _json_lines(tagger, chunk, scores, min_score)
 
 
 def tag_documents_parallel(model: str, documents: Iterable[Document], workers: int, chunk_size: int = 1024,
-                           batch_size: int = 256, int8: bool = False,
+                           batch_size: int = 256, int8: bool = False, scores: bool = False,
+                           min_score: float | None = None,
                            gazetteers: dict[str, list[str]] | None = None) -> Iterator[str]:
     """Like :func:`tag_documents`, spread over ``workers`` processes (one torch thread each).
 
@@ -93,14 +96,15 @@ def tag_documents_parallel(model: str, documents: Iterable[Document], workers: i
         documents = iter(documents)
         while True:
             while len(pending) < 2 * workers and (chunk := list(islice(documents, chunk_size))):
-                pending.append(pool.submit(_tag_chunk, chunk))
+                pending.append(pool.submit(_tag_chunk, chunk, scores, min_score))
             if not pending:
                 return
             yield from pending.popleft().result()
 
 
-def _json_lines(tagger: Tagger, chunk: list[Document]) -> list[str]:
-    results = tagger.predict([text for text, _ in chunk])
+def _json_lines(tagger: Tagger, chunk: list[Document], scores: bool = False,
+                min_score: float | None = None) -> list[str]:
+    results = tagger.predict([text for text, _ in chunk], scores=scores, min_score=min_score)
     return [json.dumps({**result, **extra} if extra else result, ensure_ascii=False)
             for (_, extra), result in zip(chunk, results)]
 
@@ -114,9 +118,9 @@ def _load_worker(model: str, batch_size: int, int8: bool, gazetteers: dict[str, 
     _worker_tagger = Tagger.load(model, batch_size=batch_size, int8=int8, gazetteers=gazetteers)
 
 
-def _tag_chunk(chunk: list[Document]) -> list[str]:
+def _tag_chunk(chunk: list[Document], scores: bool, min_score: float | None) -> list[str]:
     assert _worker_tagger is not None, "worker not initialised"
-    return _json_lines(_worker_tagger, chunk)
+    return _json_lines(_worker_tagger, chunk, scores, min_score)
 
 
 def write_lines(lines: Iterable[str], out: IO[str]) -> int:

@@ -47,13 +47,17 @@ def synthetic_sentences(count: int, seed: int = 0) -> list[Sentence]:
     return sentences
 
 
+def train_tiny(path: Path, *overrides: str, sentences: int = 200, epochs: int = 8) -> Path:
+    """Train a small model on synthetic sentences into ``path`` (seconds on a CPU)."""
+    from brandner.config import load_config
+    from brandner.fit import fit
+    config = load_config(None, [f"max_epochs={epochs}", "char_dim=16", "seg_dim=4", "hidden_size=16", "dropout=0.1",
+                                "lr=0.02", *overrides])
+    fit(synthetic_sentences(sentences), synthetic_sentences(sentences // 5, seed=1), config, path)
+    return path
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
     """A model trained for a few epochs on synthetic sentences (seconds on a CPU)."""
-    from brandner.config import load_config
-    from brandner.fit import fit
-    path = tmp_path_factory.mktemp("model") / "tiny.pt"
-    config = load_config(None, ["max_epochs=8", "char_dim=16", "seg_dim=4", "hidden_size=16", "dropout=0.1",
-                                "lr=0.02", "max_chunk_length=40"])
-    fit(synthetic_sentences(200), synthetic_sentences(40, seed=1), config, path)
-    return path
+    return train_tiny(tmp_path_factory.mktemp("model") / "tiny.pt", "max_chunk_length=40")

@@ -18,6 +18,7 @@ from brandner.errors import BrandnerError
 from brandner.features import bigrams
 from brandner.fit import fit
 from brandner.lexicon import BEGIN, END, INSIDE, SINGLE
+from brandner.model.network import BiLSTMTagger
 from brandner.sentence import Sentence
 from brandner.train import singleton_ids, with_unknowns
 from brandner.vocab import UNK_ID
@@ -194,3 +195,9 @@ def test_a_batch_without_the_features_the_model_reads_is_refused(feature_model):
     batch = dataclasses.replace(collate([encoder.encode_text("特步")]), bigrams=None)
     with pytest.raises(ValueError, match="reads bigrams"):
         model.emissions(batch)
+
+
+def test_a_network_without_the_vocabulary_sizes_is_refused():
+    encoder = Encoder.build(synthetic_sentences(5), ModelConfig(char_dim=4, seg_dim=2, hidden_size=4))
+    with pytest.raises(ValueError, match="bigram vocabulary has 0 entries; build the network with"):
+        BiLSTMTagger(ModelConfig(bigram_dim=4), len(encoder.chars), len(encoder.tags))

@@ -31,6 +31,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                              "a type given twice reads both files)")
     parser.add_argument("--int8", action="store_true",
                         help="quantise the LSTM and projection to int8 for speed (F1 within a few tenths)")
+    parser.add_argument("--scores", action="store_true",
+                        help="give each entity a \"score\": the model's probability of exactly that span and type")
+    parser.add_argument("--min-score", type=float, metavar="P",
+                        help="leave out entities scoring below P (0 to 1); implies --scores")
     parser.set_defaults(func=run)
 
 
@@ -39,6 +43,9 @@ def run(args: argparse.Namespace) -> int:
         raise BrandnerError("give texts to tag or -i FILE, not both and not neither")
     if args.workers < 1 or args.batch_size < 1:
         raise BrandnerError("--workers and --batch-size must be at least 1")
+    if args.min_score is not None and not 0 <= args.min_score <= 1:
+        raise BrandnerError(f"--min-score must be between 0 and 1, got {args.min_score}")
+    scores = args.scores or args.min_score is not None
     gazetteers = parse_gazetteers(",".join(args.gazetteer)) or None
     # fails early on a bad model file or word list
     tagger = Tagger.load(args.model, batch_size=args.batch_size, int8=args.int8, gazetteers=gazetteers)
@@ -46,9 +53,10 @@ def run(args: argparse.Namespace) -> int:
         documents = read_documents(lines, name) if args.input else ((t, {}) for t in args.texts)
         if args.workers > 1:
             lines_out = tag_documents_parallel(args.model, documents, args.workers, batch_size=args.batch_size,
-                                             int8=args.int8, gazetteers=gazetteers)
+                                             int8=args.int8, scores=scores, min_score=args.min_score,
+                                             gazetteers=gazetteers)
         else:
-            lines_out = tag_documents(tagger, documents)
+            lines_out = tag_documents(tagger, documents, scores=scores, min_score=args.min_score)
         if args.input:
             lines_out = tqdm(lines_out, unit=" lines", desc="tagging", disable=None, file=sys.stderr)
         write_lines(lines_out, out)

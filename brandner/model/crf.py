@@ -135,3 +135,41 @@ def viterbi(emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarray,
         paths[:, t] = last
     paths[np.arange(seq) >= lengths[:, None]] = 0
     return paths, best_score
+
+
+def kbest_viterbi(emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarray, start: np.ndarray,
+                  end: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` best allowed tag sequences per sentence, batched, looping over time steps only.
+
+    Arguments as for :func:`viterbi`. Each (tag, rank) cell keeps the ``k`` best distinct
+    prefixes ending in that tag, so the list is exact. Returns paths ``(batch, k, seq)``
+    (0 past each length) and scores ``(batch, k)``, best first; a sentence with fewer
+    than ``k`` allowed sequences has -inf scores (and meaningless paths) in the rest.
+    """
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    batch, seq, num_tags = emissions.shape
+    score = np.full((batch, num_tags, k), -np.inf)  # (batch, tag, rank)
+    score[:, :, 0] = start + emissions[:, 0]
+    # history[t - 1, b, tag, rank] = from_tag * k + from_rank of that cell at step t
+    history = np.empty((max(seq - 1, 0), batch, num_tags, k), dtype=np.int64)
+    stay = np.arange(num_tags * k).reshape(num_tags, k)  # past the end a cell points to itself
+    moves = transitions[None, :, None, :]  # (1, from, 1, to)
+    for t in range(1, seq):
+        candidates = (score[:, :, :, None] + moves).reshape(batch, num_tags * k, num_tags)  # (batch, from*rank, to)
+        order = np.argsort(-candidates, axis=1, kind="stable")[:, :k]  # (batch, k, to)
+        best = np.take_along_axis(candidates, order, axis=1).transpose(0, 2, 1) + emissions[:, t, :, None]
+        on = (t < lengths)[:, None, None]
+        score = np.where(on, best, score)  # (batch, tag, rank)
+        history[t - 1] = np.where(on, order.transpose(0, 2, 1), stay)
+    final = (score + end[None, :, None]).reshape(batch, num_tags * k)
+    cells = np.argsort(-final, axis=1, kind="stable")[:, :k]  # (batch, k): tag * k + rank
+    scores = np.take_along_axis(final, cells, axis=1)
+    paths = np.empty((batch, k, seq), dtype=np.int64)
+    paths[:, :, seq - 1] = cells // k
+    rows = np.arange(batch)[:, None]
+    for t in range(seq - 1, 0, -1):
+        cells = history[t - 1, rows, cells // k, cells % k]
+        paths[:, :, t - 1] = cells // k
+    paths[np.broadcast_to(np.arange(seq) >= lengths[:, None, None], paths.shape)] = 0
+    return paths, scores

@@ -25,13 +25,40 @@ class Marginals:
     last: np.ndarray  # (batch, tags): P(last tag)
 
 
-def forward_backward(emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarray, start: np.ndarray,
-                     end: np.ndarray) -> Marginals:
-    """log Z and marginals of a linear-chain CRF, batched; loops over time steps only.
+@dataclass(frozen=True)
+class Passes:
+    """Scaled forward and backward probabilities: each ``alpha[b, t]`` and ``beta[b, t]`` sums to 1.
 
-    emissions ``(batch, seq, tags)``; lengths ``(batch,)`` each >= 1; transitions
-    ``(from, to)``; start, end ``(tags,)``. Very negative scores mark forbidden moves.
+    The exact log forward score ``log alpha_t(i)`` is the log-sum of the scores of every
+    prefix ending in tag i at t (its emission included); the log backward score
+    ``log beta_t(i)``, that of every suffix after t given tag i at t (the end score
+    included); -inf where none is allowed. Past each length both are meaningless.
     """
+
+    alpha: np.ndarray  # (batch, seq, tags)
+    alpha_scale: np.ndarray  # (batch, seq): log of what alpha[:, t] was divided by
+    beta: np.ndarray  # (batch, seq, tags)
+    log_z: np.ndarray  # (batch,)
+    local: np.ndarray  # (batch, seq, tags): exp(emissions - their maximum per step)
+    moves: np.ndarray  # (from, to): exp(transitions - their maximum)
+
+    def log_alpha(self, rows: np.ndarray, positions: np.ndarray, tags: np.ndarray) -> np.ndarray:
+        """Exact ``log alpha_t(i)`` at each ``(row, t, i)`` given by the three index arrays."""
+        with np.errstate(divide="ignore"):  # log 0 = -inf: no allowed prefix
+            return np.log(self.alpha[rows, positions, tags]) + self.alpha_scale[rows, positions]
+
+    def log_beta(self, rows: np.ndarray, positions: np.ndarray, tags: np.ndarray) -> np.ndarray:
+        """Exact ``log beta_t(i)`` at each ``(row, t, i)``. The backward pass keeps no scale of its
+        own: ``sum_i alpha_t(i) beta_t(i) = Z`` at every position gives that of the normalised beta."""
+        linked = (self.alpha[rows, positions] * self.beta[rows, positions]).sum(axis=-1)
+        with np.errstate(divide="ignore"):
+            return (np.log(self.beta[rows, positions, tags]) + self.log_z[rows] - self.alpha_scale[rows, positions]
+                    - np.log(linked))
+
+
+def passes(emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarray, start: np.ndarray,
+           end: np.ndarray) -> Passes:
+    """The forward and backward passes (arguments as for :func:`forward_backward`)."""
     emissions = emissions.astype(np.float64)
     batch, seq, num_tags = emissions.shape
     top = transitions.max()
@@ -43,16 +70,19 @@ def forward_backward(emissions: np.ndarray, lengths: np.ndarray, transitions: np
 
     # forward: alpha[t] is P(prefix ending in each tag), normalised per step; log_scale keeps the total
     alpha = np.empty((batch, seq, num_tags))
+    alpha_scale = np.empty((batch, seq))
     first = local[:, 0] * np.exp(start - start.max())
     norm = first.sum(axis=1, keepdims=True)
     alpha[:, 0] = first / norm
     log_scale = np.log(norm[:, 0]) + peaks[:, 0, 0] + start.max()
+    alpha_scale[:, 0] = log_scale
     for t in range(1, seq):
         step = (alpha[:, t - 1] @ moves) * local[:, t]
         norm = step.sum(axis=1, keepdims=True)
         on = t <= ends
         alpha[:, t] = step / norm
         log_scale = np.where(on, log_scale + np.log(norm[:, 0]) + peaks[:, t, 0] + top, log_scale)
+        alpha_scale[:, t] = log_scale
     closing = np.exp(end - end.max())
     final = alpha[rows, ends] * closing  # (batch, tags)
     log_z = log_scale + np.log(final.sum(axis=1)) + end.max()
@@ -64,7 +94,20 @@ def forward_backward(emissions: np.ndarray, lengths: np.ndarray, transitions: np
         step = ((local[:, t + 1] * beta[:, t + 1]) @ moves.T) if t + 1 < seq else np.zeros((batch, num_tags))
         step = np.where(inner[:, None], step, closing)
         beta[:, t] = step / step.sum(axis=1, keepdims=True)
+    return Passes(alpha, alpha_scale, beta, log_z, local, moves)
 
+
+def forward_backward(emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarray, start: np.ndarray,
+                     end: np.ndarray) -> Marginals:
+    """log Z and marginals of a linear-chain CRF, batched; loops over time steps only.
+
+    emissions ``(batch, seq, tags)``; lengths ``(batch,)`` each >= 1; transitions
+    ``(from, to)``; start, end ``(tags,)``. Forbidden moves score -inf or very negative.
+    """
+    p = passes(emissions, lengths, transitions, start, end)
+    alpha, beta, local, moves = p.alpha, p.beta, p.local, p.moves
+    seq = alpha.shape[1]
+    ends = lengths - 1
     unary = alpha * beta
     unary /= unary.sum(axis=2, keepdims=True)
     unary[np.arange(seq) > ends[:, None]] = 0.0
@@ -73,7 +116,7 @@ def forward_backward(emissions: np.ndarray, lengths: np.ndarray, transitions: np
     norm = ((alpha[:, :-1] @ moves) * after).sum(axis=2, keepdims=True)  # (batch, seq - 1, 1)
     inside = (np.arange(1, seq) <= ends[:, None])[:, :, None]
     counts = np.einsum("bti,btj->bij", alpha[:, :-1], np.where(inside, after / norm, 0.0)) * moves
-    return Marginals(log_z, unary, counts, unary[:, 0], unary[rows, ends])
+    return Marginals(p.log_z, unary, counts, unary[:, 0], unary[np.arange(len(ends)), ends])
 
 
 class LogPartition(torch.autograd.Function):

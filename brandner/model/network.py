@@ -38,6 +38,10 @@ class BiLSTMTagger(nn.Module):
         self.segment_embedding = nn.Embedding(NUM_SEGMENT_IDS, config.seg_dim)
         input_size = config.char_dim + config.seg_dim
         self.bigram_embedding = self.word_embedding = None
+        for name, on, size in (("bigram", config.bigram_dim, num_bigrams), ("lexicon word", config.lexicon, num_words)):
+            if on and size < 2:  # <PAD> and <UNK> at least
+                raise ValueError(f"the config turns {name}s on but the {name} vocabulary has {size} entries; "
+                                 "build the network with brandner.checkpoint.network_for(config, encoder)")
         if config.bigram_dim:
             self.bigram_embedding = nn.Embedding(num_bigrams, config.bigram_dim, padding_idx=0)
             input_size += config.bigram_dim

@@ -1,0 +1,50 @@
+"""``brandner serve``: the HTTP API and web page for a model (FastAPI + uvicorn)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+
+from brandner.errors import BrandnerError
+from brandner.service import Limits
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("serve", help="serve a model over HTTP, with a web page at /",
+                                   description=__doc__)
+    parser.add_argument("-m", "--model", required=True, metavar="MODEL")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--workers", type=int, default=1, help="server processes, each with its own model")
+    parser.add_argument("--threads", type=int, help="torch threads per process (default: torch's choice)")
+    limits = parser.add_argument_group("limits and batching")
+    for field in dataclasses.fields(Limits):
+        limits.add_argument("--" + field.name.replace("_", "-"), type=type(field.default), default=field.default,
+                            help=f"(default {field.default})")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+
+        from brandner.serve import SETTINGS_VARIABLE, load_app
+    except ImportError as error:
+        raise BrandnerError(f"brandner serve needs FastAPI and uvicorn: pip install 'brandner[serve]' ({error})")
+    if args.workers < 1:
+        raise BrandnerError("--workers must be at least 1")
+    try:
+        limits = Limits(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Limits)})
+    except ValueError as error:
+        raise BrandnerError(str(error)) from None
+    app = load_app(args.model, limits, args.threads)  # also fails early on a bad model file
+    options = {"host": args.host, "port": args.port, "access_log": False, "timeout_graceful_shutdown": 30}
+    if args.workers == 1:
+        uvicorn.run(app, **options)
+    else:  # each worker process builds its own app from the settings in the environment
+        os.environ[SETTINGS_VARIABLE] = json.dumps({"model": os.path.abspath(args.model), "threads": args.threads,
+                                                    "limits": dataclasses.asdict(limits)})
+        uvicorn.run("brandner.serve:app_from_environment", factory=True, workers=args.workers, **options)
+    return 0

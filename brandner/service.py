@@ -1,0 +1,203 @@
+"""What the HTTP service does, apart from HTTP: request limits and validation, and
+gathering concurrent requests into batches (:class:`MicroBatcher`).
+
+Requests that arrive together are tagged together: each request's texts join a queue,
+and one worker thread takes everything queued (up to ``max_batch`` texts, waiting at
+most ``max_wait_ms`` for more) through a single tagging call. Under load the model
+then sees batches of dozens of texts instead of one, which is most of the speed of
+batch tagging. Kept free of the web framework so the CLI can read the limits without
+importing FastAPI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import dataclasses
+import json
+import logging
+from concurrent.futures import BrokenExecutor, Executor, ThreadPoolExecutor
+from typing import Any, Callable
+
+log = logging.getLogger(__name__)
+
+TagFunction = Callable[[list[str], bool], list[dict]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """What one request may ask for, and how requests are gathered into batches."""
+
+    max_body_bytes: int = 1_000_000
+    max_texts: int = 256
+    max_chars: int = 10_000
+    max_batch: int = 256  # texts per model call (a larger request still goes in one call)
+    max_wait_ms: float = 5.0  # how long a request waits for others to join its batch
+
+    def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if value < 0 or (value == 0 and field.name != "max_wait_ms"):
+                raise ValueError(f"{field.name} must be positive, got {value}")
+
+
+class ApiError(Exception):
+    """A request the server refuses: HTTP status and a message for the client."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclasses.dataclass
+class _Job:
+    texts: list[str]
+    scores: bool
+    future: asyncio.Future
+
+
+class MicroBatcher:
+    """Gathers concurrent ``submit`` calls into few calls of ``tag``, one at a time.
+
+    ``tag(texts, scores)`` returns one result dict per text; it runs in the executor that
+    ``executor()`` makes: one thread by default, or one process so that the model does
+    not hold the event loop's GIL (then ``tag`` must be picklable, at module level). If a
+    gathered call fails, each request in it is retried alone, so one bad request cannot
+    fail the others; if the process dies, a new one is started.
+    """
+
+    def __init__(self, tag: TagFunction, max_batch: int, max_wait_ms: float,
+                 executor: Callable[[], Executor] = lambda: ThreadPoolExecutor(1)) -> None:
+        self._tag = tag
+        self._max_batch = max_batch
+        self._max_wait = max_wait_ms / 1000
+        self._queue: collections.deque[_Job] = collections.deque()
+        self._arrived = asyncio.Event()
+        self._new_executor = executor
+        self._executor = executor()
+        self._runner: asyncio.Task | None = None
+        self._closing = False
+
+    def start(self) -> None:
+        self._runner = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        """Finish what is queued, then stop the worker thread."""
+        self._closing = True
+        self._arrived.set()
+        if self._runner is not None:
+            await self._runner
+        self._executor.shutdown(wait=True)
+
+    async def submit(self, texts: list[str], scores: bool) -> list[dict]:
+        if self._closing:
+            raise ApiError(503, "the server is shutting down")
+        if not texts:
+            return []
+        job = _Job(texts, scores, asyncio.get_running_loop().create_future())
+        self._queue.append(job)
+        self._arrived.set()
+        return await job.future
+
+    async def _run(self) -> None:
+        while not (self._closing and not self._queue):
+            if not self._queue:
+                self._arrived.clear()
+                await self._arrived.wait()
+                continue
+            await self._gather()
+            jobs = self._take()
+            await self._process(jobs)
+
+    async def _gather(self) -> None:
+        """Wait until ``max_batch`` texts are queued or ``max_wait_ms`` has passed."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._max_wait
+        while not self._closing and sum(len(job.texts) for job in self._queue) < self._max_batch:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), remaining)
+            except TimeoutError:
+                return
+
+    def _take(self) -> list[_Job]:
+        jobs = [self._queue.popleft()]
+        count = len(jobs[0].texts)
+        while self._queue and count + len(self._queue[0].texts) <= self._max_batch:
+            jobs.append(self._queue.popleft())
+            count += len(jobs[-1].texts)
+        return jobs
+
+    async def _process(self, jobs: list[_Job]) -> None:
+        loop = asyncio.get_running_loop()
+        texts = [text for job in jobs for text in job.texts]
+        scores = any(job.scores for job in jobs)
+        try:
+            results = await loop.run_in_executor(self._executor, self._tag, texts, scores)
+        except Exception as error:
+            if isinstance(error, BrokenExecutor):
+                log.error("the tagging process died; starting a new one")
+                self._executor.shutdown(wait=False)
+                self._executor = self._new_executor()
+            if len(jobs) > 1:
+                for job in jobs:  # alone, so only the request that fails gets the error
+                    await self._process([job])
+                return
+            log.exception("tagging failed for a request of %d texts", len(texts))
+            _settle(jobs[0].future, exception=ApiError(500, "tagging failed; see the server log"))
+            return
+        offset = 0
+        for job in jobs:
+            mine = results[offset:offset + len(job.texts)]
+            offset += len(job.texts)
+            if scores and not job.scores:
+                mine = [_without_scores(result) for result in mine]
+            _settle(job.future, result=mine)
+
+
+def _settle(future: asyncio.Future, result: Any = None, exception: BaseException | None = None) -> None:
+    if future.done():  # the client went away
+        return
+    if exception is not None:
+        future.set_exception(exception)
+    else:
+        future.set_result(result)
+
+
+def _without_scores(result: dict) -> dict:
+    entities = [{k: v for k, v in entity.items() if k != "score"} for entity in result["entities"]]
+    return {**result, "entities": entities}
+
+
+def parse_request(body: bytes, limits: Limits) -> tuple[list[str], bool, float | None]:
+    """``(texts, scores, min_score)`` from a ``/v1/tag`` body, or ApiError naming what is wrong."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ApiError(400, f"the body is not valid JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise ApiError(422, 'the body must be a JSON object like {"texts": ["..."]}')
+    unknown = sorted(set(data) - {"texts", "scores", "min_score"})
+    if unknown:
+        raise ApiError(422, f"unknown field(s) {', '.join(unknown)}; expected texts, scores, min_score")
+    texts = data.get("texts")
+    if not isinstance(texts, list) or not all(isinstance(text, str) for text in texts):
+        raise ApiError(422, '"texts" must be a list of strings')
+    if len(texts) > limits.max_texts:
+        raise ApiError(413, f"{len(texts)} texts in one request; the limit is max_texts={limits.max_texts}")
+    for i, text in enumerate(texts):
+        if len(text) > limits.max_chars:
+            raise ApiError(413, f"texts[{i}] has {len(text)} characters; the limit is max_chars={limits.max_chars}")
+    scores = data.get("scores", False)
+    if not isinstance(scores, bool):
+        raise ApiError(422, '"scores" must be true or false')
+    min_score = data.get("min_score")
+    if min_score is not None:
+        if isinstance(min_score, bool) or not isinstance(min_score, (int, float)) or not 0 <= min_score <= 1:
+            raise ApiError(422, '"min_score" must be a number from 0 to 1')
+        min_score = float(min_score)
+    return texts, scores or min_score is not None, min_score
