@@ -35,6 +35,7 @@ def run_one(corpus: str, seed: int, overrides: list[str], data_dir: str | None, 
     summary = fit(train, dev, config, workdir / f"{corpus}-{seed}.pt", test=test)
     row = {"corpus": corpus, "seed": seed, "dev_f1": summary["dev"]["f1"], "test_f1": summary["test"]["f1"],
            "test_per_type": {t: s["f1"] for t, s in summary["test"]["per_type"].items()},
+           "dev_per_type": {t: s["f1"] for t, s in summary["dev"]["per_type"].items()},
            "epochs": summary["epochs_run"], "best_epoch": summary["best_epoch"],
            "seconds": time.perf_counter() - started,
            "train_sentences_per_second": summary["train_sentences_per_second"]}

@@ -51,13 +51,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.common import default_data_dir, publish  # noqa: E402
 from benchmarks.reference_torchcrf import ReferenceNER  # noqa: E402
 from brandner.batching import collate, length_batches  # noqa: E402
-from brandner.checkpoint import save_model  # noqa: E402
+from brandner.checkpoint import network_for, save_model  # noqa: E402
 from brandner.config import Config, ModelConfig, load_config  # noqa: E402
 from brandner.corpora import load_split  # noqa: E402
 from brandner.encoding import Encoder  # noqa: E402
 from brandner.evaluate import Report, score  # noqa: E402
 from brandner.export import export_onnx  # noqa: E402
-from brandner.model.network import BiLSTMTagger  # noqa: E402
 from brandner.sentence import Sentence, Span  # noqa: E402
 from brandner.tagger import Tagger, decode  # noqa: E402
 from brandner.train import EpochEvent, TrainState, singleton_ids, train_loop  # noqa: E402
@@ -90,7 +89,8 @@ class System(Protocol):
 
 class Brandner:
     """brandner's encoder, model, training loop and Tagger, at the default configuration
-    (with its default singleton-to-<UNK> replacement, which the reference does not do)."""
+    but for bigrams (off unless --set bigram_dim=N), with its default singleton-to-<UNK>
+    replacement, which the reference does not do."""
 
     name = "brandner"
 
@@ -99,7 +99,7 @@ class Brandner:
         m = config.model
         self.encoder = Encoder.build(train, m)
         self.num_tags = len(self.encoder.tags)
-        self.model = BiLSTMTagger(m, len(self.encoder.chars), self.num_tags, self.encoder.allowed())
+        self.model = network_for(m, self.encoder)
         optimizer = torch.optim.Adam(self.model.parameters(), lr=config.train.lr)
         data = [self.encoder.encode_sentence(s) for s in train]
         self.state = TrainState()
@@ -356,7 +356,9 @@ def run(args: argparse.Namespace) -> str:
                         (("train", args.limit_train), ("dev", args.limit_test), ("test", args.limit_test)))
     train = [s for s in train if s.text]
     texts = [s.text for s in test]
-    config = load_config(None, args.overrides + [f"max_epochs={1 + args.epochs}", f"patience={10**6}"])
+    # bigrams off unless asked for: the reference has no bigram embedding, and the two
+    # networks are compared at the same size
+    config = load_config(None, ["bigram_dim=0"] + args.overrides + [f"max_epochs={1 + args.epochs}", f"patience={10**6}"])
     memory = Memory()
     with memory.phase("brandner build"):
         ours = Brandner(train, config)

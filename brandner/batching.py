@@ -12,11 +12,15 @@ import torch
 
 @dataclass(frozen=True)
 class Encoded:
-    """One sentence as ids: characters, segmentation positions and (for training) tags."""
+    """One sentence as ids: characters, segmentation positions, (for training) tags,
+    and the optional features a model may read (None when it does not)."""
 
     chars: np.ndarray  # (seq,) int64
     segments: np.ndarray  # (seq,) int64
     tags: np.ndarray | None = None  # (seq,) int64
+    bigrams: np.ndarray | None = None  # (seq,) int64
+    lexicon: np.ndarray | None = None  # (seq, positions, slots) int64 word ids, 0 = empty slot
+    gazetteers: np.ndarray | None = None  # (seq, gazetteer types * positions) int64, 1 = a match
 
 
 @dataclass(frozen=True)
@@ -28,10 +32,14 @@ class Batch:
     mask: torch.Tensor  # (batch, seq) bool
     lengths: torch.Tensor  # (batch,) long, on the CPU
     tags: torch.Tensor | None = None  # (batch, seq) long
+    bigrams: torch.Tensor | None = None  # (batch, seq) long
+    lexicon: torch.Tensor | None = None  # (batch, seq, positions, slots) long
+    gazetteers: torch.Tensor | None = None  # (batch, seq, types * positions) long, 0 or 1
 
     def to(self, device: torch.device | str) -> "Batch":
         move = (lambda t: None if t is None else t.to(device))
-        return Batch(move(self.chars), move(self.segments), move(self.mask), self.lengths, move(self.tags))
+        return Batch(move(self.chars), move(self.segments), move(self.mask), self.lengths, move(self.tags),
+                     move(self.bigrams), move(self.lexicon), move(self.gazetteers))
 
 
 def length_batches(lengths: Sequence[int], batch_size: int, rng: random.Random | None = None) -> list[list[int]]:
@@ -59,12 +67,14 @@ def collate(items: Sequence[Encoded]) -> Batch:
     mask = np.arange(lengths.max()) < lengths[:, None]  # (batch, seq)
 
     def pad(arrays: list[np.ndarray]) -> torch.Tensor:
-        out = np.zeros(mask.shape, dtype=np.int64)
+        out = np.zeros(mask.shape + arrays[0].shape[1:], dtype=np.int64)  # (batch, seq, ...)
         out[mask] = np.concatenate(arrays)
         return torch.from_numpy(out)
 
-    tags = None
-    if all(item.tags is not None for item in items):
-        tags = pad([item.tags for item in items])
+    def optional(field: str) -> torch.Tensor | None:
+        arrays = [getattr(item, field) for item in items]
+        return pad(arrays) if all(a is not None for a in arrays) else None
+
     return Batch(chars=pad([item.chars for item in items]), segments=pad([item.segments for item in items]),
-                 mask=torch.from_numpy(mask), lengths=torch.from_numpy(lengths), tags=tags)
+                 mask=torch.from_numpy(mask), lengths=torch.from_numpy(lengths), tags=optional("tags"),
+                 bigrams=optional("bigrams"), lexicon=optional("lexicon"), gazetteers=optional("gazetteers"))

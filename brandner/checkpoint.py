@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from brandner.atomic import atomic_output
-from brandner.config import ModelConfig
+from brandner.config import FEATURES_OFF, ModelConfig
 from brandner.encoding import Encoder
 from brandner.errors import BrandnerError
 from brandner.model.network import BiLSTMTagger
@@ -59,12 +59,19 @@ def save_model(path: str | Path, model: BiLSTMTagger, encoder: Encoder) -> None:
 
 
 def model_from_payload(payload: dict) -> tuple[BiLSTMTagger, Encoder]:
-    config = ModelConfig(**payload["model_config"])
+    config = ModelConfig(**{**FEATURES_OFF, **payload["model_config"]})  # older files: features off
     encoder = Encoder.from_dict(payload["encoder"])
-    model = BiLSTMTagger(config, len(encoder.chars), len(encoder.tags), encoder.allowed())
+    model = network_for(config, encoder)
     model.load_state_dict(payload["state_dict"])
     model.eval()
     return model, encoder
+
+
+def network_for(config: ModelConfig, encoder: Encoder) -> BiLSTMTagger:
+    """A fresh network sized for ``encoder``'s vocabularies and tags."""
+    return BiLSTMTagger(config, len(encoder.chars), len(encoder.tags), encoder.allowed(),
+                        num_bigrams=len(encoder.bigrams) if encoder.bigrams is not None else 0,
+                        num_words=len(encoder.words) if encoder.words is not None else 0)
 
 
 def load_model(path: str | Path) -> tuple[BiLSTMTagger, Encoder]:

@@ -1,12 +1,15 @@
 """Text to ids and tag ids back to spans: the model's input and output contract.
 
 An Encoder holds what a model file must carry besides weights: the normaliser
-settings, the character vocabulary and the tag list (IOBES inside, whatever the
-scheme of the training files).
+settings, the character vocabulary, the tag list (IOBES inside, whatever the
+scheme of the training files) and, for the features a model uses, the bigram
+vocabulary, the lexicon's words and the vocabulary of those found in training,
+and the typed gazetteers' words (which can be replaced at tagging time).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -15,11 +18,17 @@ import torch
 
 from brandner.batching import Encoded
 from brandner.config import ModelConfig
-from brandner.features import segment_ids
+from brandner.features import bigrams, segment_ids
+from brandner.errors import BrandnerError
+from brandner.lexicon import NUM_POSITIONS, Lexicon, parse_gazetteers, positions, read_lexicon
 from brandner.schemes import IOBES, Scheme, get_scheme, spans_from_roles
 from brandner.sentence import Sentence, Span
 from brandner.text import Normalizer
-from brandner.vocab import Vocab
+from brandner.vocab import UNK_ID, Vocab
+
+# Lexicon words kept per character and position (B/M/E/S); on the ecommerce corpus
+# with jieba's dictionary more than this many is rare (see tests/test_lexicon.py).
+LEXICON_SLOTS = 4
 
 
 @dataclass
@@ -29,6 +38,10 @@ class Encoder:
     tags: list[str]
     scheme: Scheme = IOBES
     segmenter: str = "jieba"
+    bigrams: Vocab | None = None
+    lexicon: Lexicon | None = None
+    words: Vocab | None = None  # lexicon words found in training; the others read as <UNK>
+    gazetteers: dict[str, Lexicon] | None = None  # by type, in the order of the model's input
 
     def __post_init__(self) -> None:
         self.tag_index = {tag: i for i, tag in enumerate(self.tags)}
@@ -46,8 +59,24 @@ class Encoder:
         texts = [normalizer(s.text) for s in sentences]
         extra = [normalizer(c) for c in extra_chars if len(c) == 1]
         types = {span.type for s in sentences for span in s.spans}
+        bigram_vocab = Vocab.build([bigrams(t) for t in texts]) if model.bigram_dim else None
+        lexicon = words = None
+        if model.lexicon:
+            lexicon = read_lexicon((source.strip() for source in model.lexicon.split(",")), normalizer)
+            words = Vocab.build([[t[s:e] for s, e in lexicon.matches(t)] for t in texts])
+        gazetteers = {type_: read_lexicon(files, normalizer)
+                      for type_, files in parse_gazetteers(model.gazetteers).items()} or None
         return cls(normalizer, Vocab.build(texts, min_count, extra), IOBES.tags_for(types), IOBES,
-                   model.segmenter)
+                   model.segmenter, bigram_vocab, lexicon, words, gazetteers)
+
+    def with_gazetteers(self, replacements: dict[str, Lexicon]) -> "Encoder":
+        """This encoder with some of its gazetteers replaced (the types must be the model's)."""
+        known = list(self.gazetteers or {})
+        unknown = [t for t in replacements if t not in known]
+        if unknown:
+            raise BrandnerError(f"this model has no gazetteer {unknown[0]!r}; its gazetteers: "
+                                f"{', '.join(known) or 'none'}")
+        return dataclasses.replace(self, gazetteers={t: replacements.get(t, self.gazetteers[t]) for t in known})
 
     @property
     def types(self) -> list[str]:
@@ -55,14 +84,52 @@ class Encoder:
 
     def encode_text(self, text: str) -> Encoded:
         normal = self.normalizer(text)
-        return Encoded(self.chars.encode(normal), np.asarray(segment_ids(normal, self.segmenter), dtype=np.int64))
+        return Encoded(self.chars.encode(normal), np.asarray(segment_ids(normal, self.segmenter), dtype=np.int64),
+                       bigrams=self.bigrams.encode(bigrams(normal)) if self.bigrams is not None else None,
+                       lexicon=self.lexicon_ids(normal) if self.lexicon is not None else None,
+                       gazetteers=self.gazetteer_matches(normal) if self.gazetteers else None)
+
+    def gazetteer_matches(self, text: str) -> np.ndarray:
+        """``(seq, types * positions)``: 1 where a character begins, is inside, ends or is
+        an entry of each gazetteer (B, M, E, S as in brandner.lexicon), else 0."""
+        assert self.gazetteers
+        out = np.zeros((len(text), len(self.gazetteers), NUM_POSITIONS), dtype=np.int64)
+        for g, gazetteer in enumerate(self.gazetteers.values()):
+            found = list(positions(gazetteer.matches(text)))
+            if found:
+                chars, where, _ = zip(*found)
+                out[list(chars), g, list(where)] = 1
+        return out.reshape(len(text), -1)
+
+    def lexicon_ids(self, text: str) -> np.ndarray:
+        """``(seq, positions, slots)`` ids of the lexicon words holding each character of
+        (normalised) ``text``, by the character's position in the word (B, M, E, S: see
+        brandner.lexicon); at most LEXICON_SLOTS words each, the first found, 0 for none."""
+        assert self.lexicon is not None and self.words is not None
+        matches = self.lexicon.matches(text)
+        get = self.words.index.get
+        ids = [get(text[s:e], UNK_ID) for s, e in matches]
+        # flat indices first and one numpy assignment at the end: writing numpy elements
+        # one at a time from Python costs several times more than the matching
+        filled: dict[int, int] = {}  # (char, position) as char * NUM_POSITIONS + position -> slots used
+        where, what = [], []
+        for i, position, m in positions(matches):
+            cell = i * NUM_POSITIONS + position
+            slot = filled.get(cell, 0)
+            if slot < LEXICON_SLOTS:
+                where.append(cell * LEXICON_SLOTS + slot)
+                what.append(ids[m])
+                filled[cell] = slot + 1
+        out = np.zeros(len(text) * NUM_POSITIONS * LEXICON_SLOTS, dtype=np.int64)
+        out[where] = what
+        return out.reshape(len(text), NUM_POSITIONS, LEXICON_SLOTS)
 
     def encode_sentence(self, sentence: Sentence) -> Encoded:
         """Ids with gold tags; entity types the model does not know become O."""
         encoded = self.encode_text(sentence.text)
         known = [s for s in sentence.spans if s.type in self.types]
         tags = self.scheme.to_tags(known, len(sentence.text))
-        return Encoded(encoded.chars, encoded.segments, np.asarray([self.tag_index[t] for t in tags], dtype=np.int64))
+        return dataclasses.replace(encoded, tags=np.asarray([self.tag_index[t] for t in tags], dtype=np.int64))
 
     def spans(self, tag_ids: Sequence[int]) -> list[Span]:
         """Entity spans of one sentence's tag ids (lenient: invalid sequences are repaired)."""
@@ -86,11 +153,26 @@ class Encoder:
 
     def to_dict(self) -> dict:
         n = self.normalizer
-        return {"normalizer": {"fullwidth": n.fullwidth, "lowercase": n.lowercase, "zero_digits": n.zero_digits},
+        data = {"normalizer": {"fullwidth": n.fullwidth, "lowercase": n.lowercase, "zero_digits": n.zero_digits},
                 "chars": list(self.chars.tokens), "tags": list(self.tags), "scheme": self.scheme.name,
                 "segmenter": self.segmenter}
+        if self.bigrams is not None:
+            data["bigrams"] = list(self.bigrams.tokens)
+        if self.lexicon is not None and self.words is not None:
+            # one string, not a list of ~350k: smaller and much faster to save and load
+            data["lexicon"] = "\n".join(sorted(self.lexicon.words))
+            data["lexicon_words"] = list(self.words.tokens)
+        if self.gazetteers:
+            data["gazetteers"] = {t: "\n".join(sorted(g.words)) for t, g in self.gazetteers.items()}
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> "Encoder":
+        """The encoder ``to_dict`` gave; keys a feature added later may be absent (feature off)."""
+        lexicon = Lexicon(data["lexicon"].split("\n")) if "lexicon" in data else None
         return cls(Normalizer(**data["normalizer"]), Vocab(data["chars"]), list(data["tags"]),
-                   get_scheme(data["scheme"]), data.get("segmenter", "jieba"))
+                   get_scheme(data["scheme"]), data.get("segmenter", "jieba"),
+                   Vocab(data["bigrams"]) if "bigrams" in data else None, lexicon,
+                   Vocab(data["lexicon_words"]) if "lexicon_words" in data else None,
+                   {t: Lexicon(words.split("\n")) for t, words in data["gazetteers"].items()}
+                   if data.get("gazetteers") else None)

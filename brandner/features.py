@@ -1,4 +1,5 @@
-"""Features computed from text: word-segmentation positions from jieba.
+"""Features computed from text: word-segmentation positions from jieba, and
+character bigrams.
 
 Each character gets its position in the jieba word that holds it:
 S=0 (a one-character word), B=1, I=2, E=3. Two segmenters are known: ``jieba``
@@ -8,6 +9,12 @@ A model must tag with the segmenter it was trained with; its config records it.
 
 >>> segment_ids("我买了富士康手机")
 [0, 0, 0, 1, 2, 3, 1, 3]
+
+Each character's bigram is the character and the next one; the last character's
+has an end mark instead:
+
+>>> bigrams("我买了")
+['我买', '买了', '了</s>']
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from brandner.errors import BrandnerError
 SEGMENTERS = ("jieba", "jieba-fast")
 SINGLE, BEGIN, INSIDE, END = 0, 1, 2, 3
 NUM_SEGMENT_IDS = 4
+BIGRAM_END = "</s>"
 
 _lock = threading.Lock()
 
@@ -68,3 +76,10 @@ def segment_ids(text: str, segmenter: str = "jieba") -> list[int]:
     if sum(lengths) != len(text):  # jieba should cover the text exactly; never trust it blindly
         return [SINGLE] * len(text)
     return word_positions(lengths)
+
+
+def bigrams(text: str) -> list[str]:
+    """One bigram per character of ``text`` (see the module docstring)."""
+    if not text:
+        return []
+    return [text[i:i + 2] for i in range(len(text) - 1)] + [text[-1] + BIGRAM_END]

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from brandner.atomic import atomic_output
-from brandner.checkpoint import atomic_save, model_from_payload, model_payload, safe_load, save_model
+from brandner.checkpoint import atomic_save, model_from_payload, model_payload, network_for, safe_load, save_model
 from brandner.config import Config
 from brandner.embeddings import read_word2vec
 from brandner.encoding import Encoder
@@ -63,7 +63,10 @@ def fit(train: Sequence[Sentence], dev: Sequence[Sentence], config: Config, outp
              len(train), len(encoder.chars), " ".join(encoder.tags))
     data = [encoder.encode_sentence(s) for s in train]
     tagger = Tagger(model, encoder)
-    singletons = singleton_ids(data, len(encoder.chars))
+    singletons = {"chars": singleton_ids(data, len(encoder.chars))}
+    for field, vocab in (("bigrams", encoder.bigrams), ("lexicon", encoder.words)):
+        if vocab is not None:
+            singletons[field] = singleton_ids(data, len(vocab), field)
     writer = _tensorboard(tensorboard)
     started = time.perf_counter()
     try:
@@ -96,7 +99,7 @@ def _build(train: Sequence[Sentence], config: Config) -> tuple[BiLSTMTagger, Enc
         vectors = read_word2vec(config.train.embeddings)
         m = dataclasses.replace(m, char_dim=vectors[1].shape[1])
     encoder = Encoder.build(train, m, config.train.min_char_count, vectors[0] if vectors else ())
-    model = BiLSTMTagger(m, len(encoder.chars), len(encoder.tags), encoder.allowed())
+    model = network_for(m, encoder)
     if vectors is not None:
         found = _init_embedding(model, encoder, *vectors)
         log.info("initialised %d of %d character vectors from %s", found, len(encoder.chars),

@@ -78,18 +78,20 @@ def tag_documents(tagger: Tagger, documents: Iterable[Document], chunk_size: int
 
 def tag_documents_parallel(model: str, documents: Iterable[Document], workers: int, chunk_size: int = 1024,
                            batch_size: int = 256, int8: bool = False, scores: bool = False,
-                           min_score: float | None = None) -> Iterator[str]:
+                           min_score: float | None = None,
+                           gazetteers: dict[str, list[str]] | None = None) -> Iterator[str]:
     """Like :func:`tag_documents`, spread over ``workers`` processes (one torch thread each).
 
     Workers return finished JSON lines, so this process only reads and writes. At
     most two chunks per worker are in flight, so memory stays constant however long
-    the input; results come back in input order.
+    the input; results come back in input order. ``gazetteers`` replace the model's
+    (see :meth:`Tagger.load`).
     """
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     context = multiprocessing.get_context("spawn")  # forking a process that holds torch threads can hang
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_load_worker,
-                             initargs=(model, batch_size, int8)) as pool:
+                             initargs=(model, batch_size, int8, gazetteers)) as pool:
         pending: deque = deque()
         documents = iter(documents)
         while True:
@@ -110,10 +112,10 @@ def _json_lines(tagger: Tagger, chunk: list[Document], scores: bool = False,
 _worker_tagger: Tagger | None = None
 
 
-def _load_worker(model: str, batch_size: int, int8: bool) -> None:
+def _load_worker(model: str, batch_size: int, int8: bool, gazetteers: dict[str, list[str]] | None = None) -> None:
     global _worker_tagger
     torch.set_num_threads(1)
-    _worker_tagger = Tagger.load(model, batch_size=batch_size, int8=int8)
+    _worker_tagger = Tagger.load(model, batch_size=batch_size, int8=int8, gazetteers=gazetteers)
 
 
 def _tag_chunk(chunk: list[Document], scores: bool, min_score: float | None) -> list[str]:

@@ -11,7 +11,7 @@ import copy
 import numbers
 import warnings
 from pathlib import Path
-from typing import Callable, Iterator, Sequence, overload
+from typing import Callable, Iterator, Mapping, Sequence, overload
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from brandner.checkpoint import load_model
 from brandner.encoding import Encoder
 from brandner.errors import BrandnerError
 from brandner.evaluate import Report, score
+from brandner.lexicon import read_lexicon
 from brandner.model.confidence import CRFScores, span_log_probabilities, tag_probabilities
 from brandner.model.crf import kbest_viterbi, viterbi
 from brandner.model.forward_backward import forward_backward
@@ -53,17 +54,27 @@ class Tagger:
             (lambda: crf._decoding_scores()) if crf is not None else (lambda: None))
 
     @classmethod
-    def load(cls, path: str | Path, batch_size: int = 256, int8: bool = False, threads: int | None = None) -> "Tagger":
+    def load(cls, path: str | Path, batch_size: int = 256, int8: bool = False, threads: int | None = None,
+             gazetteers: Mapping[str, str | Path | Sequence[str | Path]] | None = None) -> "Tagger":
         """A Tagger for a PyTorch model file or an ONNX file from ``brandner export`` (told apart
         by content, not suffix). ``threads`` is onnxruntime's thread count for an ONNX file
-        (default: ``torch.get_num_threads()``, as the PyTorch model uses); torch's own is global."""
+        (default: ``torch.get_num_threads()``, as the PyTorch model uses); torch's own is global.
+
+        ``gazetteers`` (type -> word list file or files) replace the word lists of the
+        model's typed gazetteers of those types, no retraining needed:
+        ``Tagger.load("model.pt", gazetteers={"brand": "brands.txt"})``."""
         if is_onnx_file(path):
             if int8:
                 raise BrandnerError(f"{path}: int8 quantisation is for PyTorch model files; "
                                     "for ONNX, quantise when exporting (brandner export --int8)")
-            return cls.from_onnx(path, batch_size, threads)
-        model, encoder = load_model(path)
-        return cls(model, encoder, batch_size, int8)
+            tagger = cls.from_onnx(path, batch_size, threads)
+        else:
+            tagger = cls(*load_model(path), batch_size, int8)
+        if gazetteers:
+            tagger.encoder = tagger.encoder.with_gazetteers({
+                type_: read_lexicon([files] if isinstance(files, (str, Path)) else files, tagger.encoder.normalizer)
+                for type_, files in gazetteers.items()})
+        return tagger
 
     @classmethod
     def from_onnx(cls, path: str | Path, batch_size: int = 256, threads: int | None = None) -> "Tagger":

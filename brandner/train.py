@@ -17,6 +17,7 @@ import torch
 from brandner.batching import Batch, Encoded, collate, length_batches
 from brandner.config import TrainConfig
 from brandner.evaluate import Report
+from brandner.lexicon import BEGIN, SINGLE
 from brandner.model.network import BiLSTMTagger
 from brandner.vocab import UNK_ID
 
@@ -55,14 +56,18 @@ class EpochEvent:
 
 def train_loop(model: BiLSTMTagger, optimizer: torch.optim.Optimizer, data: Sequence[Encoded],
                evaluate: Callable[[], Report], config: TrainConfig, state: TrainState,
-               rng: random.Random, singletons: torch.Tensor | None = None) -> Iterator[StepEvent | EpochEvent]:
+               rng: random.Random, singletons: torch.Tensor | dict[str, torch.Tensor] | None = None
+               ) -> Iterator[StepEvent | EpochEvent]:
     """Train from ``state.epoch + 1`` until ``config.max_epochs`` or ``config.patience``
     epochs without a better dev F1. ``state`` is updated in place.
 
     ``singletons`` (bool per character id) marks characters seen once in training;
     each occurrence is read as ``<UNK>`` with probability ``config.unk_replace``, so
-    the model learns what to do with characters it has never seen.
+    the model learns what to do with characters it has never seen. A dict gives such
+    a mask for each id field of the batch (``chars``, ``bigrams``, ``lexicon``).
     """
+    if isinstance(singletons, torch.Tensor):
+        singletons = {"chars": singletons}
     lengths = [len(item.chars) for item in data]
     for epoch in range(state.epoch + 1, config.max_epochs + 1):
         if state.epoch - state.best_epoch >= config.patience:
@@ -74,7 +79,8 @@ def train_loop(model: BiLSTMTagger, optimizer: torch.optim.Optimizer, data: Sequ
         for step, indices in enumerate(batches, start=1):
             batch = collate([data[i] for i in indices])
             if singletons is not None and config.unk_replace > 0:
-                batch = with_unknowns(batch, singletons, config.unk_replace)
+                for field, mask in singletons.items():
+                    batch = with_unknowns(batch, mask, config.unk_replace, field)
             loss = model.loss(batch)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -95,13 +101,22 @@ def train_loop(model: BiLSTMTagger, optimizer: torch.optim.Optimizer, data: Sequ
                          time.perf_counter() - started)
 
 
-def singleton_ids(data: Sequence[Encoded], vocab_size: int) -> torch.Tensor:
-    """Which character ids occur exactly once in the training data: ``(vocab,)`` bool."""
-    counts = np.bincount(np.concatenate([item.chars for item in data]), minlength=vocab_size)
+def singleton_ids(data: Sequence[Encoded], vocab_size: int, field: str = "chars") -> torch.Tensor:
+    """Which ids of ``field`` occur exactly once in the training data: ``(vocab,)`` bool.
+
+    A lexicon word is counted where it begins (or is a one-character word), so once
+    per occurrence however long it is."""
+    def occurrences(item: Encoded) -> np.ndarray:
+        ids = getattr(item, field)
+        return ids[:, [BEGIN, SINGLE]].ravel() if field == "lexicon" else ids
+
+    counts = np.bincount(np.concatenate([occurrences(item) for item in data]), minlength=vocab_size)
     return torch.from_numpy(counts == 1)
 
 
-def with_unknowns(batch: Batch, singletons: torch.Tensor, probability: float) -> Batch:
-    """The batch with each singleton character replaced by ``<UNK>`` with ``probability``."""
-    drop = singletons[batch.chars] & (torch.rand(batch.chars.shape) < probability)  # (batch, seq)
-    return dataclasses.replace(batch, chars=batch.chars.masked_fill(drop, UNK_ID))
+def with_unknowns(batch: Batch, singletons: torch.Tensor, probability: float, field: str = "chars") -> Batch:
+    """The batch with each singleton id of ``field`` (characters unless told) replaced
+    by ``<UNK>`` with ``probability``."""
+    ids = getattr(batch, field)
+    drop = singletons[ids] & (torch.rand(ids.shape) < probability)  # same shape as ids
+    return dataclasses.replace(batch, **{field: ids.masked_fill(drop, UNK_ID)})

@@ -23,8 +23,9 @@ class Vocab:
             raise ValueError("a vocabulary may not list a token twice")
 
     @classmethod
-    def build(cls, texts: Iterable[str], min_count: int = 1, extra: Iterable[str] = ()) -> "Vocab":
-        """Characters seen at least ``min_count`` times, most frequent first, then ``extra``."""
+    def build(cls, texts: Iterable[Iterable[str]], min_count: int = 1, extra: Iterable[str] = ()) -> "Vocab":
+        """Characters (or the tokens of token lists) seen at least ``min_count`` times,
+        most frequent first, then ``extra``."""
         counts = Counter(char for text in texts for char in text)
         tokens = [PAD, UNK] + [c for c, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
                                if n >= min_count]

@@ -11,12 +11,11 @@ import torch
 
 from brandner import Tagger
 from brandner.batching import collate
-from brandner.checkpoint import load_model
+from brandner.checkpoint import load_model, network_for
 from brandner.cli.main import main
 from brandner.config import ModelConfig, load_config
 from brandner.encoding import Encoder
 from brandner.errors import BrandnerError
-from brandner.model.network import BiLSTMTagger
 from brandner.text import split_chunks
 from tests.conftest import synthetic_sentences
 from tests.test_cli import brandner, write_jsonl
@@ -114,7 +113,7 @@ def test_softmax_head_decodes_by_argmax(tmp_path):
     config = ModelConfig(char_dim=8, seg_dim=4, hidden_size=8, head="softmax", max_chunk_length=30)
     encoder = Encoder.build(sentences, config)
     torch.manual_seed(0)
-    model = BiLSTMTagger(config, len(encoder.chars), len(encoder.tags)).eval()
+    model = network_for(config, encoder).eval()
     export_onnx(model, encoder, tmp_path / "softmax.onnx")
     onnx = Tagger.load(tmp_path / "softmax.onnx", batch_size=5)
     assert onnx._crf_scores() is None

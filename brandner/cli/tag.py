@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from brandner.atomic import atomic_output
 from brandner.errors import BrandnerError
+from brandner.lexicon import parse_gazetteers
 from brandner.streaming import read_documents, tag_documents, tag_documents_parallel, write_lines
 from brandner.tagger import Tagger
 
@@ -25,6 +26,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--batch-size", type=int, default=256, help="sentences per model batch")
     parser.add_argument("--workers", type=int, default=1,
                         help="processes tagging in parallel (one torch thread each); output stays in input order")
+    parser.add_argument("--gazetteer", metavar="TYPE=FILE", action="append", default=[],
+                        help="replace the model's gazetteer of this type by this word list (repeatable; "
+                             "a type given twice reads both files)")
     parser.add_argument("--int8", action="store_true",
                         help="quantise the LSTM and projection to int8 for speed (F1 within a few tenths)")
     parser.add_argument("--scores", action="store_true",
@@ -42,12 +46,15 @@ def run(args: argparse.Namespace) -> int:
     if args.min_score is not None and not 0 <= args.min_score <= 1:
         raise BrandnerError(f"--min-score must be between 0 and 1, got {args.min_score}")
     scores = args.scores or args.min_score is not None
-    tagger = Tagger.load(args.model, batch_size=args.batch_size, int8=args.int8)  # fails early on a bad file
+    gazetteers = parse_gazetteers(",".join(args.gazetteer)) or None
+    # fails early on a bad model file or word list
+    tagger = Tagger.load(args.model, batch_size=args.batch_size, int8=args.int8, gazetteers=gazetteers)
     with _input(args.input) as (lines, name), _output(args.output) as out:
         documents = read_documents(lines, name) if args.input else ((t, {}) for t in args.texts)
         if args.workers > 1:
             lines_out = tag_documents_parallel(args.model, documents, args.workers, batch_size=args.batch_size,
-                                             int8=args.int8, scores=scores, min_score=args.min_score)
+                                             int8=args.int8, scores=scores, min_score=args.min_score,
+                                             gazetteers=gazetteers)
         else:
             lines_out = tag_documents(tagger, documents, scores=scores, min_score=args.min_score)
         if args.input:

@@ -31,6 +31,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="override a setting, e.g. --set hidden_size=200 (repeatable)")
     parser.add_argument("--seed", type=int, help="random seed (train.seed)")
     parser.add_argument("--epochs", type=int, metavar="MAX", help="maximum epochs (train.max_epochs)")
+    parser.add_argument("--gazetteer", metavar="TYPE=FILE", action="append", default=[],
+                        help="a typed gazetteer as input features, e.g. --gazetteer brand=brands.txt "
+                             "(repeatable; model.gazetteers)")
     parser.add_argument("--embeddings", metavar="FILE", help="pretrained character vectors, word2vec text format")
     parser.add_argument("--resume", action="store_true", help="continue from MODEL.resume after an interruption")
     parser.add_argument("--tensorboard", metavar="DIR", help="write TensorBoard scalars (loss, dev P/R/F1) here")
@@ -44,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
     for key, value in (("seed", args.seed), ("max_epochs", args.epochs)):
         if value is not None:
             overrides.append(f"train.{key}={value}")
+    if args.gazetteer:
+        overrides.append(f"model.gazetteers={json.dumps(','.join(args.gazetteer))}")
     if args.embeddings:
         overrides.append(f"train.embeddings={json.dumps(args.embeddings)}")
     config = load_config(args.config, overrides)

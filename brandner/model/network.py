@@ -1,5 +1,11 @@
 """The BiLSTM tagger: embeddings -> dropout -> BiLSTM -> tag scores -> CRF or softmax.
 
+Each character's input is its embedding, its jieba segment position's and, when the
+config turns them on, its bigram's embedding and its lexicon words' embeddings
+averaged per position in the word (B, M, E, S: SoftLexicon, Ma et al. 2020), and
+for each typed gazetteer four 0/1 inputs: the character begins, is inside, ends or
+is an entry.
+
 The contract the trainer, evaluator and tagger use is ``loss(batch)`` and
 ``decode(batch)``; nothing else.
 """
@@ -13,29 +19,67 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from brandner.batching import Batch
 from brandner.config import ModelConfig
 from brandner.features import NUM_SEGMENT_IDS
+from brandner.lexicon import NUM_POSITIONS, parse_gazetteers
 from brandner.model.crf import CRF
 
 
 class BiLSTMTagger(nn.Module):
-    """Character + segmentation embeddings through a BiLSTM to per-tag scores."""
+    """Character + segmentation (+ bigram, + lexicon) embeddings through a BiLSTM to per-tag scores.
+
+    ``num_bigrams`` and ``num_words`` are the sizes of the bigram and lexicon word
+    vocabularies; they matter only when the config turns those features on."""
 
     def __init__(self, config: ModelConfig, num_chars: int, num_tags: int,
-                 allowed: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None) -> None:
+                 allowed: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
+                 num_bigrams: int = 0, num_words: int = 0) -> None:
         super().__init__()
         self.config = config
         self.char_embedding = nn.Embedding(num_chars, config.char_dim, padding_idx=0)
         self.segment_embedding = nn.Embedding(NUM_SEGMENT_IDS, config.seg_dim)
+        input_size = config.char_dim + config.seg_dim
+        self.bigram_embedding = self.word_embedding = None
+        for name, on, size in (("bigram", config.bigram_dim, num_bigrams), ("lexicon word", config.lexicon, num_words)):
+            if on and size < 2:  # <PAD> and <UNK> at least
+                raise ValueError(f"the config turns {name}s on but the {name} vocabulary has {size} entries; "
+                                 "build the network with brandner.checkpoint.network_for(config, encoder)")
+        if config.bigram_dim:
+            self.bigram_embedding = nn.Embedding(num_bigrams, config.bigram_dim, padding_idx=0)
+            input_size += config.bigram_dim
+        if config.lexicon:
+            self.word_embedding = nn.Embedding(num_words, config.lexicon_dim, padding_idx=0)
+            input_size += NUM_POSITIONS * config.lexicon_dim
+        self.num_gazetteers = len(parse_gazetteers(config.gazetteers))
+        input_size += NUM_POSITIONS * self.num_gazetteers
         self.dropout = nn.Dropout(config.dropout)
         self.output_dropout = nn.Dropout(config.output_dropout)
-        self.lstm = nn.LSTM(config.char_dim + config.seg_dim, config.hidden_size,
-                            batch_first=True, bidirectional=True)
+        self.lstm = nn.LSTM(input_size, config.hidden_size, batch_first=True, bidirectional=True)
         self.projection = nn.Linear(2 * config.hidden_size, num_tags)
         self.crf = CRF(num_tags, allowed) if config.head == "crf" else None
 
+    def embed(self, batch: Batch) -> torch.Tensor:
+        """Each character's input to the LSTM ``(batch, seq, input)``, before dropout."""
+        parts = [self.char_embedding(batch.chars), self.segment_embedding(batch.segments)]
+        if self.bigram_embedding is not None:
+            if batch.bigrams is None:
+                raise ValueError("this model reads bigrams; the batch has none")
+            parts.append(self.bigram_embedding(batch.bigrams))
+        if self.word_embedding is not None:
+            if batch.lexicon is None:
+                raise ValueError("this model reads lexicon words; the batch has none")
+            words = self.word_embedding(batch.lexicon)  # (batch, seq, positions, slots, dim); id 0 gives zeros
+            count = (batch.lexicon > 0).sum(dim=-1, keepdim=True).clamp(min=1)  # (batch, seq, positions, 1)
+            pooled = words.sum(dim=-2) / count  # (batch, seq, positions, dim): mean, zeros where none
+            parts.append(pooled.flatten(start_dim=-2))
+        if self.num_gazetteers:
+            if batch.gazetteers is None or batch.gazetteers.size(-1) != NUM_POSITIONS * self.num_gazetteers:
+                raise ValueError(f"this model reads {self.num_gazetteers} gazetteer(s); the batch has "
+                                 f"{0 if batch.gazetteers is None else batch.gazetteers.size(-1) // NUM_POSITIONS}")
+            parts.append(batch.gazetteers.to(parts[0].dtype))  # (batch, seq, types * positions)
+        return torch.cat(parts, dim=-1)
+
     def emissions(self, batch: Batch) -> torch.Tensor:
         """Tag scores ``(batch, seq, tags)``."""
-        embedded = torch.cat([self.char_embedding(batch.chars), self.segment_embedding(batch.segments)], dim=-1)
-        embedded = self.dropout(embedded)  # (batch, seq, char_dim + seg_dim)
+        embedded = self.dropout(self.embed(batch))  # (batch, seq, input)
         lengths = batch.lengths
         if bool((lengths == batch.chars.size(1)).all()):
             hidden = self.lstm(embedded)[0]  # no padding, so nothing to pack

@@ -1,0 +1,110 @@
+"""Word lists and finding their words in text: the lexicon and gazetteer features.
+
+A :class:`Lexicon` finds every occurrence of its words in a text, overlapping ones
+included, by walking a prefix table from each position (a trie flattened into two
+hash sets): the walk from position ``i`` stops as soon as ``text[i:j]`` begins no
+word, so a text costs about one set look-up per character times the length of the
+longest partial match there, not one per window of every length.
+
+>>> Lexicon(["富士", "富士康", "士康", "手机"]).matches("我买了富士康手机")
+[(3, 5), (3, 6), (4, 6), (6, 8)]
+
+Word lists are read from files with one entry a line, or ``jieba`` for the
+dictionary that ships with jieba (its lines are ``word frequency tag``).
+Typed gazetteers are named word lists, written ``TYPE=FILE``, several comma-separated;
+a type given twice takes the words of both files:
+
+>>> parse_gazetteers("brand=brand1.dic,brand=brand2.dic,product=product1.dic")
+{'brand': ['brand1.dic', 'brand2.dic'], 'product': ['product1.dic']}
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Iterable
+
+import jieba
+
+from brandner.errors import BrandnerError
+
+JIEBA = "jieba"
+# Positions of a character in a word that holds it (SoftLexicon's B, M, E, S sets).
+BEGIN, INSIDE, END, SINGLE = 0, 1, 2, 3
+NUM_POSITIONS = 4
+
+
+class Lexicon:
+    """A set of words and a fast matcher for them."""
+
+    def __init__(self, words: Iterable[str]) -> None:
+        self.words = frozenset(w for w in words if w)
+        self._prefixes = frozenset(w[:k] for w in self.words for k in range(1, len(w)))
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def matches(self, text: str) -> list[tuple[int, int]]:
+        """``(start, end)`` of every occurrence of every word, by start then end."""
+        words, prefixes = self.words, self._prefixes
+        found = []
+        n = len(text)
+        for i in range(n):
+            for j in range(i + 1, n + 1):
+                piece = text[i:j]
+                if piece in words:
+                    found.append((i, j))
+                if piece not in prefixes:
+                    break
+        return found
+
+
+def read_words(source: str, normalize: Callable[[str], str] = str) -> list[str]:
+    """The words of ``source`` (``jieba`` or a file path), normalised, in file order,
+    each once. Blank lines are skipped; a file's entry is the whole line, stripped,
+    so brand names with spaces (``new balance``) stay whole."""
+    if source == JIEBA:
+        path = Path(jieba.get_dict_file().name)
+        lines = (line.split(" ", 1)[0] for line in _read_lines(path))
+    else:
+        lines = (line.strip() for line in _read_lines(Path(source)))
+    return list(dict.fromkeys(normalize(w) for w in lines if w))
+
+
+def parse_gazetteers(spec: str) -> dict[str, list[str]]:
+    """``TYPE=FILE,...`` as ``{type: [files]}`` in order of first appearance (see the module docstring)."""
+    gazetteers: dict[str, list[str]] = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        type_, sep, path = (x.strip() for x in part.partition("="))
+        if not sep or not type_ or not path:
+            raise BrandnerError(f"a gazetteer is TYPE=FILE (e.g. brand=brands.txt), got {part!r}")
+        gazetteers.setdefault(type_, []).append(path)
+    return gazetteers
+
+
+def read_lexicon(sources: Iterable[str], normalize: Callable[[str], str] = str) -> Lexicon:
+    """One lexicon of the words of all ``sources`` (see :func:`read_words`)."""
+    return Lexicon(w for source in sources for w in read_words(str(source), normalize))
+
+
+def _read_lines(path: Path) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise BrandnerError(f"{path}: word list not found") from None
+    except UnicodeDecodeError as error:
+        line = path.read_bytes()[:error.start].count(b"\n") + 1
+        raise BrandnerError(f"{path}:{line}: not UTF-8 text") from None
+
+
+def positions(matches: Iterable[tuple[int, int]]) -> Iterable[tuple[int, int, int]]:
+    """``(char index, position, match index)`` for each character each match covers:
+    the first character of a longer word is BEGIN, the last END, those between INSIDE,
+    and a one-character word is SINGLE."""
+    for m, (start, end) in enumerate(matches):
+        if end - start == 1:
+            yield start, SINGLE, m
+            continue
+        yield start, BEGIN, m
+        for i in range(start + 1, end - 1):
+            yield i, INSIDE, m
+        yield end - 1, END, m
