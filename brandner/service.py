@@ -2,10 +2,11 @@
 gathering concurrent requests into batches (:class:`MicroBatcher`).
 
 Requests that arrive together are tagged together: each request's texts join a queue,
-and one worker thread takes everything queued (up to ``max_batch`` texts, waiting at
-most ``max_wait_ms`` for more) through a single tagging call. Under load the model
-then sees batches of dozens of texts instead of one, which is most of the speed of
-batch tagging. Kept free of the web framework so the CLI can read the limits without
+and everything queued (up to ``max_batch`` texts) goes through a single tagging call.
+When the model is idle, a request goes at once; while it is busy, the next batch
+gathers for at most ``max_wait_ms`` and waits its turn, so under load the model sees
+batches of dozens of texts instead of one, which is most of the speed of batch
+tagging, and a lone request pays no wait. Kept free of the web framework so the CLI can read the limits without
 importing FastAPI.
 """
 
@@ -32,7 +33,7 @@ class Limits:
     max_texts: int = 256
     max_chars: int = 10_000
     max_batch: int = 256  # texts per model call (a larger request still goes in one call)
-    max_wait_ms: float = 5.0  # how long a request waits for others to join its batch
+    max_wait_ms: float = 5.0  # while the model is busy, how long a batch gathers before it queues
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
@@ -111,7 +112,8 @@ class MicroBatcher:
                 self._arrived.clear()
                 await self._arrived.wait()
                 continue
-            await self._gather()
+            if self._batches:  # the model is busy: let more requests join, up to max_wait_ms
+                await self._gather()
             jobs = self._take()
             await self._in_flight.acquire()
             batch = asyncio.get_running_loop().create_task(self._process(jobs))

@@ -173,6 +173,17 @@ def test_tagging_in_a_child_process_gives_the_same_results(tagger, tiny_model):
         assert client.post("/v1/tag", json={"texts": TEXTS}).json() == {"results": tagger.predict(TEXTS)}
 
 
+def test_a_request_to_an_idle_model_does_not_wait_for_company():
+    async def run() -> list[dict]:
+        batcher = MicroBatcher(lambda texts, scores: [{"string": t} for t in texts], 4, max_wait_ms=60_000)
+        batcher.start()
+        result = await asyncio.wait_for(batcher.submit(["x"], False), 10)  # far less than max_wait_ms
+        await batcher.stop()
+        return result
+
+    assert asyncio.run(run()) == [{"string": "x"}]
+
+
 def test_stop_finishes_what_is_queued():
     async def run() -> list[dict]:
         batcher = MicroBatcher(lambda texts, scores: [{"string": t} for t in texts], 4, max_wait_ms=10_000)
