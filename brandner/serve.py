@@ -22,15 +22,16 @@ import multiprocessing
 import os
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import AsyncIterator
 
-import torch
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 import brandner
+from brandner import worker
 from brandner.service import ApiError, Limits, MicroBatcher, parse_request
 from brandner.tagger import Tagger
 
@@ -73,16 +74,16 @@ def create_app(tagger: Tagger, limits: Limits = Limits(), name: str = "model",
     """
     if model_file is None:
         def tag(texts: list[str], scores: bool) -> list[dict]:
-            return _predict(tagger, texts, scores)
+            return tagger.predict(texts, scores=scores)
 
         def executor() -> Executor:
             return ThreadPoolExecutor(1, thread_name_prefix="brandner-tag")
     else:
-        tag = _tag_in_worker
+        tag = worker.predict
 
         def executor() -> Executor:
-            return ProcessPoolExecutor(1, multiprocessing.get_context("spawn"), _load_worker,
-                                       (str(model_file), threads))
+            return ProcessPoolExecutor(1, multiprocessing.get_context("spawn"),
+                                       partial(worker.load, str(model_file), threads))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -135,25 +136,6 @@ def load_app(model: str | Path, limits: Limits = Limits(), threads: int | None =
     """Load a model file (here for its description, and to fail early on a bad file) and
     build its app, tagging in a child process with ``threads`` torch threads."""
     return create_app(Tagger.load(model), limits, Path(model).name, model_file=model, threads=threads)
-
-
-def _predict(tagger: Tagger, texts: list[str], scores: bool) -> list[dict]:
-    return tagger.predict(texts, scores=True) if scores else tagger.predict(texts)
-
-
-_worker_tagger: Tagger | None = None
-
-
-def _load_worker(model: str, threads: int | None) -> None:
-    global _worker_tagger
-    if threads is not None:
-        torch.set_num_threads(threads)
-    _worker_tagger = Tagger.load(model)
-
-
-def _tag_in_worker(texts: list[str], scores: bool) -> list[dict]:
-    assert _worker_tagger is not None, "worker not initialised"
-    return _predict(_worker_tagger, texts, scores)
 
 
 SETTINGS_VARIABLE = "BRANDNER_SERVE_SETTINGS"

@@ -15,11 +15,11 @@ import json
 import multiprocessing
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from itertools import islice
 from typing import IO, Iterable, Iterator
 
-import torch
-
+from brandner import worker
 from brandner.errors import InputFileError
 from brandner.tagger import Tagger
 
@@ -90,8 +90,8 @@ def tag_documents_parallel(model: str, documents: Iterable[Document], workers: i
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     context = multiprocessing.get_context("spawn")  # forking a process that holds torch threads can hang
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_load_worker,
-                             initargs=(model, batch_size, int8, gazetteers)) as pool:
+    load = partial(worker.load, model, 1, batch_size=batch_size, int8=int8, gazetteers=gazetteers)
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=load) as pool:
         pending: deque = deque()
         documents = iter(documents)
         while True:
@@ -109,18 +109,8 @@ def _json_lines(tagger: Tagger, chunk: list[Document], scores: bool = False,
             for (_, extra), result in zip(chunk, results)]
 
 
-_worker_tagger: Tagger | None = None
-
-
-def _load_worker(model: str, batch_size: int, int8: bool, gazetteers: dict[str, list[str]] | None = None) -> None:
-    global _worker_tagger
-    torch.set_num_threads(1)
-    _worker_tagger = Tagger.load(model, batch_size=batch_size, int8=int8, gazetteers=gazetteers)
-
-
 def _tag_chunk(chunk: list[Document], scores: bool, min_score: float | None) -> list[str]:
-    assert _worker_tagger is not None, "worker not initialised"
-    return _json_lines(_worker_tagger, chunk, scores, min_score)
+    return _json_lines(worker.tagger(), chunk, scores, min_score)
 
 
 def write_lines(lines: Iterable[str], out: IO[str]) -> int:

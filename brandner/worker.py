@@ -1,0 +1,34 @@
+"""A Tagger living in a worker process: the pool's initializer loads it once (:func:`load`),
+and the tasks sent to that process use it (:func:`tagger`, :func:`predict`).
+
+Used by ``brandner tag --workers`` (streaming.py) and by the server's tagging process
+(serve.py). Functions, not closures, so that spawned processes can unpickle them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from brandner.tagger import Tagger
+
+_tagger: Tagger | None = None
+
+
+def load(model: str, threads: int | None, **options: Any) -> None:
+    """Load ``model`` for this process (``options`` as for :meth:`Tagger.load`); ``threads``
+    sets torch's intra-op threads (None: torch's choice)."""
+    global _tagger
+    if threads is not None:
+        torch.set_num_threads(threads)
+    _tagger = Tagger.load(model, **options)
+
+
+def tagger() -> Tagger:
+    assert _tagger is not None, "worker not initialised"
+    return _tagger
+
+
+def predict(texts: list[str], scores: bool) -> list[dict]:
+    return tagger().predict(texts, scores=scores)
