@@ -105,7 +105,7 @@ class Brandner:
         self.state = TrainState()
         self.taggers: dict[int, Tagger] = {}
         self.epochs = train_loop(self.model, optimizer, data, lambda: score([], []), config.train, self.state,
-                                 random.Random(SEED), singleton_ids(data, len(self.encoder.chars)))
+                                 random.Random(SEED), {"chars": singleton_ids(data, len(self.encoder.chars))})
 
     def train(self, epochs: int) -> float:
         before, done = self.state.step_seconds, 0

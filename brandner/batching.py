@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from dataclasses import dataclass
 from typing import Sequence
@@ -37,9 +38,8 @@ class Batch:
     gazetteers: torch.Tensor | None = None  # (batch, seq, types * positions) long, 0 or 1
 
     def to(self, device: torch.device | str) -> "Batch":
-        move = (lambda t: None if t is None else t.to(device))
-        return Batch(move(self.chars), move(self.segments), move(self.mask), self.lengths, move(self.tags),
-                     move(self.bigrams), move(self.lexicon), move(self.gazetteers))
+        moved = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "lengths"}
+        return dataclasses.replace(self, **{k: None if t is None else t.to(device) for k, t in moved.items()})
 
 
 def length_batches(lengths: Sequence[int], batch_size: int, rng: random.Random | None = None) -> list[list[int]]:

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from brandner.atomic import atomic_output
-from brandner.config import FEATURES_OFF, ModelConfig
+from brandner.config import ModelConfig
 from brandner.encoding import Encoder
 from brandner.errors import BrandnerError
 from brandner.model.network import BiLSTMTagger
@@ -59,7 +59,7 @@ def save_model(path: str | Path, model: BiLSTMTagger, encoder: Encoder) -> None:
 
 
 def model_from_payload(payload: dict) -> tuple[BiLSTMTagger, Encoder]:
-    config = ModelConfig(**{**FEATURES_OFF, **payload["model_config"]})  # older files: features off
+    config = ModelConfig.from_saved(payload["model_config"])
     encoder = Encoder.from_dict(payload["encoder"])
     model = network_for(config, encoder)
     model.load_state_dict(payload["state_dict"])

@@ -56,6 +56,11 @@ class ModelConfig:
     # begins, is inside, ends or is an entry of that list. Empty turns them off.
     gazetteers: str = ""
 
+    @classmethod
+    def from_saved(cls, saved: dict) -> "ModelConfig":
+        """The config stored in a model file; keys of features newer than the file mean off."""
+        return cls(**{**FEATURES_OFF, **saved})
+
     def __post_init__(self) -> None:
         if self.head not in HEADS:
             raise BrandnerError(f"model.head must be one of {', '.join(HEADS)}, got {self.head!r}")
@@ -88,6 +93,11 @@ class TrainConfig:
     min_char_count: int = 1
     unk_replace: float = 0.5
     embeddings: str = ""
+
+    @classmethod
+    def from_saved(cls, saved: dict) -> "ModelConfig":
+        """The config stored in a model file; keys of features newer than the file mean off."""
+        return cls(**{**FEATURES_OFF, **saved})
 
     def __post_init__(self) -> None:
         _check_positive(self, "lr", "batch_size", "max_epochs", "patience", "min_char_count")

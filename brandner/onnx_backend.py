@@ -124,7 +124,7 @@ def load_onnx(path: str | Path, threads: int) -> OnnxModel:
     if version > VERSION:
         raise BrandnerError(f"{path}: written by a newer brandner (ONNX format version {version})")
     try:
-        config = ModelConfig(**json.loads(metadata[META_CONFIG]))
+        config = ModelConfig.from_saved(json.loads(metadata[META_CONFIG]))
         encoder = Encoder.from_dict(json.loads(metadata[META_ENCODER]))
         crf = json.loads(metadata[META_CRF]) if META_CRF in metadata else None
     except (KeyError, TypeError, ValueError) as error:

@@ -51,7 +51,7 @@ class Tagger:
         self._emissions: Callable[[Batch], np.ndarray] = lambda batch: self.model.emissions(batch).numpy()
         crf = model.crf  # the float model's, read afresh each time: it may still be training
         self._crf_scores: Callable[[], tuple[np.ndarray, ...] | None] = (
-            (lambda: crf._decoding_scores()) if crf is not None else (lambda: None))
+            crf._decoding_scores if crf is not None else (lambda: None))
 
     @classmethod
     def load(cls, path: str | Path, batch_size: int = 256, int8: bool = False, threads: int | None = None,

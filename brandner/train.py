@@ -56,18 +56,16 @@ class EpochEvent:
 
 def train_loop(model: BiLSTMTagger, optimizer: torch.optim.Optimizer, data: Sequence[Encoded],
                evaluate: Callable[[], Report], config: TrainConfig, state: TrainState,
-               rng: random.Random, singletons: torch.Tensor | dict[str, torch.Tensor] | None = None
+               rng: random.Random, singletons: dict[str, torch.Tensor] | None = None
                ) -> Iterator[StepEvent | EpochEvent]:
     """Train from ``state.epoch + 1`` until ``config.max_epochs`` or ``config.patience``
     epochs without a better dev F1. ``state`` is updated in place.
 
-    ``singletons`` (bool per character id) marks characters seen once in training;
-    each occurrence is read as ``<UNK>`` with probability ``config.unk_replace``, so
-    the model learns what to do with characters it has never seen. A dict gives such
-    a mask for each id field of the batch (``chars``, ``bigrams``, ``lexicon``).
+    ``singletons`` maps an id field of the batch (``chars``, ``bigrams``, ``lexicon``) to
+    a bool per id marking those seen once in training; each occurrence is read as
+    ``<UNK>`` with probability ``config.unk_replace``, so the model learns what to do
+    with ids it has never seen.
     """
-    if isinstance(singletons, torch.Tensor):
-        singletons = {"chars": singletons}
     lengths = [len(item.chars) for item in data]
     for epoch in range(state.epoch + 1, config.max_epochs + 1):
         if state.epoch - state.best_epoch >= config.patience:

@@ -90,7 +90,6 @@ class CRF(nn.Module):
                                 transitions, start, end)
         return torch.from_numpy(paths).to(emissions.device), torch.from_numpy(scores).to(emissions.device)
 
-
     def _decoding_scores(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The constrained scores as numpy arrays, rebuilt only after the parameters change."""
         version = (self.transitions._version, self.start._version, self.end._version,
