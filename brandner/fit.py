@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from brandner.atomic import atomic_output
-from brandner.checkpoint import atomic_save, model_from_payload, model_payload, network_for, safe_load, save_model
+from brandner.checkpoint import atomic_save, model_from_payload, model_payload, network_for, safe_load
 from brandner.config import Config
 from brandner.embeddings import read_word2vec
 from brandner.encoding import Encoder
@@ -73,9 +73,10 @@ def fit(train: Sequence[Sentence], dev: Sequence[Sentence], config: Config, outp
         for event in train_loop(model, optimizer, data, lambda: tagger.evaluate(dev), config.train, state, rng,
                                 singletons):
             if isinstance(event, EpochEvent):
+                payload = model_payload(model, encoder)  # once: the model file and the resume state share it
                 if event.improved:
-                    save_model(output, model, encoder)
-                atomic_save({"format": RESUME_FORMAT, "version": 1, "model": model_payload(model, encoder),
+                    atomic_save(payload, output)
+                atomic_save({"format": RESUME_FORMAT, "version": 1, "model": payload,
                              "train_config": dataclasses.asdict(config.train),
                              "optimizer": optimizer.state_dict(), "state": state.to_dict(),
                              "rng": {"python": _python_state(rng), "torch": torch.get_rng_state()}},
