@@ -58,7 +58,8 @@ from brandner.encoding import Encoder  # noqa: E402
 from brandner.evaluate import Report, score  # noqa: E402
 from brandner.export import export_onnx  # noqa: E402
 from brandner.sentence import Sentence, Span  # noqa: E402
-from brandner.tagger import Tagger, decode  # noqa: E402
+from brandner.model.network import decode  # noqa: E402
+from brandner.tagger import Tagger  # noqa: E402
 from brandner.train import EpochEvent, TrainState, singleton_ids, train_loop  # noqa: E402
 
 SEED = 1

@@ -25,9 +25,9 @@ from brandner.errors import BrandnerError
 from brandner.evaluate import Report, score
 from brandner.lexicon import read_lexicon
 from brandner.model.confidence import CRFScores, span_log_probabilities, tag_probabilities
-from brandner.model.crf import kbest_viterbi, viterbi
+from brandner.model.crf import kbest_viterbi
 from brandner.model.forward_backward import forward_backward
-from brandner.model.network import BiLSTMTagger
+from brandner.model.network import BiLSTMTagger, decode
 from brandner.onnx_backend import is_onnx_file
 from brandner.schemes import OUTSIDE
 from brandner.sentence import Sentence, Span
@@ -284,16 +284,6 @@ def _entities(text: str, spans: list[tuple], min_score: float | None) -> list[di
 def _rounded(probability: float) -> float:
     """4 significant digits: short in JSON, yet a tiny probability does not become 0."""
     return float(f"{probability:.4g}")
-
-
-def decode(emissions: np.ndarray, lengths: np.ndarray, crf_scores: tuple[np.ndarray, ...] | None) -> np.ndarray:
-    """Best tag ids ``(batch, seq)`` for tag scores ``(batch, seq, tags)``, 0 past each length:
-    Viterbi with the CRF's constrained ``(transitions, start, end)``, or argmax without a CRF."""
-    if crf_scores is None:
-        paths = emissions.argmax(axis=2)
-        paths[np.arange(emissions.shape[1]) >= lengths[:, None]] = 0
-        return paths
-    return viterbi(emissions, lengths, *crf_scores)[0]
 
 
 def quantized(model: BiLSTMTagger) -> BiLSTMTagger:

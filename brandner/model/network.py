@@ -12,6 +12,7 @@ The contract the trainer, evaluator and tagger use is ``loss(batch)`` and
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -20,7 +21,7 @@ from brandner.batching import Batch
 from brandner.config import ModelConfig
 from brandner.features import NUM_SEGMENT_IDS
 from brandner.lexicon import NUM_POSITIONS, parse_gazetteers
-from brandner.model.crf import CRF
+from brandner.model.crf import CRF, viterbi
 
 
 class BiLSTMTagger(nn.Module):
@@ -103,7 +104,16 @@ class BiLSTMTagger(nn.Module):
     @torch.no_grad()
     def decode(self, batch: Batch) -> torch.Tensor:
         """Best tag ids ``(batch, seq)``, 0 on padding."""
-        emissions = self.emissions(batch)
-        if self.crf is not None:
-            return self.crf.decode(emissions, batch.mask)[0]
-        return emissions.argmax(dim=-1) * batch.mask
+        emissions = self.emissions(batch).cpu().numpy()
+        crf_scores = self.crf._decoding_scores() if self.crf is not None else None
+        return torch.from_numpy(decode(emissions, batch.lengths.numpy(), crf_scores))
+
+
+def decode(emissions: np.ndarray, lengths: np.ndarray, crf_scores: tuple[np.ndarray, ...] | None) -> np.ndarray:
+    """Best tag ids ``(batch, seq)`` for tag scores ``(batch, seq, tags)``, 0 past each length:
+    Viterbi with the CRF's constrained ``(transitions, start, end)``, or argmax without a CRF."""
+    if crf_scores is None:
+        paths = emissions.argmax(axis=2)
+        paths[np.arange(emissions.shape[1]) >= lengths[:, None]] = 0
+        return paths
+    return viterbi(emissions, lengths, *crf_scores)[0]
