@@ -6,6 +6,15 @@
 For each run: dev and test micro F1 (and per-type F1, e.g. HP = brand on ecommerce),
 the epochs run and the best epoch, and wall time. Writes a table to
 benchmarks/RESULTS.md with the date, the command and the machine.
+
+Ablation: ``--variant NAME`` trains with one of the feature sets in VARIANTS (on top of
+``--set``) and ``--log FILE`` appends every run as a JSON line, so runs can be spread
+over processes; ``--ablation FILE`` then prints (and writes) the table of dev scores by
+corpus and variant from such a log, with test scores only for ``--chosen`` variants:
+
+    python benchmarks/accuracy.py --corpus weibo --variant chars --log runs.jsonl
+    python benchmarks/accuracy.py --corpus weibo --variant bigrams+lexicon --log runs.jsonl
+    python benchmarks/accuracy.py --ablation runs.jsonl --chosen bigrams+lexicon
 """
 
 from __future__ import annotations
@@ -26,14 +35,38 @@ from brandner.corpora import load_split  # noqa: E402
 from brandner.fit import fit  # noqa: E402
 
 DEFAULT_PLAN = {"ecommerce": [1], "weibo": [1, 2, 3], "resume": [1]}
+GAZETTEERS = "HP={data}/ecommerce/gazetteers/brands.txt,HC={data}/ecommerce/gazetteers/products.txt"
+# Feature sets for the ablation, as overrides of the defaults (which have bigrams on).
+# {vectors} is --vectors (a `brandner embed` folder), {data} the corpora root.
+VARIANTS = {
+    "chars": ["bigram_dim=0"],
+    "bigrams": [],
+    "lexicon": ["bigram_dim=0", "lexicon=jieba"],
+    "bigrams+lexicon": ["lexicon=jieba"],
+    "vectors": ["bigram_dim=0", "embeddings={vectors}"],
+    "bigrams+vectors": ["embeddings={vectors}"],
+    "bigrams+lexicon+vectors": ["lexicon=jieba", "embeddings={vectors}"],
+    "bigrams+gazetteers": [f"gazetteers={GAZETTEERS}"],
+    "bigrams+lexicon+vectors+gazetteers": ["lexicon=jieba", "embeddings={vectors}", f"gazetteers={GAZETTEERS}"],
+}
 
 
-def run_one(corpus: str, seed: int, overrides: list[str], data_dir: str | None, workdir: Path) -> dict:
+def variant_overrides(name: str, vectors: str | None, data_dir: str) -> list[str]:
+    """The ``--set`` overrides of a variant; a variant with vectors needs ``vectors``."""
+    overrides = VARIANTS[name]
+    if any("{vectors}" in o for o in overrides) and not vectors:
+        raise SystemExit(f"variant {name!r} needs --vectors (a folder written by `brandner embed`)")
+    return [o.format(vectors=vectors, data=data_dir) for o in overrides]
+
+
+def run_one(corpus: str, seed: int, overrides: list[str], data_dir: str | None, workdir: Path,
+            variant: str = "") -> dict:
     config = load_config(None, overrides + [f"seed={seed}"])
     train, dev, test = (load_split(corpus, split, data_dir) for split in ("train", "dev", "test"))
     started = time.perf_counter()
     summary = fit(train, dev, config, workdir / f"{corpus}-{seed}.pt", test=test)
-    row = {"corpus": corpus, "seed": seed, "dev_f1": summary["dev"]["f1"], "test_f1": summary["test"]["f1"],
+    row = {"corpus": corpus, "variant": variant, "overrides": overrides, "seed": seed,
+           "dev_f1": summary["dev"]["f1"], "test_f1": summary["test"]["f1"],
            "test_per_type": {t: s["f1"] for t, s in summary["test"]["per_type"].items()},
            "dev_per_type": {t: s["f1"] for t, s in summary["dev"]["per_type"].items()},
            "epochs": summary["epochs_run"], "best_epoch": summary["best_epoch"],
@@ -62,6 +95,35 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def ablation_table(rows: list[dict], chosen: set[str]) -> str:
+    """Dev F1 by corpus and variant (mean ± std over seeds); test F1 only for ``chosen`` variants."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["corpus"], r.get("variant") or "bigrams"), []).append(r)
+    order = {name: i for i, name in enumerate(VARIANTS)}
+    lines = ["| corpus | variant | seeds | dev F1 | dev HP (brand) | test F1 | test HP | wall s / run |",
+             "|---|---|---|---|---|---|---|---|"]
+    for (corpus, variant), runs in sorted(groups.items(), key=lambda kv: (kv[0][0], order.get(kv[0][1], 99))):
+        shown = variant in chosen
+        lines.append(f"| {corpus} | {variant} | {len(runs)} | {_mean_std([r['dev_f1'] for r in runs])} | "
+                     f"{_brand(runs, 'dev')} | {_mean_std([r['test_f1'] for r in runs]) if shown else ''} | "
+                     f"{_brand(runs, 'test') if shown else ''} | "
+                     f"{statistics.mean(r['seconds'] for r in runs):.0f} |")
+    return "\n".join(lines)
+
+
+def _brand(runs: list[dict], split: str) -> str:
+    """Mean ± std HP (brand) F1 of ecommerce runs; empty for other corpora."""
+    if runs[0]["corpus"] != "ecommerce":
+        return ""
+    return _mean_std([r[f"{split}_per_type"].get("HP", 0) for r in runs])
+
+
+def read_log(path: str) -> list[dict]:
+    with open(path, encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines if line.strip()]
+
+
 def _mean_std(values: list[float]) -> str:
     mean = statistics.mean(values) * 100
     return f"{mean:.2f} ± {statistics.stdev(values) * 100:.2f}" if len(values) > 1 else f"{mean:.2f}"
@@ -74,12 +136,27 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE")
     parser.add_argument("--data-dir", default=default_data_dir(), help="corpora root (default: %(default)s)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
+    parser.add_argument("--variant", choices=list(VARIANTS), help="feature set to train with (see VARIANTS)")
+    parser.add_argument("--vectors", help="folder written by `brandner embed`, for the variants with vectors")
+    parser.add_argument("--log", help="append each run as a JSON line to this file")
+    parser.add_argument("--ablation", metavar="LOG", help="print the ablation table of a --log file and exit")
+    parser.add_argument("--chosen", action="append", default=[], metavar="VARIANT",
+                        help="with --ablation: show test scores for this variant (repeatable)")
     args = parser.parse_args()
+    if args.ablation:
+        publish("Ablation (benchmarks/accuracy.py)", ablation_table(read_log(args.ablation), set(args.chosen)),
+                write=not args.no_write)
+        return
+    overrides = (variant_overrides(args.variant, args.vectors, args.data_dir) if args.variant else []) + args.overrides
     plan = {c: args.seeds or [1] for c in args.corpus} if args.corpus else DEFAULT_PLAN
     rows = []
     with tempfile.TemporaryDirectory() as workdir:
         for corpus, seeds in plan.items():
-            rows.extend(run_one(corpus, seed, args.overrides, args.data_dir, Path(workdir)) for seed in seeds)
+            for seed in seeds:
+                rows.append(run_one(corpus, seed, overrides, args.data_dir, Path(workdir), args.variant or ""))
+                if args.log:
+                    with open(args.log, "a", encoding="utf-8") as log:
+                        log.write(json.dumps(rows[-1]) + "\n")
     publish("Accuracy (benchmarks/accuracy.py)", table(rows), write=not args.no_write)
 
 

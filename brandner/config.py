@@ -92,12 +92,9 @@ class TrainConfig:
     seed: int = 1
     min_char_count: int = 1
     unk_replace: float = 0.5
+    # Pretrained vectors: a word2vec text file of character vectors, or a folder
+    # written by `brandner embed` (chars.vec, bigrams.vec, words.vec; see brandner.embeddings).
     embeddings: str = ""
-
-    @classmethod
-    def from_saved(cls, saved: dict) -> "ModelConfig":
-        """The config stored in a model file; keys of features newer than the file mean off."""
-        return cls(**{**FEATURES_OFF, **saved})
 
     def __post_init__(self) -> None:
         _check_positive(self, "lr", "batch_size", "max_epochs", "patience", "min_char_count")

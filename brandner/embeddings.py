@@ -1,4 +1,4 @@
-"""Pretrained vectors in word2vec text format.
+"""Pretrained vectors in word2vec text format, alone or as a folder of three kinds.
 
 The file may start with a ``COUNT DIM`` header line; every other line is a token
 and its numbers, separated by spaces::
@@ -6,15 +6,21 @@ and its numbers, separated by spaces::
     1000 200
     ， -0.519849 -0.203379 ...
     的 0.144426 -0.724667 ...
+
+A vectors folder (what ``brandner embed`` writes) holds ``chars.vec``,
+``bigrams.vec`` and ``words.vec`` for the character, bigram and lexicon word
+embeddings; any of them may be missing. A single file is character vectors.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 
-from brandner.errors import InputFileError
+from brandner.atomic import atomic_output
+from brandner.errors import BrandnerError, InputFileError
 
 
 def read_word2vec(path: str | Path, keep: set[str] | None = None) -> tuple[list[str], np.ndarray]:
@@ -50,6 +56,34 @@ def read_word2vec(path: str | Path, keep: set[str] | None = None) -> tuple[list[
         raise InputFileError(str(path), 1, "no vectors in file")
     matrix = np.stack(rows) if rows else np.zeros((0, dim), dtype=np.float32)
     return tokens, matrix
+
+
+# The kinds of vectors and their file names in a vectors folder.
+KINDS = {"chars": "chars.vec", "bigrams": "bigrams.vec", "words": "words.vec"}
+
+
+def read_vectors(path: str | Path, kinds: Iterable[str] = tuple(KINDS)) -> dict[str, tuple[list[str], np.ndarray]]:
+    """``{kind: (tokens, matrix)}`` for the wanted ``kinds`` found at ``path``: a folder
+    (its files by KINDS) or one file (character vectors)."""
+    path = Path(path)
+    if not path.is_dir():
+        return {"chars": read_word2vec(path)} if "chars" in kinds else {}
+    found = {kind: read_word2vec(path / KINDS[kind]) for kind in kinds if (path / KINDS[kind]).exists()}
+    if not any((path / name).exists() for name in KINDS.values()):
+        raise BrandnerError(f"{path}: no vectors here; a vectors folder holds {', '.join(KINDS.values())}")
+    return found
+
+
+def write_word2vec(path: str | Path, tokens: list[str], matrix: np.ndarray) -> None:
+    """Write ``tokens`` and their rows of ``matrix`` with a ``COUNT DIM`` header.
+
+    Tokens with whitespace inside cannot be written in this format and are left out.
+    """
+    keep = [i for i, t in enumerate(tokens) if t and not any(c.isspace() for c in t)]
+    with atomic_output(path) as temporary, open(temporary, "w", encoding="utf-8", newline="\n") as out:
+        out.write(f"{len(keep)} {matrix.shape[1]}\n")
+        for i in keep:
+            out.write(tokens[i] + " " + " ".join(f"{x:.5f}" for x in matrix[i].tolist()) + "\n")
 
 
 def _lines(path: str | Path, handle):

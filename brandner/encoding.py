@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import torch
 
 from brandner.batching import Encoded
 from brandner.config import ModelConfig
-from brandner.features import bigrams, segment_ids
 from brandner.errors import BrandnerError
+from brandner.features import bigrams, segment_ids
 from brandner.lexicon import NUM_POSITIONS, Lexicon, parse_gazetteers, positions, read_lexicon
 from brandner.schemes import IOBES, Scheme, get_scheme, spans_from_roles
 from brandner.sentence import Sentence, Span
@@ -52,21 +52,29 @@ class Encoder:
 
     @classmethod
     def build(cls, sentences: Sequence[Sentence], model: ModelConfig, min_count: int = 1,
-              extra_chars: Iterable[str] = ()) -> "Encoder":
-        """Vocabulary from the training sentences (plus ``extra_chars``, e.g. from vectors);
-        normalisation and segmenter as ``model`` says."""
+              extra: Mapping[str, Iterable[str]] | None = None) -> "Encoder":
+        """Vocabularies from the training sentences, normalisation and segmenter as ``model`` says.
+
+        ``extra`` adds tokens seen outside training, e.g. those that have pretrained
+        vectors, by kind: ``chars``, ``bigrams`` and ``words`` (lexicon words; only
+        those in the lexicon are kept).
+        """
+        extra = extra or {}
         normalizer = Normalizer(model.fullwidth, model.lowercase, model.zero_digits)
         texts = [normalizer(s.text) for s in sentences]
-        extra = [normalizer(c) for c in extra_chars if len(c) == 1]
         types = {span.type for s in sentences for span in s.spans}
-        bigram_vocab = Vocab.build([bigrams(t) for t in texts]) if model.bigram_dim else None
+        chars = Vocab.build(texts, min_count, (normalizer(c) for c in extra.get("chars", ()) if len(c) == 1))
+        bigram_vocab = None
+        if model.bigram_dim:
+            bigram_vocab = Vocab.build([bigrams(t) for t in texts], extra=map(normalizer, extra.get("bigrams", ())))
         lexicon = words = None
         if model.lexicon:
             lexicon = read_lexicon((source.strip() for source in model.lexicon.split(",")), normalizer)
-            words = Vocab.build([[t[s:e] for s, e in lexicon.matches(t)] for t in texts])
+            known = (w for w in map(normalizer, extra.get("words", ())) if w in lexicon.words)
+            words = Vocab.build([[t[s:e] for s, e in lexicon.matches(t)] for t in texts], extra=known)
         gazetteers = {type_: read_lexicon(files, normalizer)
                       for type_, files in parse_gazetteers(model.gazetteers).items()} or None
-        return cls(normalizer, Vocab.build(texts, min_count, extra), IOBES.tags_for(types), IOBES,
+        return cls(normalizer, chars, IOBES.tags_for(types), IOBES,
                    model.segmenter, bigram_vocab, lexicon, words, gazetteers)
 
     def with_gazetteers(self, replacements: dict[str, Lexicon]) -> "Encoder":

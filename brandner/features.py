@@ -67,12 +67,20 @@ def word_positions(lengths: list[int]) -> list[int]:
     return ids
 
 
-def segment_ids(text: str, segmenter: str = "jieba") -> list[int]:
-    """One segment id per character of ``text`` (see the module docstring)."""
+def words(text: str, segmenter: str = "jieba") -> list[str]:
+    """``text`` cut into words by ``segmenter``.
+
+    >>> words("我买了富士康手机")
+    ['我', '买', '了', '富士康', '手机']
+    """
     tokenizer = _tokenizer(segmenter)
     with _lock:  # jieba's tokenizer is not safe to share between threads
-        words = list(tokenizer.cut(text, HMM=True))
-    lengths = [len(w) for w in words]
+        return list(tokenizer.cut(text, HMM=True))
+
+
+def segment_ids(text: str, segmenter: str = "jieba") -> list[int]:
+    """One segment id per character of ``text`` (see the module docstring)."""
+    lengths = [len(w) for w in words(text, segmenter)]
     if sum(lengths) != len(text):  # jieba should cover the text exactly; never trust it blindly
         return [SINGLE] * len(text)
     return word_positions(lengths)

@@ -21,13 +21,14 @@ import torch
 from brandner.atomic import atomic_output
 from brandner.checkpoint import atomic_save, model_from_payload, model_payload, network_for, safe_load
 from brandner.config import Config
-from brandner.embeddings import read_word2vec
+from brandner.embeddings import read_vectors
 from brandner.encoding import Encoder
 from brandner.errors import BrandnerError
 from brandner.model.network import BiLSTMTagger
 from brandner.sentence import Sentence
 from brandner.tagger import Tagger
 from brandner.train import EpochEvent, StepEvent, TrainState, singleton_ids, train_loop
+from brandner.vocab import UNK_ID, Vocab
 
 log = logging.getLogger("brandner")
 RESUME_FORMAT = "brandner-resume"
@@ -95,30 +96,41 @@ def fit(train: Sequence[Sentence], dev: Sequence[Sentence], config: Config, outp
 
 def _build(train: Sequence[Sentence], config: Config) -> tuple[BiLSTMTagger, Encoder]:
     m = config.model
-    vectors: tuple[list[str], np.ndarray] | None = None
+    vectors: dict[str, tuple[list[str], np.ndarray]] = {}
     if config.train.embeddings:
-        vectors = read_word2vec(config.train.embeddings)
-        m = dataclasses.replace(m, char_dim=vectors[1].shape[1])
-    encoder = Encoder.build(train, m, config.train.min_char_count, vectors[0] if vectors else ())
+        kinds = ["chars"] + ["bigrams"] * bool(m.bigram_dim) + ["words"] * bool(m.lexicon)
+        vectors = read_vectors(config.train.embeddings, kinds)
+        # the vectors decide the embedding sizes
+        m = dataclasses.replace(m, **{_VECTOR_DIMS[kind]: matrix.shape[1] for kind, (_, matrix) in vectors.items()})
+    encoder = Encoder.build(train, m, config.train.min_char_count, {k: tokens for k, (tokens, _) in vectors.items()})
     model = network_for(m, encoder)
-    if vectors is not None:
-        found = _init_embedding(model, encoder, *vectors)
-        log.info("initialised %d of %d character vectors from %s", found, len(encoder.chars),
-                 config.train.embeddings)
+    for kind, (tokens, matrix) in vectors.items():
+        embedding, vocab = {"chars": (model.char_embedding, encoder.chars),
+                            "bigrams": (model.bigram_embedding, encoder.bigrams),
+                            "words": (model.word_embedding, encoder.words)}[kind]
+        found = _init_embedding(embedding, vocab, tokens, matrix, encoder.normalizer)
+        log.info("initialised %d of %d %s embeddings from %s", found, len(vocab), kind, config.train.embeddings)
     return model, encoder
 
 
-def _init_embedding(model: BiLSTMTagger, encoder: Encoder, tokens: list[str], matrix: np.ndarray) -> int:
-    weight = model.char_embedding.weight.data
-    found = 0
-    with torch.no_grad():
-        for token, row in zip(tokens, matrix):
-            char = encoder.normalizer(token) if len(token) == 1 else token
-            index = encoder.chars.index.get(char)
-            if index is not None and index > 1:
-                weight[index] = torch.from_numpy(row)
-                found += 1
-    return found
+# Which embedding size each kind of vectors sets.
+_VECTOR_DIMS = {"chars": "char_dim", "bigrams": "bigram_dim", "words": "lexicon_dim"}
+
+
+def _init_embedding(embedding: torch.nn.Embedding, vocab: Vocab, tokens: list[str], matrix: np.ndarray,
+                    normalize: Callable[[str], str]) -> int:
+    """Copy the rows of ``matrix`` into ``embedding`` for the (normalised) tokens ``vocab``
+    has, other than <PAD> and <UNK>; returns how many rows were set."""
+    target, source = [], []
+    for row, token in enumerate(tokens):
+        index = vocab.index.get(normalize(token), UNK_ID)
+        if index > UNK_ID:
+            target.append(index)
+            source.append(row)
+    if target:
+        with torch.no_grad():
+            embedding.weight[target] = torch.from_numpy(matrix[source])
+    return len(set(target))
 
 
 def _resume(output: Path, config: Config):

@@ -14,7 +14,7 @@ import sys
 
 from brandner.errors import BrandnerError
 
-COMMANDS = ("train", "evaluate", "tag", "corpus", "convert", "serve", "export")
+COMMANDS = ("train", "evaluate", "tag", "corpus", "convert", "embed", "serve", "export")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -34,7 +34,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--gazetteer", metavar="TYPE=FILE", action="append", default=[],
                         help="a typed gazetteer as input features, e.g. --gazetteer brand=brands.txt "
                              "(repeatable; model.gazetteers)")
-    parser.add_argument("--embeddings", metavar="FILE", help="pretrained character vectors, word2vec text format")
+    parser.add_argument("--embeddings", metavar="PATH",
+                        help="pretrained vectors: a folder from 'brandner embed' (character, bigram and lexicon word "
+                             "vectors) or one word2vec text file of character vectors (train.embeddings)")
     parser.add_argument("--resume", action="store_true", help="continue from MODEL.resume after an interruption")
     parser.add_argument("--tensorboard", metavar="DIR", help="write TensorBoard scalars (loss, dev P/R/F1) here")
     parser.add_argument("-o", "--output", metavar="MODEL", required=True, help="model file to write")
