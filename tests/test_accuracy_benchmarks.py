@@ -1,0 +1,48 @@
+"""The accuracy benchmarks' own logic: ablation variants and table, and the search's trials."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from benchmarks.accuracy import VARIANTS, ablation_table, variant_overrides
+from brandner.config import load_config
+from tests.conftest import REPO
+
+
+def row(corpus: str, variant: str, seed: int, dev: float, test: float) -> dict:
+    return {"corpus": corpus, "variant": variant, "seed": seed, "dev_f1": dev, "test_f1": test,
+            "dev_per_type": {"HP": dev - 0.1}, "test_per_type": {"HP": test - 0.1}, "seconds": 10.0 * seed}
+
+
+def test_every_variant_is_a_valid_config():
+    for name in VARIANTS:
+        config = load_config(None, variant_overrides(name, "/vec", "/data"))
+        assert bool(config.model.bigram_dim) == ("bigrams" in name)
+        assert bool(config.model.lexicon) == ("lexicon" in name)
+        assert bool(config.train.embeddings) == ("vectors" in name)
+        assert ("HP=/data/ecommerce/gazetteers/brands.txt" in config.model.gazetteers) == ("gazetteers" in name)
+    with pytest.raises(SystemExit, match="needs --vectors"):
+        variant_overrides("bigrams+vectors", None, "/data")
+
+
+def test_ablation_table_shows_dev_means_and_test_only_for_the_chosen():
+    rows = [row("weibo", "bigrams", 1, 0.60, 0.50), row("weibo", "bigrams", 2, 0.62, 0.54),
+            row("weibo", "chars", 1, 0.58, 0.49), row("ecommerce", "bigrams+lexicon", 1, 0.75, 0.74)]
+    lines = ablation_table(rows, {"bigrams"}).splitlines()
+    assert lines[2] == "| ecommerce | bigrams+lexicon | 1 | 75.00 | 65.00 |  |  | 10 |"
+    assert lines[3] == "| weibo | chars | 1 | 58.00 |  |  |  | 10 |"  # variants in VARIANTS order
+    assert lines[4] == "| weibo | bigrams | 2 | 61.00 ± 1.41 |  | 52.00 ± 2.83 |  | 15 |"
+
+
+def test_search_runs_trials_on_dev(shared_data, tmp_path):
+    pytest.importorskip("optuna", reason="the search benchmark needs optuna (pip install '.[bench]')")
+    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "search.py"), "--corpus", "brands-sample",
+                           "--trials", "2", "--set", "max_epochs=1", "--set", "hidden_size=8",
+                           "--data-dir", str(shared_data), "--no-write"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "Hyper-parameter search on brands-sample dev" in done.stdout
+    assert done.stdout.count("| complete |") == 2 and "Best (trial" in done.stdout
