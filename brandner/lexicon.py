@@ -63,7 +63,8 @@ def read_words(source: str, normalize: Callable[[str], str] = str) -> list[str]:
     each once. Blank lines are skipped; a file's entry is the whole line, stripped,
     so brand names with spaces (``new balance``) stay whole."""
     if source == JIEBA:
-        path = Path(jieba.get_dict_file().name)
+        with jieba.get_dict_file() as handle:  # an open file; only its name is wanted
+            path = Path(handle.name)
         lines = (line.split(" ", 1)[0] for line in _read_lines(path))
     else:
         lines = (line.strip() for line in _read_lines(Path(source)))

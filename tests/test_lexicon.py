@@ -56,3 +56,13 @@ def test_missing_or_binary_word_files_name_the_path(tmp_path):
     bad.write_bytes("特步\n".encode() + b"\xff\xfe\n")
     with pytest.raises(BrandnerError, match="bad.txt:2: not UTF-8"):
         read_words(str(bad))
+
+
+def test_reading_jiebas_dictionary_leaves_no_file_open():
+    import gc
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        read_words("jieba")
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
