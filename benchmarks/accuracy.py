@@ -35,7 +35,9 @@ from brandner.corpora import load_split  # noqa: E402
 from brandner.fit import fit  # noqa: E402
 
 DEFAULT_PLAN = {"ecommerce": [1], "weibo": [1, 2, 3], "resume": [1]}
-GAZETTEERS = "HP={data}/ecommerce/gazetteers/brands.txt,HC={data}/ecommerce/gazetteers/products.txt"
+# The ecommerce corpus's own brand (HP) and product (HC) lists.
+GAZETTEERS = ",".join([f"HP={{data}}/ecommerce/gazetteers/brand{i}.dic" for i in range(1, 5)]
+                      + [f"HC={{data}}/ecommerce/gazetteers/product{i}.dic" for i in range(1, 4)])
 # Feature sets for the ablation, as overrides of the defaults (which have bigrams on).
 # {vectors} is --vectors (a `brandner embed` folder), {data} the corpora root.
 VARIANTS = {

@@ -23,7 +23,7 @@ def test_every_variant_is_a_valid_config():
         assert bool(config.model.bigram_dim) == ("bigrams" in name)
         assert bool(config.model.lexicon) == ("lexicon" in name)
         assert bool(config.train.embeddings) == ("vectors" in name)
-        assert ("HP=/data/ecommerce/gazetteers/brands.txt" in config.model.gazetteers) == ("gazetteers" in name)
+        assert ("HP=/data/ecommerce/gazetteers/brand4.dic" in config.model.gazetteers) == ("gazetteers" in name)
     with pytest.raises(SystemExit, match="needs --vectors"):
         variant_overrides("bigrams+vectors", None, "/data")
 
