@@ -61,17 +61,32 @@ def save_model(path: str | Path, model: BiLSTMTagger, encoder: Encoder) -> None:
 def model_from_payload(payload: dict) -> tuple[BiLSTMTagger, Encoder]:
     config = ModelConfig.from_saved(payload["model_config"])
     encoder = Encoder.from_dict(payload["encoder"])
-    model = network_for(config, encoder)
-    model.load_state_dict(payload["state_dict"])
+    state = dict(payload["state_dict"])
+    frozen = {}
+    for kind, table in EMBEDDINGS.items():
+        weight = state.get(f"{table}.weight")
+        if weight is not None:  # files written before fixed rows existed have none
+            frozen[kind] = state.setdefault(f"{table}.frozen", weight.new_zeros(0, weight.size(1))).size(0)
+    model = network_for(config, encoder, frozen)
+    model.load_state_dict(state)
     model.eval()
     return model, encoder
 
 
-def network_for(config: ModelConfig, encoder: Encoder) -> BiLSTMTagger:
-    """A fresh network sized for ``encoder``'s vocabularies and tags."""
+# The token embedding tables of a network by the kind of token (and of pretrained vectors).
+EMBEDDINGS = {"chars": "char_embedding", "bigrams": "bigram_embedding", "words": "word_embedding"}
+
+
+def network_for(config: ModelConfig, encoder: Encoder, frozen: dict[str, int] | None = None) -> BiLSTMTagger:
+    """A fresh network sized for ``encoder``'s vocabularies and tags. ``frozen`` (by kind)
+    is how many last rows of each table are fixed; by default the tokens each vocabulary
+    did not learn from training data (those added from pretrained vectors)."""
+    vocabs = {"chars": encoder.chars, "bigrams": encoder.bigrams, "words": encoder.words}
+    if frozen is None:
+        frozen = {kind: len(vocab) - vocab.learned for kind, vocab in vocabs.items() if vocab is not None}
     return BiLSTMTagger(config, len(encoder.chars), len(encoder.tags), encoder.allowed(),
                         num_bigrams=len(encoder.bigrams) if encoder.bigrams is not None else 0,
-                        num_words=len(encoder.words) if encoder.words is not None else 0)
+                        num_words=len(encoder.words) if encoder.words is not None else 0, frozen=frozen)
 
 
 def load_model(path: str | Path) -> tuple[BiLSTMTagger, Encoder]:

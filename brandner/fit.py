@@ -19,11 +19,12 @@ import numpy as np
 import torch
 
 from brandner.atomic import atomic_output
-from brandner.checkpoint import atomic_save, model_from_payload, model_payload, network_for, safe_load
+from brandner.checkpoint import EMBEDDINGS, atomic_save, model_from_payload, model_payload, network_for, safe_load
 from brandner.config import Config
 from brandner.embeddings import read_vectors
 from brandner.encoding import Encoder
 from brandner.errors import BrandnerError
+from brandner.model.embedding import TokenEmbedding
 from brandner.model.network import BiLSTMTagger
 from brandner.sentence import Sentence
 from brandner.tagger import Tagger
@@ -105,11 +106,10 @@ def _build(train: Sequence[Sentence], config: Config) -> tuple[BiLSTMTagger, Enc
     encoder = Encoder.build(train, m, config.train.min_char_count, {k: tokens for k, (tokens, _) in vectors.items()})
     model = network_for(m, encoder)
     for kind, (tokens, matrix) in vectors.items():
-        embedding, vocab = {"chars": (model.char_embedding, encoder.chars),
-                            "bigrams": (model.bigram_embedding, encoder.bigrams),
-                            "words": (model.word_embedding, encoder.words)}[kind]
-        found = _init_embedding(embedding, vocab, tokens, matrix, encoder.normalizer)
-        log.info("initialised %d of %d %s embeddings from %s", found, len(vocab), kind, config.train.embeddings)
+        vocab = {"chars": encoder.chars, "bigrams": encoder.bigrams, "words": encoder.words}[kind]
+        found = _init_embedding(getattr(model, EMBEDDINGS[kind]), vocab, tokens, matrix, encoder.normalizer)
+        log.info("initialised %d of %d %s embeddings from %s (%d fixed: unseen in training)", found, len(vocab),
+                 kind, config.train.embeddings, len(vocab) - vocab.learned)
     return model, encoder
 
 
@@ -117,7 +117,7 @@ def _build(train: Sequence[Sentence], config: Config) -> tuple[BiLSTMTagger, Enc
 _VECTOR_DIMS = {"chars": "char_dim", "bigrams": "bigram_dim", "words": "lexicon_dim"}
 
 
-def _init_embedding(embedding: torch.nn.Embedding, vocab: Vocab, tokens: list[str], matrix: np.ndarray,
+def _init_embedding(embedding: TokenEmbedding, vocab: Vocab, tokens: list[str], matrix: np.ndarray,
                     normalize: Callable[[str], str]) -> int:
     """Copy the rows of ``matrix`` into ``embedding`` for the (normalised) tokens ``vocab``
     has, other than <PAD> and <UNK>; returns how many rows were set."""
@@ -128,8 +128,7 @@ def _init_embedding(embedding: torch.nn.Embedding, vocab: Vocab, tokens: list[st
             target.append(index)
             source.append(row)
     if target:
-        with torch.no_grad():
-            embedding.weight[target] = torch.from_numpy(matrix[source])
+        embedding.set_rows(target, torch.from_numpy(matrix[source]))
     return len(set(target))
 
 

@@ -14,13 +14,17 @@ PAD_ID, UNK_ID = 0, 1
 class Vocab:
     """An ordered token list; ids are positions. Unknown tokens map to ``<UNK>``."""
 
-    def __init__(self, tokens: Sequence[str]) -> None:
+    def __init__(self, tokens: Sequence[str], learned: int | None = None) -> None:
+        """``learned``: how many leading tokens (``<PAD>`` and ``<UNK>`` included) came from
+        the training data; the rest were added from elsewhere (pretrained vectors) and
+        get fixed embedding rows. Default: all of them."""
         if list(tokens[:2]) != [PAD, UNK]:
             raise ValueError(f"a vocabulary starts with {PAD!r}, {UNK!r}; got {list(tokens[:2])}")
         self.tokens = list(tokens)
         self.index = {token: i for i, token in enumerate(self.tokens)}
         if len(self.index) != len(self.tokens):
             raise ValueError("a vocabulary may not list a token twice")
+        self.learned = len(self.tokens) if learned is None else learned
 
     @classmethod
     def build(cls, texts: Iterable[Iterable[str]], min_count: int = 1, extra: Iterable[str] = ()) -> "Vocab":
@@ -29,9 +33,9 @@ class Vocab:
         counts = Counter(char for text in texts for char in text)
         tokens = [PAD, UNK] + [c for c, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
                                if n >= min_count]
-        known = set(tokens)
+        known, learned = set(tokens), len(tokens)
         tokens += [t for t in dict.fromkeys(extra) if t not in known]
-        return cls(tokens)
+        return cls(tokens, learned)
 
     def __len__(self) -> int:
         return len(self.tokens)

@@ -104,7 +104,7 @@ def test_pretrained_vectors_initialise_the_embedding(shared_data, tmp_path):
     unseen = [t for t in tokens if len(t) == 1 and t not in seen and encoder.normalizer(t) == t]
     assert len(unseen) > 500 and all(t in encoder.chars for t in unseen)  # grown from the vectors
     for char in ["的", unseen[0]]:
-        learned = model.char_embedding.weight[encoder.chars.index[char]]
+        learned = model.char_embedding.table()[encoder.chars.index[char]]
         assert torch.allclose(learned, torch.from_numpy(matrix[tokens.index(char)]), atol=1e-3)
 
 

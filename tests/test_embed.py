@@ -94,7 +94,7 @@ def test_a_vectors_folder_initialises_chars_bigrams_and_lexicon_words(tmp_path):
                                           ("words", "特步", model.word_embedding, encoder.words)):
         tokens, matrix = vectors[kind]
         expected = torch.from_numpy(matrix[tokens.index(token)])
-        assert torch.allclose(embedding.weight[vocab.index[token]], expected, atol=1e-3), (kind, token)
+        assert torch.allclose(embedding.table()[vocab.index[token]], expected, atol=1e-3), (kind, token)
 
 
 def test_a_single_file_is_character_vectors_and_unused_kinds_are_ignored(tmp_path):

@@ -213,3 +213,17 @@ def test_identical_entities_on_the_test_sets(shared_data, tmp_path, corpus):
     expected = Tagger(model, encoder).predict_spans(texts)
     assert sum(map(len, expected)) > 30  # the model has learnt to find some entities
     assert Tagger.load(tmp_path / "model.onnx").predict_spans(texts) == expected
+
+
+def test_a_model_with_fixed_vector_rows_exports_and_tags_the_same(tmp_path):
+    """Tokens known only from pretrained vectors live in fixed rows (TokenEmbedding)."""
+    sentences = synthetic_sentences(20)
+    config = ModelConfig(char_dim=8, seg_dim=4, hidden_size=8, bigram_dim=4, max_chunk_length=30)
+    encoder = Encoder.build(sentences, config, extra={"chars": list("阿迪达斯"), "bigrams": ["阿迪", "迪达"]})
+    torch.manual_seed(0)
+    model = network_for(config, encoder).eval()
+    assert model.char_embedding.frozen.size(0) == 4 and model.bigram_embedding.frozen.size(0) == 2
+    export_onnx(model, encoder, tmp_path / "fixed.onnx")
+    texts = mixed_texts() + ["阿迪达斯和特步"]
+    assert Tagger.load(tmp_path / "fixed.onnx", batch_size=5).predict(texts, scores=True) == \
+        Tagger(model, encoder, batch_size=5).predict(texts, scores=True)

@@ -12,6 +12,8 @@ The contract the trainer, evaluator and tagger use is ``loss(batch)`` and
 
 from __future__ import annotations
 
+from typing import Mapping
+
 import numpy as np
 import torch
 from torch import nn
@@ -22,20 +24,24 @@ from brandner.config import ModelConfig
 from brandner.features import NUM_SEGMENT_IDS
 from brandner.lexicon import NUM_POSITIONS, parse_gazetteers
 from brandner.model.crf import CRF, viterbi
+from brandner.model.embedding import TokenEmbedding
 
 
 class BiLSTMTagger(nn.Module):
     """Character + segmentation (+ bigram, + lexicon) embeddings through a BiLSTM to per-tag scores.
 
     ``num_bigrams`` and ``num_words`` are the sizes of the bigram and lexicon word
-    vocabularies; they matter only when the config turns those features on."""
+    vocabularies; they matter only when the config turns those features on.
+    ``frozen`` gives, by kind (``chars``, ``bigrams``, ``words``), how many of the
+    last rows of that table are fixed pretrained vectors (see brandner.model.embedding)."""
 
     def __init__(self, config: ModelConfig, num_chars: int, num_tags: int,
                  allowed: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
-                 num_bigrams: int = 0, num_words: int = 0) -> None:
+                 num_bigrams: int = 0, num_words: int = 0, frozen: Mapping[str, int] | None = None) -> None:
         super().__init__()
         self.config = config
-        self.char_embedding = nn.Embedding(num_chars, config.char_dim, padding_idx=0)
+        frozen = frozen or {}
+        self.char_embedding = TokenEmbedding(num_chars, config.char_dim, frozen.get("chars", 0))
         self.segment_embedding = nn.Embedding(NUM_SEGMENT_IDS, config.seg_dim)
         input_size = config.char_dim + config.seg_dim
         self.bigram_embedding = self.word_embedding = None
@@ -44,10 +50,10 @@ class BiLSTMTagger(nn.Module):
                 raise ValueError(f"the config turns {name}s on but the {name} vocabulary has {size} entries; "
                                  "build the network with brandner.checkpoint.network_for(config, encoder)")
         if config.bigram_dim:
-            self.bigram_embedding = nn.Embedding(num_bigrams, config.bigram_dim, padding_idx=0)
+            self.bigram_embedding = TokenEmbedding(num_bigrams, config.bigram_dim, frozen.get("bigrams", 0))
             input_size += config.bigram_dim
         if config.lexicon:
-            self.word_embedding = nn.Embedding(num_words, config.lexicon_dim, padding_idx=0)
+            self.word_embedding = TokenEmbedding(num_words, config.lexicon_dim, frozen.get("words", 0))
             input_size += NUM_POSITIONS * config.lexicon_dim
         self.num_gazetteers = len(parse_gazetteers(config.gazetteers))
         input_size += NUM_POSITIONS * self.num_gazetteers
