@@ -40,9 +40,11 @@ def test_ablation_table_shows_dev_means_and_test_only_for_the_chosen():
 def test_search_runs_trials_on_dev(shared_data, tmp_path):
     pytest.importorskip("optuna", reason="the search benchmark needs optuna (pip install '.[bench]')")
     done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "search.py"), "--corpus", "brands-sample",
-                           "--trials", "2", "--set", "max_epochs=1", "--set", "hidden_size=8",
+                           "--trials", "2", "--set", "max_epochs=1",
                            "--data-dir", str(shared_data), "--no-write"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert "Hyper-parameter search on brands-sample dev" in done.stdout
     assert done.stdout.count("| complete |") == 2 and "Best (trial" in done.stdout
+    trial_zero = next(line for line in done.stdout.splitlines() if line.startswith("| 0 |"))
+    assert trial_zero.startswith("| 0 | 0.001 | 0.5 | 100 | 20 | 0.5 | 5 |")  # the defaults come first
