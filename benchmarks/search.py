@@ -59,6 +59,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", default="weibo", help="corpus to tune on (default: %(default)s)")
     parser.add_argument("--trials", type=int, default=10, help="number of trials (default: %(default)s)")
+    parser.add_argument("--timeout", type=float, metavar="SECONDS",
+                        help="start no new trial after this long (the running one finishes)")
     parser.add_argument("--seed", type=int, default=1, help="sampler and training seed (default: %(default)s)")
     parser.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE",
                         help="fixed settings for every trial, e.g. max_epochs=20")
@@ -99,7 +101,7 @@ def main() -> None:
         trial.set_user_attr("epochs", summary["epochs_run"])
         return summary["dev"]["f1"]
 
-    study.optimize(objective, n_trials=args.trials)
+    study.optimize(objective, n_trials=args.trials, timeout=args.timeout)
     publish(f"Hyper-parameter search on {args.corpus} dev (benchmarks/search.py)", report_table(study),
             write=not args.no_write)
 
