@@ -116,6 +116,11 @@ def test_embed_command_then_train_with_its_vectors(tmp_path):
     assert "vec/chars.vec:" in done.stdout and "bigrams vectors of 4 dimensions" in done.stdout
     assert sorted(p.name for p in (tmp_path / "vec").iterdir()) == ["bigrams.vec", "chars.vec", "vectors.json",
                                                                      "words.vec"]
+    (tmp_path / "own.bio").write_text("阿 B-BRAND\n迪 E-BRAND\n鞋 O\n\n", encoding="utf-8")
+    done = brandner("embed", "--corpus", "own.bio", "-o", "vec3", "--min-count", "1", "--epochs", "1", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "vec3" / "vectors.json").read_text(encoding="utf-8"))["sources"] == ["own.bio"]
+    assert "阿迪" in read_word2vec(tmp_path / "vec3" / "bigrams.vec")[0]
     failed = brandner("embed", "-o", "vec2", cwd=tmp_path)
     assert failed.returncode == 1 and failed.stderr.strip().endswith("nothing to train on: give text files "
                                                                        "and/or --corpus NAME")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from brandner.cli.common import add_data_dir, corpus_split
+from brandner.cli.common import add_data_dir, corpus_split, read_sentences
 from brandner.embed import EmbedConfig, read_texts, train_vectors
 from brandner.errors import BrandnerError
 from brandner.features import SEGMENTERS
@@ -16,8 +17,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         epilog="example: brandner embed posts.txt --corpus weibo -o vectors; "
                "then: brandner train --corpus weibo --embeddings vectors -o weibo.pt")
     parser.add_argument("texts", nargs="*", metavar="TEXT", help="UTF-8 text files, one post or sentence a line")
-    parser.add_argument("--corpus", action="append", default=[], metavar="NAME[:SPLIT]",
-                        help="also the text of a named corpus split (default split: train; repeatable)")
+    parser.add_argument("--corpus", action="append", default=[], metavar="NAME[:SPLIT]|FILE",
+                        help="also the text of a named corpus split (default split: train) or of an annotated "
+                             "file in any format 'train' reads (repeatable)")
     parser.add_argument("-o", "--output", metavar="DIR", required=True,
                         help="folder to write chars.vec, bigrams.vec, words.vec and vectors.json to")
     defaults = EmbedConfig()
@@ -46,6 +48,10 @@ def run(args: argparse.Namespace) -> int:
         texts.extend(read_texts(path))
         sources.append(path)
     for spec in args.corpus:
+        if Path(spec).is_file():  # an annotated file of one's own, in any format train reads
+            texts.extend(s.text for s in read_sentences(spec))
+            sources.append(spec)
+            continue
         name, _, split = spec.partition(":")
         texts.extend(s.text for s in corpus_split(name, split or "train", args.data_dir))
         sources.append(f"{name}:{split or 'train'}")
