@@ -98,7 +98,8 @@ def table(rows: list[dict]) -> str:
 
 
 def ablation_table(rows: list[dict], chosen: set[str]) -> str:
-    """Dev F1 by corpus and variant (mean ± std over seeds); test F1 only for ``chosen`` variants."""
+    """Dev F1 by corpus and variant (mean ± std over seeds); test F1 only for ``chosen``
+    variants (``VARIANT`` for every corpus, ``CORPUS=VARIANT`` for one)."""
     groups: dict[tuple[str, str], list[dict]] = {}
     for r in rows:
         groups.setdefault((r["corpus"], r.get("variant") or "bigrams"), []).append(r)
@@ -106,7 +107,7 @@ def ablation_table(rows: list[dict], chosen: set[str]) -> str:
     lines = ["| corpus | variant | seeds | dev F1 | dev HP (brand) | test F1 | test HP | wall s / run |",
              "|---|---|---|---|---|---|---|---|"]
     for (corpus, variant), runs in sorted(groups.items(), key=lambda kv: (kv[0][0], order.get(kv[0][1], 99))):
-        shown = variant in chosen
+        shown = variant in chosen or f"{corpus}={variant}" in chosen
         lines.append(f"| {corpus} | {variant} | {len(runs)} | {_mean_std([r['dev_f1'] for r in runs])} | "
                      f"{_brand(runs, 'dev')} | {_mean_std([r['test_f1'] for r in runs]) if shown else ''} | "
                      f"{_brand(runs, 'test') if shown else ''} | "
@@ -142,8 +143,9 @@ def main() -> None:
     parser.add_argument("--vectors", help="folder written by `brandner embed`, for the variants with vectors")
     parser.add_argument("--log", help="append each run as a JSON line to this file")
     parser.add_argument("--ablation", metavar="LOG", help="print the ablation table of a --log file and exit")
-    parser.add_argument("--chosen", action="append", default=[], metavar="VARIANT",
-                        help="with --ablation: show test scores for this variant (repeatable)")
+    parser.add_argument("--chosen", action="append", default=[], metavar="[CORPUS=]VARIANT",
+                        help="with --ablation: show test scores for this variant, on every corpus or on one "
+                             "(repeatable)")
     args = parser.parse_args()
     if args.ablation:
         publish("Ablation (benchmarks/accuracy.py)", ablation_table(read_log(args.ablation), set(args.chosen)),

@@ -35,6 +35,9 @@ def test_ablation_table_shows_dev_means_and_test_only_for_the_chosen():
     assert lines[2] == "| ecommerce | bigrams+lexicon | 1 | 75.00 | 65.00 |  |  | 10 |"
     assert lines[3] == "| weibo | chars | 1 | 58.00 |  |  |  | 10 |"  # variants in VARIANTS order
     assert lines[4] == "| weibo | bigrams | 2 | 61.00 ± 1.41 |  | 52.00 ± 2.83 |  | 15 |"
+    lines = ablation_table(rows, {"ecommerce=bigrams+lexicon"}).splitlines()
+    assert lines[2] == "| ecommerce | bigrams+lexicon | 1 | 75.00 | 65.00 | 74.00 | 64.00 | 10 |"  # HP = F1 - 0.1 here
+    assert lines[4].endswith("| 61.00 ± 1.41 |  |  |  | 15 |")
 
 
 def test_search_runs_trials_on_dev(shared_data, tmp_path):
