@@ -49,7 +49,9 @@ class ModelConfig:
     # On by default: +0.7 dev F1 on ecommerce (seed 1; see benchmarks/RESULTS.md).
     bigram_dim: int = 50
     # SoftLexicon-style word features: comma-separated word lists ("jieba" for jieba's
-    # dictionary, or files with one word a line); empty turns them off.
+    # dictionary, or files with one word a line); empty turns them off. Off by default:
+    # with random word vectors it lowered dev F1 on ecommerce and resume; with word
+    # vectors from `brandner embed` (train.embeddings) it was best on weibo and resume dev.
     lexicon: str = ""
     lexicon_dim: int = 50
     # Typed gazetteers, "TYPE=FILE,TYPE=FILE": for each type, whether each character
