@@ -107,7 +107,8 @@ def main() -> None:
 
 
 def report_table(study) -> str:
-    """Every trial's settings and dev F1, best first, and the best settings."""
+    """Every trial's settings and dev F1, best first, and the best settings; a pruned
+    trial shows its last dev F1 in brackets and the epoch it was stopped at."""
     names = list(SPACE)
     lines = ["| trial | " + " | ".join(names) + " | dev F1 | state | epochs | s |",
              "|---|" + "---|" * (len(names) + 4)]
@@ -115,8 +116,13 @@ def report_table(study) -> str:
     for t in trials:
         values = [_format(t.params.get(n)) for n in names]
         f1 = f"{t.value * 100:.2f}" if t.value is not None else "—"
+        epochs = t.user_attrs.get("epochs", "—")
+        if t.state.name == "PRUNED" and t.intermediate_values:  # its last dev F1, in brackets
+            epochs = max(t.intermediate_values)
+            f1 = f"({t.intermediate_values[epochs] * 100:.2f})"
+        seconds = f"{t.user_attrs['seconds']:.0f}" if "seconds" in t.user_attrs else "—"
         lines.append(f"| {t.number} | " + " | ".join(values) + f" | {f1} | {t.state.name.lower()} | "
-                     f"{t.user_attrs.get('epochs', '—')} | {t.user_attrs.get('seconds', 0):.0f} |")
+                     f"{epochs} | {seconds} |")
     completed = [t for t in study.trials if t.value is not None]
     if completed:
         best = study.best_trial

@@ -51,3 +51,19 @@ def test_search_runs_trials_on_dev(shared_data, tmp_path):
     assert done.stdout.count("| complete |") == 2 and "Best (trial" in done.stdout
     trial_zero = next(line for line in done.stdout.splitlines() if line.startswith("| 0 |"))
     assert trial_zero.startswith("| 0 | 0.001 | 0.5 | 100 | 20 | 0.5 | 5 |")  # the defaults come first
+
+
+def test_search_table_marks_pruned_trials():
+    optuna = pytest.importorskip("optuna", reason="the search benchmark needs optuna (pip install '.[bench]')")
+    from benchmarks.search import SPACE, report_table
+    distributions = {"lr": optuna.distributions.FloatDistribution(3e-4, 3e-3, log=True)}
+    study = optuna.create_study(direction="maximize")
+    study.add_trial(optuna.trial.create_trial(params={"lr": 0.001}, distributions=distributions, value=0.6,
+                                              user_attrs={"epochs": 20, "seconds": 270.0}))
+    study.add_trial(optuna.trial.create_trial(params={"lr": 0.0005}, distributions=distributions,
+                                              state=optuna.trial.TrialState.PRUNED,
+                                              intermediate_values={4: 0.3, 5: 0.35}))
+    lines = report_table(study).splitlines()
+    blanks = " | —" * (len(SPACE) - 1)
+    assert lines[2] == f"| 0 | 0.001{blanks} | 60.00 | complete | 20 | 270 |"
+    assert lines[3] == f"| 1 | 0.0005{blanks} | (35.00) | pruned | 5 | — |"
