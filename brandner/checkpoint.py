@@ -81,12 +81,12 @@ def network_for(config: ModelConfig, encoder: Encoder, frozen: dict[str, int] | 
     """A fresh network sized for ``encoder``'s vocabularies and tags. ``frozen`` (by kind)
     is how many last rows of each table are fixed; by default the tokens each vocabulary
     did not learn from training data (those added from pretrained vectors)."""
-    vocabs = {"chars": encoder.chars, "bigrams": encoder.bigrams, "words": encoder.words}
+    vocabs = encoder.vocabularies
     if frozen is None:
-        frozen = {kind: len(vocab) - vocab.learned for kind, vocab in vocabs.items() if vocab is not None}
+        frozen = {kind: len(vocab) - vocab.learned for kind, vocab in vocabs.items()}
     return BiLSTMTagger(config, len(encoder.chars), len(encoder.tags), encoder.allowed(),
-                        num_bigrams=len(encoder.bigrams) if encoder.bigrams is not None else 0,
-                        num_words=len(encoder.words) if encoder.words is not None else 0, frozen=frozen)
+                        num_bigrams=len(vocabs.get("bigrams", ())), num_words=len(vocabs.get("words", ())),
+                        frozen=frozen)
 
 
 def load_model(path: str | Path) -> tuple[BiLSTMTagger, Encoder]:

@@ -63,6 +63,16 @@ class ModelConfig:
         """The config stored in a model file; keys of features newer than the file mean off."""
         return cls(**{**FEATURES_OFF, **saved})
 
+    @property
+    def lexicon_sources(self) -> list[str]:
+        """The word lists of ``lexicon``, in order; empty when the lexicon is off."""
+        return [part.strip() for part in self.lexicon.split(",")] if self.lexicon else []
+
+    @property
+    def gazetteer_lists(self) -> dict[str, list[str]]:
+        """``gazetteers`` as ``{type: [files]}`` (see brandner.lexicon.parse_gazetteers)."""
+        return parse_gazetteers(self.gazetteers)
+
     def __post_init__(self) -> None:
         if self.head not in HEADS:
             raise BrandnerError(f"model.head must be one of {', '.join(HEADS)}, got {self.head!r}")
@@ -71,7 +81,7 @@ class ModelConfig:
         _check_positive(self, "char_dim", "seg_dim", "hidden_size", "max_chunk_length", "lexicon_dim")
         if self.bigram_dim < 0:
             raise BrandnerError(f"model.bigram_dim must be >= 0 (0 turns bigrams off), got {self.bigram_dim}")
-        if self.lexicon and not all(part.strip() for part in self.lexicon.split(",")):
+        if not all(self.lexicon_sources):
             raise BrandnerError(f"model.lexicon must list word lists separated by commas, got {self.lexicon!r}")
         try:
             parse_gazetteers(self.gazetteers)

@@ -20,7 +20,7 @@ from brandner.batching import Encoded
 from brandner.config import ModelConfig
 from brandner.errors import BrandnerError
 from brandner.features import bigrams, segment_ids
-from brandner.lexicon import NUM_POSITIONS, Lexicon, parse_gazetteers, positions, read_lexicon
+from brandner.lexicon import NUM_POSITIONS, Lexicon, positions, read_lexicon
 from brandner.schemes import IOBES, Scheme, get_scheme, spans_from_roles
 from brandner.sentence import Sentence, Span
 from brandner.text import Normalizer
@@ -69,11 +69,11 @@ class Encoder:
             bigram_vocab = Vocab.build([bigrams(t) for t in texts], extra=map(normalizer, extra.get("bigrams", ())))
         lexicon = words = None
         if model.lexicon:
-            lexicon = read_lexicon((source.strip() for source in model.lexicon.split(",")), normalizer)
+            lexicon = read_lexicon(model.lexicon_sources, normalizer)
             known = (w for w in map(normalizer, extra.get("words", ())) if w in lexicon.words)
             words = Vocab.build([[t[s:e] for s, e in lexicon.matches(t)] for t in texts], extra=known)
         gazetteers = {type_: read_lexicon(files, normalizer)
-                      for type_, files in parse_gazetteers(model.gazetteers).items()} or None
+                      for type_, files in model.gazetteer_lists.items()} or None
         return cls(normalizer, chars, IOBES.tags_for(types), IOBES,
                    model.segmenter, bigram_vocab, lexicon, words, gazetteers)
 
@@ -85,6 +85,13 @@ class Encoder:
             raise BrandnerError(f"this model has no gazetteer {unknown[0]!r}; its gazetteers: "
                                 f"{', '.join(known) or 'none'}")
         return dataclasses.replace(self, gazetteers={t: replacements.get(t, self.gazetteers[t]) for t in known})
+
+    @property
+    def vocabularies(self) -> dict[str, Vocab]:
+        """The token vocabularies this encoder has, by kind of token (and of pretrained
+        vectors, see brandner.embeddings.KINDS): ``chars``, ``bigrams``, ``words``."""
+        found = {"chars": self.chars, "bigrams": self.bigrams, "words": self.words}
+        return {kind: vocab for kind, vocab in found.items() if vocab is not None}
 
     @property
     def types(self) -> list[str]:

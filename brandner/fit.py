@@ -106,7 +106,7 @@ def _build(train: Sequence[Sentence], config: Config) -> tuple[BiLSTMTagger, Enc
     encoder = Encoder.build(train, m, config.train.min_char_count, {k: tokens for k, (tokens, _) in vectors.items()})
     model = network_for(m, encoder)
     for kind, (tokens, matrix) in vectors.items():
-        vocab = {"chars": encoder.chars, "bigrams": encoder.bigrams, "words": encoder.words}[kind]
+        vocab = encoder.vocabularies[kind]
         found = _init_embedding(getattr(model, EMBEDDINGS[kind]), vocab, tokens, matrix, encoder.normalizer)
         log.info("initialised %d of %d %s embeddings from %s (%d fixed: unseen in training)", found, len(vocab),
                  kind, config.train.embeddings, len(vocab) - vocab.learned)

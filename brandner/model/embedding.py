@@ -59,9 +59,7 @@ class TokenEmbedding(nn.Module):
     @torch.no_grad()
     def set_rows(self, ids: list[int], rows: torch.Tensor) -> None:
         """Overwrite rows ``ids`` (trained or frozen) with ``rows`` ``(len(ids), dim)``."""
-        trained = self.weight.size(0)
-        for target, pick in ((self.weight, [k for k, i in enumerate(ids) if i < trained]),
-                             (self.frozen, [k for k, i in enumerate(ids) if i >= trained])):
-            if pick:
-                offset = 0 if target is self.weight else trained
-                target[[ids[k] - offset for k in pick]] = rows[pick]
+        index = torch.as_tensor(ids, dtype=torch.long)
+        learns = index < self.weight.size(0)
+        self.weight[index[learns]] = rows[learns]
+        self.frozen[index[~learns] - self.weight.size(0)] = rows[~learns]

@@ -22,7 +22,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from brandner.batching import Batch
 from brandner.config import ModelConfig
 from brandner.features import NUM_SEGMENT_IDS
-from brandner.lexicon import NUM_POSITIONS, parse_gazetteers
+from brandner.lexicon import NUM_POSITIONS
 from brandner.model.crf import CRF, viterbi
 from brandner.model.embedding import TokenEmbedding
 
@@ -55,7 +55,7 @@ class BiLSTMTagger(nn.Module):
         if config.lexicon:
             self.word_embedding = TokenEmbedding(num_words, config.lexicon_dim, frozen.get("words", 0))
             input_size += NUM_POSITIONS * config.lexicon_dim
-        self.num_gazetteers = len(parse_gazetteers(config.gazetteers))
+        self.num_gazetteers = len(config.gazetteer_lists)
         input_size += NUM_POSITIONS * self.num_gazetteers
         self.dropout = nn.Dropout(config.dropout)
         self.output_dropout = nn.Dropout(config.output_dropout)
