@@ -5,10 +5,12 @@ from __future__ import annotations
 import dataclasses
 import random
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,9 @@ class Encoded:
     bigrams: np.ndarray | None = None  # (seq,) int64
     lexicon: np.ndarray | None = None  # (seq, positions, slots) int64 word ids, 0 = empty slot
     gazetteers: np.ndarray | None = None  # (seq, gazetteer types * positions) int64, 1 = a match
+
+
+Arrays = dict[str, np.ndarray]  # a padded batch in numpy: Batch's fields by name, features absent left out
 
 
 @dataclass(frozen=True)
@@ -59,22 +64,30 @@ def length_batches(lengths: Sequence[int], batch_size: int, rng: random.Random |
     return batches
 
 
-def collate(items: Sequence[Encoded]) -> Batch:
-    """Pad a list of encoded sentences (each at least one character long) into a Batch."""
+def pad(items: Sequence[Encoded]) -> Arrays:
+    """Pad a list of encoded sentences (each at least one character long) into numpy arrays,
+    one per Batch field that every sentence has."""
     lengths = np.fromiter((len(item.chars) for item in items), dtype=np.int64, count=len(items))
     if len(items) == 0 or lengths.min() < 1:
-        raise ValueError("collate needs at least one sentence and no empty ones")
+        raise ValueError("a batch needs at least one sentence and no empty ones")
     mask = np.arange(lengths.max()) < lengths[:, None]  # (batch, seq)
+    arrays = {"mask": mask, "lengths": lengths}
+    for field in dataclasses.fields(Encoded):
+        values = [getattr(item, field.name) for item in items]
+        if all(value is not None for value in values):
+            padded = np.zeros(mask.shape + values[0].shape[1:], dtype=np.int64)  # (batch, seq, ...)
+            padded[mask] = np.concatenate(values)
+            arrays[field.name] = padded
+    return arrays
 
-    def pad(arrays: list[np.ndarray]) -> torch.Tensor:
-        out = np.zeros(mask.shape + arrays[0].shape[1:], dtype=np.int64)  # (batch, seq, ...)
-        out[mask] = np.concatenate(arrays)
-        return torch.from_numpy(out)
 
-    def optional(field: str) -> torch.Tensor | None:
-        arrays = [getattr(item, field) for item in items]
-        return pad(arrays) if all(a is not None for a in arrays) else None
+def as_batch(arrays: Arrays) -> Batch:
+    """The tensors of padded arrays (sharing their memory)."""
+    import torch  # here, not at the top: tagging with an ONNX model never loads PyTorch
 
-    return Batch(chars=pad([item.chars for item in items]), segments=pad([item.segments for item in items]),
-                 mask=torch.from_numpy(mask), lengths=torch.from_numpy(lengths), tags=optional("tags"),
-                 bigrams=optional("bigrams"), lexicon=optional("lexicon"), gazetteers=optional("gazetteers"))
+    return Batch(**{name: torch.from_numpy(array) for name, array in arrays.items()})
+
+
+def collate(items: Sequence[Encoded]) -> Batch:
+    """Pad a list of encoded sentences (each at least one character long) into a Batch."""
+    return as_batch(pad(items))

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
-import torch
 
 from brandner.batching import Encoded
 from brandner.config import ModelConfig
@@ -155,16 +154,26 @@ class Encoder:
         """``(start, end, type)`` of a tag sequence the scheme allows (as constrained
         Viterbi gives): each entity opens with B/S and closes with E/S, so the spans
         pair the opening and closing positions in order, with no per-character loop."""
-        starts = np.flatnonzero(self._opens[tag_ids]).tolist()
-        ends = np.flatnonzero(self._closes[tag_ids]).tolist()
-        assert len(starts) == len(ends), "valid_spans needs a sequence the scheme allows"
-        names = self._type_names
-        return [(s, e + 1, names[tag_ids[s]]) for s, e in zip(starts, ends)]
+        return self.batch_valid_spans(tag_ids[None, :], np.array([len(tag_ids)]))[0]
 
-    def allowed(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Transitions the scheme permits between this encoder's tags, for the CRF."""
+    def batch_valid_spans(self, paths: np.ndarray, lengths: np.ndarray) -> list[list[tuple[int, int, str]]]:
+        """:meth:`valid_spans` of each row of ``paths`` ``(batch, seq)``, cut to its length, in
+        numpy calls for the whole batch (a Python loop per row only to hand out the lists)."""
+        inside = np.arange(paths.shape[1]) < lengths[:, None]  # (batch, seq)
+        open_rows, starts = np.nonzero(self._opens[paths] & inside)  # row-major: by row, then position
+        close_rows, ends = np.nonzero(self._closes[paths] & inside)
+        assert np.array_equal(open_rows, close_rows), "valid_spans needs sequences the scheme allows"
+        names = self._type_names
+        spans = [(s, e + 1, names[t]) for s, e, t in
+                 zip(starts.tolist(), ends.tolist(), paths[open_rows, starts].tolist(), strict=True)]
+        bounds = np.searchsorted(open_rows, np.arange(len(paths) + 1)).tolist()
+        return [spans[first:last] for first, last in zip(bounds, bounds[1:])]
+
+    def allowed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Transitions the scheme permits between this encoder's tags, for the CRF: boolean
+        ``(tags, tags)`` (from, to), start ``(tags,)`` and end ``(tags,)``."""
         transitions, start, end = self.scheme.allowed(self.tags)
-        return torch.tensor(transitions), torch.tensor(start), torch.tensor(end)
+        return np.array(transitions, dtype=bool), np.array(start, dtype=bool), np.array(end, dtype=bool)
 
     def to_dict(self) -> dict:
         n = self.normalizer

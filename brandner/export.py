@@ -32,15 +32,14 @@ import torch
 from torch import nn
 
 from brandner.atomic import atomic_output
-from brandner.batching import Batch, collate
+from brandner.batching import Batch, as_batch, collate, pad
 from brandner.checkpoint import load_model
 from brandner.encoding import Encoder
 from brandner.errors import BrandnerError
 from brandner.model.network import BiLSTMTagger
 from brandner.onnx_backend import (FORMAT, META_CONFIG, META_CRF, META_ENCODER, META_FORMAT, META_VERSION,
-                                   VERSION, OnnxEmissions, is_onnx_file, session)
+                                   OPSET, VERSION, OnnxEmissions, is_onnx_file, session)
 
-OPSET = 17
 NOT_INPUTS = ("mask", "tags")  # Batch fields the graph does not take (the mask follows from the lengths)
 
 
@@ -135,11 +134,11 @@ def _check_scores(model: BiLSTMTagger, encoder: Encoder, data: bytes) -> None:
     an unpadded one (catches an export that kept the wrong traced branch)."""
     emissions = OnnxEmissions(session(data, threads=1))
     texts = [["华为手机", "我买了特步鞋", "好"], ["特步", "耐克"]]
-    for batch in (collate([encoder.encode_text(t) for t in group]) for group in texts):
+    for arrays in (pad([encoder.encode_text(t) for t in group]) for group in texts):
         with torch.no_grad():
-            expected = model.emissions(batch).numpy()
-        got = emissions(batch)
-        mask = batch.mask.numpy()
+            expected = model.emissions(as_batch(arrays)).numpy()
+        got = emissions(arrays)
+        mask = arrays["mask"]
         if got.shape != expected.shape or not np.allclose(got[mask], expected[mask], rtol=1e-4, atol=1e-4):
             raise BrandnerError("the exported graph does not reproduce the model's tag scores")
 

@@ -14,12 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from brandner.batching import Batch
+from brandner.batching import Arrays, Batch
 from brandner.config import ModelConfig
 from brandner.encoding import Encoder
 from brandner.errors import BrandnerError
 
 FORMAT, VERSION = "brandner-onnx", 1
+OPSET = 17  # the ONNX opset brandner.export writes by default
 # metadata_props keys (brandner.export writes them)
 META_FORMAT, META_VERSION = "brandner.format", "brandner.version"
 META_CONFIG, META_ENCODER, META_CRF = "brandner.model_config", "brandner.encoder", "brandner.crf"
@@ -64,7 +65,7 @@ def session(model: str | Path | bytes, threads: int):
 
 
 class OnnxEmissions:
-    """Tag scores ``(batch, seq, tags)`` of a Batch from an onnxruntime session.
+    """Tag scores ``(batch, seq, tags)`` of padded arrays (brandner.batching.pad) from an onnxruntime session.
 
     The graph's LSTM steps every row of a batch to the batch's longest sentence, so a
     batch runs as slices of at most ``rows`` sentences of similar length, each cut to its
@@ -81,9 +82,9 @@ class OnnxEmissions:
         if missing:
             raise BrandnerError(f"the ONNX graph takes inputs brandner does not make: {', '.join(missing)}")
 
-    def __call__(self, batch: Batch) -> np.ndarray:
-        feed = {name: getattr(batch, name).numpy() for name in self.inputs}
-        lengths = batch.lengths.numpy()
+    def __call__(self, arrays: Arrays) -> np.ndarray:
+        feed = {name: arrays[name] for name in self.inputs}
+        lengths = arrays["lengths"]
         if len(lengths) <= self.rows:
             return self._run(feed)
         order = np.argsort(-lengths, kind="stable")  # length_batches gives them sorted already
@@ -94,7 +95,7 @@ class OnnxEmissions:
             scores = self._run({name: value[rows, :width] if value.ndim > 1 else value[rows]
                                 for name, value in feed.items()})  # (rows, width, tags)
             if out is None:
-                out = np.zeros((len(lengths), batch.chars.shape[1], scores.shape[2]), dtype=scores.dtype)
+                out = np.zeros((len(lengths), arrays["chars"].shape[1], scores.shape[2]), dtype=scores.dtype)
             out[rows, :width] = scores
         assert out is not None
         return out

@@ -7,31 +7,31 @@
 
 from __future__ import annotations
 
-import copy
 import numbers
-import warnings
+import os
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, Sequence, overload
+from typing import TYPE_CHECKING, Callable, Iterator, Mapping, Sequence, overload
 
 import numpy as np
 
-import torch
-from torch import nn
-
-from brandner.batching import Batch, collate, length_batches
-from brandner.checkpoint import load_model
+from brandner.batching import Arrays, length_batches, pad
 from brandner.encoding import Encoder
 from brandner.errors import BrandnerError
 from brandner.evaluate import Report, score
 from brandner.lexicon import read_lexicon
 from brandner.model.confidence import CRFScores, span_log_probabilities, tag_probabilities
-from brandner.model.crf import kbest_viterbi
+from brandner.model.decoding import decode, kbest_viterbi
 from brandner.model.forward_backward import forward_backward
-from brandner.model.network import BiLSTMTagger, decode
 from brandner.onnx_backend import is_onnx_file
 from brandner.schemes import OUTSIDE
 from brandner.sentence import Sentence, Span
 from brandner.text import split_chunks
+
+if TYPE_CHECKING:
+    from brandner.model.network import BiLSTMTagger
+
+# PyTorch (brandner.torch_backend, brandner.checkpoint) is imported only for a PyTorch
+# model: a process tagging with an ONNX model starts about 2 s sooner without it.
 
 
 class Tagger:
@@ -42,13 +42,16 @@ class Tagger:
         quantisation), F1 within a few tenths of the float model. Its speed varies: measured
         from 0.6x (batch 1) to 1.4x (large batches) the float model's on a 2-core CPU; an ONNX
         export (``brandner export --int8``) was faster in every measured case."""
-        self.model = quantized(model) if int8 else model.eval()
+        from brandner.torch_backend import TorchEmissions
+
+        emissions = TorchEmissions(model, int8)
+        self.model = emissions.model
         self.config = model.config
         self.encoder = encoder
         self.batch_size = batch_size
         # Tagging is two steps: tag scores from the network, then decoding in numpy with the
         # CRF's constrained scores (None: the softmax head, argmax per character).
-        self._emissions: Callable[[Batch], np.ndarray] = lambda batch: self.model.emissions(batch).numpy()
+        self._emissions: Callable[[Arrays], np.ndarray] = emissions
         crf = model.crf  # the float model's, read afresh each time: it may still be training
         self._crf_scores: Callable[[], tuple[np.ndarray, ...] | None] = (
             crf._decoding_scores if crf is not None else (lambda: None))
@@ -58,7 +61,7 @@ class Tagger:
              gazetteers: Mapping[str, str | Path | Sequence[str | Path]] | None = None) -> "Tagger":
         """A Tagger for a PyTorch model file or an ONNX file from ``brandner export`` (told apart
         by content, not suffix). ``threads`` is onnxruntime's thread count for an ONNX file
-        (default: ``torch.get_num_threads()``, as the PyTorch model uses); torch's own is global.
+        (default: the CPUs this process may use); torch's own is global.
 
         ``gazetteers`` (type -> word list file or files) replace the word lists of the
         model's typed gazetteers of those types, no retraining needed:
@@ -69,6 +72,8 @@ class Tagger:
                                     "for ONNX, quantise when exporting (brandner export --int8)")
             tagger = cls.from_onnx(path, batch_size, threads)
         else:
+            from brandner.checkpoint import load_model
+
             tagger = cls(*load_model(path), batch_size, int8)
         if gazetteers:
             tagger.encoder = tagger.encoder.with_gazetteers({
@@ -81,7 +86,7 @@ class Tagger:
         """A Tagger whose tag scores come from onnxruntime; decoding and everything else is as
         for the PyTorch model, and ``self.model`` is None."""
         from brandner.onnx_backend import load_onnx  # onnxruntime is an optional dependency
-        loaded = load_onnx(path, torch.get_num_threads() if threads is None else threads)
+        loaded = load_onnx(path, len(os.sched_getaffinity(0)) if threads is None else threads)
         tagger = cls.__new__(cls)  # __init__ wraps a torch model; this one has none
         tagger.model, tagger.config, tagger.encoder, tagger.batch_size = None, loaded.config, loaded.encoder, batch_size
         tagger._emissions = loaded.emissions
@@ -172,7 +177,6 @@ class Tagger:
                 results[text_index][offset:end] = probabilities[row, :end - offset]
         return results
 
-    @torch.inference_mode()
     def _batches(self, texts: Sequence[str]) -> Iterator[tuple[list[Piece], np.ndarray, np.ndarray]]:
         """The texts' chunks in length batches: ``(pieces, emissions (batch, seq, tags), lengths (batch,))``
         where each piece is ``(text index, start, end)``; chunks of white space only are left out."""
@@ -181,8 +185,8 @@ class Tagger:
                   if not text[start:end].isspace() and end > start]
         encoded = [self.encoder.encode_text(texts[i][start:end]) for i, start, end in pieces]
         for indices in length_batches([len(e.chars) for e in encoded], self.batch_size):
-            batch = collate([encoded[i] for i in indices])
-            yield [pieces[i] for i in indices], self._emissions(batch), batch.lengths.numpy()
+            arrays = pad([encoded[i] for i in indices])
+            yield [pieces[i] for i in indices], self._emissions(arrays), arrays["lengths"]
 
     def _tag(self, texts: Sequence[str], scores: bool = False) -> list[list[tuple]]:
         """``(start, end, type)`` for each text, sorted, with the span's probability as a fourth
@@ -191,7 +195,10 @@ class Tagger:
         crf_scores = self._crf_scores()
         for pieces, emissions, lengths in self._batches(texts):
             paths = decode(emissions, lengths, crf_scores)
-            found = [self._read_spans(paths[row, :length], crf_scores is not None) for row, length in enumerate(lengths)]
+            if crf_scores is not None:  # Viterbi paths are valid
+                found = self.encoder.batch_valid_spans(paths, lengths)
+            else:
+                found = [self._read_spans(paths[row, :length]) for row, length in enumerate(lengths)]
             probabilities = self._span_probabilities(emissions, lengths, crf_scores, paths, found) if scores else None
             for row, (text_index, offset, _) in enumerate(pieces):
                 spans = [(s + offset, e + offset, t) for s, e, t in found[row]]
@@ -202,9 +209,8 @@ class Tagger:
             spans.sort()
         return results
 
-    def _read_spans(self, ids: np.ndarray, valid: bool) -> list[tuple[int, int, str]]:
-        if valid:  # Viterbi paths are valid
-            return self.encoder.valid_spans(ids)
+    def _read_spans(self, ids: np.ndarray) -> list[tuple[int, int, str]]:
+        """Spans of a softmax head's tag ids, which may not form a valid sequence (repaired)."""
         return [(s.start, s.end, s.type) for s in self.encoder.spans(ids.tolist())]
 
     def _span_probabilities(self, emissions: np.ndarray, lengths: np.ndarray, crf_scores: CRFScores | None,
@@ -284,11 +290,3 @@ def _entities(text: str, spans: list[tuple], min_score: float | None) -> list[di
 def _rounded(probability: float) -> float:
     """4 significant digits: short in JSON, yet a tiny probability does not become 0."""
     return float(f"{probability:.4g}")
-
-
-def quantized(model: BiLSTMTagger) -> BiLSTMTagger:
-    """A copy of ``model`` for CPU inference with int8 weights in its LSTM and Linear layers."""
-    with warnings.catch_warnings():  # torch marks its eager-mode quantisation API as deprecated
-        warnings.simplefilter("ignore")
-        return torch.ao.quantization.quantize_dynamic(copy.deepcopy(model).eval(), {nn.LSTM, nn.Linear},
-                                                      dtype=torch.qint8)

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
-
+from brandner.onnx_backend import is_onnx_file
 from brandner.tagger import Tagger
 
 _tagger: Tagger | None = None
@@ -18,11 +17,13 @@ _tagger: Tagger | None = None
 
 def load(model: str, threads: int | None, **options: Any) -> None:
     """Load ``model`` for this process (``options`` as for :meth:`Tagger.load`); ``threads``
-    sets torch's intra-op threads (None: torch's choice)."""
+    is the model's intra-op thread count, torch's or onnxruntime's (None: their choice)."""
     global _tagger
-    if threads is not None:
+    if threads is not None and not is_onnx_file(model):
+        import torch  # only for a PyTorch model: an ONNX model tags without loading PyTorch
+
         torch.set_num_threads(threads)
-    _tagger = Tagger.load(model, **options)
+    _tagger = Tagger.load(model, threads=threads, **options)
 
 
 def tagger() -> Tagger:

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from brandner.model.confidence import span_log_probabilities, tag_probabilities
-from brandner.model.crf import FORBIDDEN, kbest_viterbi, viterbi
+from brandner.model.crf import FORBIDDEN
+from brandner.model.decoding import kbest_viterbi, viterbi
 from brandner.model.forward_backward import forward_backward, passes
 from brandner.schemes import IOBES
 

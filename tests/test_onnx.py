@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import torch
 
 from brandner import Tagger
-from brandner.batching import collate
+from brandner.batching import pad
 from brandner.checkpoint import load_model, network_for
 from brandner.cli.main import main
 from brandner.config import ModelConfig, load_config
@@ -86,12 +88,11 @@ def test_scores_at_valid_positions_of_padded_batches_match(taggers, monkeypatch,
     pytorch, onnx = taggers
     monkeypatch.setattr(onnx._emissions, "rows", rows)
     texts = ["我买了特步鞋", "华为", "昨天在店里看到苹果和小米", "推荐李宁给大家"]
-    batch = collate([pytorch.encoder.encode_text(texts[i]) for i in order])
-    with torch.inference_mode():
-        expected = pytorch._emissions(batch)
-    got = onnx._emissions(batch)
+    arrays = pad([pytorch.encoder.encode_text(texts[i]) for i in order])
+    expected = pytorch._emissions(arrays)
+    got = onnx._emissions(arrays)
     assert got.shape == expected.shape
-    mask = batch.mask.numpy()
+    mask = arrays["mask"]
     np.testing.assert_allclose(got[mask], expected[mask], rtol=1e-5, atol=1e-5)
 
 
@@ -227,3 +228,20 @@ def test_a_model_with_fixed_vector_rows_exports_and_tags_the_same(tmp_path):
     texts = mixed_texts() + ["阿迪达斯和特步"]
     assert Tagger.load(tmp_path / "fixed.onnx", batch_size=5).predict(texts, scores=True) == \
         Tagger(model, encoder, batch_size=5).predict(texts, scores=True)
+
+
+def test_tagging_with_an_onnx_file_never_loads_pytorch(exported):
+    """PyTorch's import alone takes about 2 s, most of a short tagging job's time: the command
+    line and a --workers process tag with an ONNX file without it."""
+    model = str(exported / "model.onnx")
+    code = ("import sys\n"
+            "from brandner import worker\n"
+            "from brandner.cli.main import main\n"
+            f"status = main(['tag', '-m', {model!r}, '我买了特步鞋'])\n"
+            f"worker.load({model!r}, 1)\n"
+            "worker.predict(['华为手机'], scores=True)\n"
+            "assert 'torch' not in sys.modules, 'PyTorch was imported'\n"
+            "sys.exit(status)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=exported)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["string"] == "我买了特步鞋"

@@ -120,3 +120,32 @@ def test_int8_tagging_stays_close_to_the_float_model(tiny_model):
     assert abs(int8.evaluate(sentences).micro.f1 - float_f1) <= 0.03
     check_offsets(int8.predict("我买了特步鞋"))
     assert Tagger.load(tiny_model).model.lstm.__class__ is torch.nn.LSTM  # the float model is untouched
+
+
+def test_span_reading_of_a_padded_batch_agrees_row_by_row():
+    """batch_valid_spans reads each row up to its length only; padding (tag id 0 whatever it
+    names) and rows without entities give nothing."""
+    import random
+
+    import numpy as np
+
+    from brandner.config import ModelConfig
+    from brandner.encoding import Encoder
+    from brandner.schemes import IOBES, spans_from_tags
+    from tests.conftest import synthetic_sentences
+
+    encoder = Encoder.build(synthetic_sentences(20), ModelConfig())
+    rng = random.Random(1)
+    rows = []
+    for _ in range(50):
+        noisy = [rng.choice(encoder.tags) for _ in range(rng.randint(1, 12))]
+        rows.append([encoder.tag_index[t] for t in IOBES.to_tags(spans_from_tags(noisy, IOBES)[0], len(noisy))])
+    rows.append([encoder.tag_index["O"]] * 5)
+    lengths = np.array([len(r) for r in rows])
+    for padding in range(len(encoder.tags)):
+        paths = np.full((len(rows), lengths.max() + 2), padding)
+        for i, row in enumerate(rows):
+            paths[i, :len(row)] = row
+        expected = [encoder.spans(row) for row in rows]
+        assert encoder.batch_valid_spans(paths, lengths) == [[(s.start, s.end, s.type) for s in spans]
+                                                             for spans in expected]

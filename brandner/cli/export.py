@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from brandner.export import OPSET, export_model
+from brandner.onnx_backend import OPSET
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -20,6 +20,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from brandner.export import export_model
+
     written = export_model(args.model, args.output, args.opset, args.int8)
     print(f"wrote {written['output']} ({written['bytes'] / 2**20:.2f} MB, {'int8, ' if args.int8 else ''}"
           f"{written['head']} head, "

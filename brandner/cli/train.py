@@ -5,14 +5,18 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
 from brandner.cli.common import add_data_dir, corpus_split, read_sentences
 from brandner.config import load_config
 from brandner.errors import BrandnerError
-from brandner.fit import Event, fit
-from brandner.train import EpochEvent, StepEvent
+
+if TYPE_CHECKING:
+    from brandner.fit import Event
+
+# PyTorch loads inside run(), not when the CLI starts (see cli/main.py)
 
 log = logging.getLogger("brandner")
 CORPUS_TEST = "<corpus test split>"
@@ -45,6 +49,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from brandner.fit import fit
+
     overrides = list(args.overrides)
     for key, value in (("seed", args.seed), ("max_epochs", args.epochs)):
         if value is not None:
@@ -87,6 +93,8 @@ class _Progress:
         self.bar: tqdm | None = None
 
     def __call__(self, event: Event) -> None:
+        from brandner.train import EpochEvent, StepEvent
+
         if isinstance(event, StepEvent):
             if self.bar is None:
                 self.bar = tqdm(total=event.steps, desc=f"epoch {event.epoch}", unit="batch",

@@ -19,7 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from brandner.model.forward_backward import LogPartition
+from brandner.model.decoding import viterbi
+from brandner.model.forward_backward import forward_backward
 
 FORBIDDEN = -1e4  # exp(-1e4) is 0 in float32 and float64, yet its gradient is not NaN
 
@@ -27,13 +28,13 @@ FORBIDDEN = -1e4  # exp(-1e4) is 0 in float32 and float64, yet its gradient is n
 class CRF(nn.Module):
     """Learned transition, start and end scores for ``num_tags`` tags.
 
-    ``allowed`` (optional) is ``(transitions, start, end)`` as boolean tensors of
+    ``allowed`` (optional) is ``(transitions, start, end)`` as boolean tensors or arrays of
     shapes ``(tags, tags)``, ``(tags,)``, ``(tags,)``: what the tag scheme permits.
     Decoding never takes a forbidden transition.
     """
 
     def __init__(self, num_tags: int,
-                 allowed: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None) -> None:
+                 allowed: tuple[torch.Tensor | np.ndarray, ...] | None = None) -> None:
         super().__init__()
         if num_tags < 1:
             raise ValueError(f"num_tags must be positive, got {num_tags}")
@@ -44,9 +45,8 @@ class CRF(nn.Module):
         if allowed is None:
             allowed = (torch.ones(num_tags, num_tags, dtype=torch.bool),
                        torch.ones(num_tags, dtype=torch.bool), torch.ones(num_tags, dtype=torch.bool))
-        self.register_buffer("allowed_transitions", allowed[0].clone(), persistent=False)
-        self.register_buffer("allowed_start", allowed[1].clone(), persistent=False)
-        self.register_buffer("allowed_end", allowed[2].clone(), persistent=False)
+        for name, table in zip(("allowed_transitions", "allowed_start", "allowed_end"), allowed, strict=True):
+            self.register_buffer(name, torch.as_tensor(table, dtype=torch.bool).clone(), persistent=False)
 
     def nll(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Negative log-likelihood of ``tags`` (a valid sequence) per sentence: ``(batch,)``.
@@ -100,75 +100,26 @@ class CRF(nn.Module):
         return self._cached_scores
 
 
-def viterbi(emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarray, start: np.ndarray,
-            end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Batched Viterbi over numpy arrays, looping over time steps only.
+class LogPartition(torch.autograd.Function):
+    """log Z ``(batch,)`` with its gradient from :func:`forward_backward`."""
 
-    emissions ``(batch, seq, tags)``, lengths ``(batch,)`` (each at least 1),
-    transitions ``(from, to)``, start and end ``(tags,)``; -inf marks forbidden moves.
-    Returns the best paths ``(batch, seq)`` (0 past each length) and their scores ``(batch,)``.
-    """
-    batch, seq, num_tags = emissions.shape
-    score = start + emissions[:, 0]  # (batch, tags)
-    history = np.empty((max(seq - 1, 0), batch, num_tags), dtype=np.int64)
-    stay = np.arange(num_tags)
-    shortest = int(lengths.min())
-    for t in range(1, seq):
-        candidates = score[:, :, None] + transitions  # (batch, from, to)
-        previous = candidates.argmax(axis=1)  # (batch, to)
-        best = candidates.max(axis=1) + emissions[:, t]
-        if t < shortest:  # every sentence goes on: no masking needed
-            score, history[t - 1] = best, previous
-            continue
-        on = (t < lengths)[:, None]
-        score = np.where(on, best, score)
-        history[t - 1] = np.where(on, previous, stay)  # past the end a tag points to itself
-    final = score + end
-    last = final.argmax(axis=1)  # (batch,)
-    best_score = final[np.arange(batch), last]
-    paths = np.empty((batch, seq), dtype=np.int64)
-    paths[:, seq - 1] = last
-    rows = np.arange(batch)
-    for t in range(seq - 2, -1, -1):
-        last = history[t, rows, last]
-        paths[:, t] = last
-    paths[np.arange(seq) >= lengths[:, None]] = 0
-    return paths, best_score
+    @staticmethod
+    def forward(ctx, emissions: torch.Tensor, lengths: torch.Tensor, transitions: torch.Tensor,
+                start: torch.Tensor, end: torch.Tensor) -> torch.Tensor:
+        numpy = [x.detach().cpu().numpy() for x in (emissions, lengths, transitions, start, end)]
+        result = forward_backward(*numpy)
+        ctx.marginals = result
+        return torch.from_numpy(result.log_z).to(emissions.device, emissions.dtype)
 
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        m = ctx.marginals
+        g = grad.detach().cpu().numpy().astype(np.float64)  # (batch,)
 
-def kbest_viterbi(emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarray, start: np.ndarray,
-                  end: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` best allowed tag sequences per sentence, batched, looping over time steps only.
+        def back(array: np.ndarray, like: torch.Tensor) -> torch.Tensor:
+            return torch.from_numpy(array).to(like.device, like.dtype)
 
-    Arguments as for :func:`viterbi`. Each (tag, rank) cell keeps the ``k`` best distinct
-    prefixes ending in that tag, so the list is exact. Returns paths ``(batch, k, seq)``
-    (0 past each length) and scores ``(batch, k)``, best first; a sentence with fewer
-    than ``k`` allowed sequences has -inf scores (and meaningless paths) in the rest.
-    """
-    if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}")
-    batch, seq, num_tags = emissions.shape
-    score = np.full((batch, num_tags, k), -np.inf)  # (batch, tag, rank)
-    score[:, :, 0] = start + emissions[:, 0]
-    # history[t - 1, b, tag, rank] = from_tag * k + from_rank of that cell at step t
-    history = np.empty((max(seq - 1, 0), batch, num_tags, k), dtype=np.int64)
-    stay = np.arange(num_tags * k).reshape(num_tags, k)  # past the end a cell points to itself
-    moves = transitions[None, :, None, :]  # (1, from, 1, to)
-    for t in range(1, seq):
-        candidates = (score[:, :, :, None] + moves).reshape(batch, num_tags * k, num_tags)  # (batch, from*rank, to)
-        order = np.argsort(-candidates, axis=1, kind="stable")[:, :k]  # (batch, k, to)
-        best = np.take_along_axis(candidates, order, axis=1).transpose(0, 2, 1) + emissions[:, t, :, None]
-        on = (t < lengths)[:, None, None]
-        score = np.where(on, best, score)  # (batch, tag, rank)
-        history[t - 1] = np.where(on, order.transpose(0, 2, 1), stay)
-    final = (score + end[None, :, None]).reshape(batch, num_tags * k)
-    cells = np.argsort(-final, axis=1, kind="stable")[:, :k]  # (batch, k): tag * k + rank
-    scores = np.take_along_axis(final, cells, axis=1)
-    paths = np.empty((batch, k, seq), dtype=np.int64)
-    paths[:, :, seq - 1] = cells // k
-    rows = np.arange(batch)[:, None]
-    for t in range(seq - 1, 0, -1):
-        cells = history[t - 1, rows, cells // k, cells % k]
-        paths[:, :, t - 1] = cells // k
-    paths[np.broadcast_to(np.arange(seq) >= lengths[:, None, None], paths.shape)] = 0
-    return paths, scores
+        like = grad
+        return (back(m.unary * g[:, None, None], like), None,
+                back(np.einsum("b,bij->ij", g, m.transitions), like),
+                back(g @ m.first, like), back(g @ m.last, like))

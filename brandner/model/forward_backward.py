@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 
 @dataclass(frozen=True)
@@ -117,28 +116,3 @@ def forward_backward(emissions: np.ndarray, lengths: np.ndarray, transitions: np
     inside = (np.arange(1, seq) <= ends[:, None])[:, :, None]
     counts = np.einsum("bti,btj->bij", alpha[:, :-1], np.where(inside, after / norm, 0.0)) * moves
     return Marginals(p.log_z, unary, counts, unary[:, 0], unary[np.arange(len(ends)), ends])
-
-
-class LogPartition(torch.autograd.Function):
-    """log Z ``(batch,)`` with its gradient from :func:`forward_backward`."""
-
-    @staticmethod
-    def forward(ctx, emissions: torch.Tensor, lengths: torch.Tensor, transitions: torch.Tensor,
-                start: torch.Tensor, end: torch.Tensor) -> torch.Tensor:
-        numpy = [x.detach().cpu().numpy() for x in (emissions, lengths, transitions, start, end)]
-        result = forward_backward(*numpy)
-        ctx.marginals = result
-        return torch.from_numpy(result.log_z).to(emissions.device, emissions.dtype)
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor):
-        m = ctx.marginals
-        g = grad.detach().cpu().numpy().astype(np.float64)  # (batch,)
-
-        def back(array: np.ndarray, like: torch.Tensor) -> torch.Tensor:
-            return torch.from_numpy(array).to(like.device, like.dtype)
-
-        like = grad
-        return (back(m.unary * g[:, None, None], like), None,
-                back(np.einsum("b,bij->ij", g, m.transitions), like),
-                back(g @ m.first, like), back(g @ m.last, like))

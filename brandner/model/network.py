@@ -23,7 +23,8 @@ from brandner.batching import Batch
 from brandner.config import ModelConfig
 from brandner.features import NUM_SEGMENT_IDS
 from brandner.lexicon import NUM_POSITIONS
-from brandner.model.crf import CRF, viterbi
+from brandner.model.crf import CRF
+from brandner.model.decoding import decode
 from brandner.model.embedding import TokenEmbedding
 
 
@@ -36,7 +37,7 @@ class BiLSTMTagger(nn.Module):
     last rows of that table are fixed pretrained vectors (see brandner.model.embedding)."""
 
     def __init__(self, config: ModelConfig, num_chars: int, num_tags: int,
-                 allowed: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
+                 allowed: tuple[torch.Tensor | np.ndarray, ...] | None = None,
                  num_bigrams: int = 0, num_words: int = 0, frozen: Mapping[str, int] | None = None) -> None:
         super().__init__()
         self.config = config
@@ -113,13 +114,3 @@ class BiLSTMTagger(nn.Module):
         emissions = self.emissions(batch).cpu().numpy()
         crf_scores = self.crf._decoding_scores() if self.crf is not None else None
         return torch.from_numpy(decode(emissions, batch.lengths.numpy(), crf_scores))
-
-
-def decode(emissions: np.ndarray, lengths: np.ndarray, crf_scores: tuple[np.ndarray, ...] | None) -> np.ndarray:
-    """Best tag ids ``(batch, seq)`` for tag scores ``(batch, seq, tags)``, 0 past each length:
-    Viterbi with the CRF's constrained ``(transitions, start, end)``, or argmax without a CRF."""
-    if crf_scores is None:
-        paths = emissions.argmax(axis=2)
-        paths[np.arange(emissions.shape[1]) >= lengths[:, None]] = 0
-        return paths
-    return viterbi(emissions, lengths, *crf_scores)[0]
