@@ -36,7 +36,7 @@ from brandner.config import load_config  # noqa: E402
 from brandner.corpora import load_split  # noqa: E402
 from brandner.fit import fit  # noqa: E402
 from brandner.model.confidence import tag_probabilities  # noqa: E402
-from brandner.model.crf import kbest_viterbi, viterbi  # noqa: E402
+from brandner.model.decoding import kbest_viterbi, viterbi  # noqa: E402
 from brandner.tagger import Tagger  # noqa: E402
 
 

@@ -2,6 +2,8 @@
 
     python benchmarks/speed.py                                    # ecommerce, 2 timed epochs
     python benchmarks/speed.py --corpus weibo --threads 1 --tag-file-lines 100000
+    python benchmarks/speed.py --set segmenter=jieba-fast --tag-file-lines 100000 --tag-model onnx_int8 \
+        --tag-options '--workers 2'                              # brandner's fastest tagging
     python benchmarks/speed.py --limit-train 300 --limit-test 300 --epochs 1 --no-write   # a quick look
 
 Both networks are the same size and are trained the same way (but for brandner's
@@ -17,7 +19,8 @@ Measured for each, and given as brandner / reference:
 - one-string-at-a-time latency (p50, p99);
 - model file size, and the resident memory each phase added (one process holds both,
   so the peak is shared);
-- with ``--tag-file-lines N``, ``brandner tag -i FILE -o OUT`` as a whole process;
+- with ``--tag-file-lines N``, ``brandner tag -i FILE -o OUT`` as a whole process, on the
+  PyTorch model file or (``--tag-model``) its ONNX export;
 - brandner's trained model tagging four ways, taking turns: PyTorch float and int8,
   ONNX float and int8 (exported, run by onnxruntime): dev F1, sentences/s end to end
   and model-only at batch 1 and 256.
@@ -50,7 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import default_data_dir, publish  # noqa: E402
 from benchmarks.reference_torchcrf import ReferenceNER  # noqa: E402
-from brandner.batching import collate, length_batches  # noqa: E402
+from brandner.batching import Arrays, collate, length_batches, pad  # noqa: E402
 from brandner.checkpoint import network_for, save_model  # noqa: E402
 from brandner.config import Config, ModelConfig, load_config  # noqa: E402
 from brandner.corpora import load_split  # noqa: E402
@@ -58,7 +61,7 @@ from brandner.encoding import Encoder  # noqa: E402
 from brandner.evaluate import Report, score  # noqa: E402
 from brandner.export import export_onnx  # noqa: E402
 from brandner.sentence import Sentence, Span  # noqa: E402
-from brandner.model.network import decode  # noqa: E402
+from brandner.model.decoding import decode  # noqa: E402
 from brandner.tagger import Tagger  # noqa: E402
 from brandner.train import EpochEvent, TrainState, singleton_ids, train_loop  # noqa: E402
 
@@ -300,12 +303,16 @@ class Variant:
     def predict(self, texts: Sequence[str], batch_size: int) -> list[dict]:
         return self.tagger(batch_size).predict(texts)
 
-    @torch.inference_mode()
-    def decode(self, batches: Sequence[Any]) -> None:
+    def decode(self, batches: Sequence[Arrays]) -> None:
         tagger = self.tagger()
         crf_scores = tagger._crf_scores()
-        for batch in batches:
-            decode(tagger._emissions(batch), batch.lengths.numpy(), crf_scores).tolist()
+        for arrays in batches:
+            decode(tagger._emissions(arrays), arrays["lengths"], crf_scores).tolist()
+
+
+def onnx_paths(folder: Path) -> dict[str, Path]:
+    """Where :func:`measure_variants` writes the ONNX exports of brandner's model."""
+    return {"onnx": folder / "brandner.onnx", "onnx_int8": folder / "brandner-int8.onnx"}
 
 
 def measure_variants(ours: "Brandner", dev: Sequence[Sentence], texts: Sequence[str], repeats: int,
@@ -313,7 +320,7 @@ def measure_variants(ours: "Brandner", dev: Sequence[Sentence], texts: Sequence[
     """brandner's trained model tagging as PyTorch float and int8 and as ONNX float and int8
     (exported, run by onnxruntime with the same thread count): dev F1, sentences/s end to end
     and model-only at each batch size, the variants taking turns."""
-    paths = {"onnx": folder / "brandner.onnx", "onnx_int8": folder / "brandner-int8.onnx"}
+    paths = onnx_paths(folder)
     export_onnx(ours.model, ours.encoder, paths["onnx"])
     export_onnx(ours.model, ours.encoder, paths["onnx_int8"], int8=True)
     variants = [Variant("float", lambda size: Tagger(ours.model, ours.encoder, size)),
@@ -322,8 +329,10 @@ def measure_variants(ours: "Brandner", dev: Sequence[Sentence], texts: Sequence[
                          path.stat().st_size / 2**20) for name, path in paths.items()]
     rows: dict[str, dict[str, float]] = {v.name: {"dev_f1": v.tagger().evaluate(dev).micro.f1 * 100}
                                          for v in variants}  # also the warm-up
+    encoded = [ours.encoder.encode_text(t) for t in texts if t.strip()]
     for size in BATCH_SIZES:
-        batches = ours.model_batches(texts, size)
+        batches = [pad([encoded[i] for i in indices])
+                   for indices in length_batches([len(e.chars) for e in encoded], size)]
         runs: dict[str, Callable[[Variant, int], object]] = {
             f"e2e_{size}": lambda v, _: v.predict(texts, size), f"model_{size}": lambda v, _: v.decode(batches)}
         for key, run in runs.items():
@@ -376,9 +385,10 @@ def run(args: argparse.Namespace) -> str:
         paths = {}
         for system in systems:
             paths[system.name], rows[system.name]["file_mb"] = file_size_mb(system, Path(folder))
-        tag_file = (time_tag_command(paths[ours.name], texts, args.tag_file_lines, args.threads, Path(folder),
-                                     shlex.split(args.tag_options)) if args.tag_file_lines else None)
         variants = measure_variants(ours, dev, texts, args.repeats, Path(folder))
+        tag_model = paths[ours.name] if args.tag_model == "pytorch" else onnx_paths(Path(folder))[args.tag_model]
+        tag_file = (time_tag_command(tag_model, texts, args.tag_file_lines, args.threads, Path(folder),
+                                     shlex.split(args.tag_options)) if args.tag_file_lines else None)
     work = flops_per_char(config.model, ours.num_tags) * statistics.mean(len(t) for t in texts)
     facts = {"train": len(train), "dev": len(dev), "test": len(texts), "flops": work,
              "gflops": matmul_gflops(), "peak_mb": peak_rss_mb(), "memory": memory.added, "tag_file": tag_file,
@@ -419,8 +429,10 @@ def report(rows: dict[str, dict[str, float]], facts: dict, args: argparse.Namesp
               + " (the later system may reuse memory the earlier one freed)"]
     lines += variants_table(facts["variants"], ours, ref)
     if facts["tag_file"] is not None:
-        lines.append(f"- `brandner tag -i FILE -o OUT {args.tag_options}`, {args.tag_file_lines} lines, as a process with model "
-                     f"loading: {facts['tag_file']:.1f} lines/s = {facts['tag_file'] / ref['e2e_256']:.2f} x the "
+        model = {"pytorch": "MODEL.pt", "onnx": "MODEL.onnx", "onnx_int8": "MODEL-int8.onnx"}[args.tag_model]
+        lines.append(f"- `brandner tag -m {model} -i FILE -o OUT {args.tag_options}`, {args.tag_file_lines} lines, "
+                     f"as a process with model loading: {facts['tag_file']:.1f} lines/s = "
+                     f"{facts['tag_file'] / ref['e2e_256']:.2f} x the "
                      f"reference in process at batch 256 ({ref['e2e_256']:.1f} sentences/s) and "
                      f"{facts['tag_file'] / ours['e2e_256']:.2f} x brandner in process")
     return "\n".join(lines)
@@ -467,6 +479,9 @@ def main() -> None:
     parser.add_argument("--limit-train", type=int, help="use only the first N training sentences")
     parser.add_argument("--limit-test", type=int, help="use only the first N dev and N test sentences")
     parser.add_argument("--tag-file-lines", type=int, default=0, help="also time 'brandner tag' on N lines")
+    parser.add_argument("--tag-model", choices=("pytorch", "onnx", "onnx_int8"), default="pytorch",
+                        help="which file of brandner's trained model the timed 'brandner tag' gets: the PyTorch "
+                             "file or its ONNX export, float or int8 (default: %(default)s)")
     parser.add_argument("--tag-options", default="", metavar="'OPTIONS'",
                         help="extra options for the timed 'brandner tag', e.g. '--workers 2 --int8'")
     parser.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE",
