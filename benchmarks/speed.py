@@ -19,6 +19,8 @@ Measured for each, and given as brandner / reference:
 - one-string-at-a-time latency (p50, p99);
 - model file size, and the resident memory each phase added (one process holds both,
   so the peak is shared);
+- the training floor: the BiLSTM's matrix products alone for one epoch of brandner's
+  batches, as sentences/s, against both systems' training rates;
 - with ``--tag-file-lines N``, ``brandner tag -i FILE -o OUT`` as a whole process, on the
   PyTorch model file or (``--tag-model``) its ONNX export;
 - brandner's trained model tagging four ways, taking turns: PyTorch float and int8,
@@ -44,6 +46,7 @@ import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol, Sequence
 
@@ -276,6 +279,43 @@ def matmul_gflops(n: int = 2048, repeats: int = 3) -> float:
     return 2 * n**3 / best_seconds(lambda: torch.mm(a, b), repeats) / 1e9
 
 
+def lstm_products_seconds(lengths: Sequence[int], batch_size: int, input_size: int, hidden: int) -> float:
+    """Seconds for only the BiLSTM's matrix products in one training epoch over sentences of
+    ``lengths``, batched as brandner batches them, at the current thread count: a floor under
+    any implementation of this network's training step that keeps these batches (each product
+    is one ``torch.mm`` into a ready buffer, so a few microseconds of dispatch are included).
+
+    Per batch of B sentences padded to T, for each direction: forward, the input projection
+    ``(T*B, input) @ (input, 4H)`` once and the recurrent ``(B, H) @ (H, 4H)`` T times;
+    backward, the recurrent product T times again (the gradient to the previous state) and
+    three large products (the gradients of the inputs and of both weight matrices)."""
+    gates = 4 * hidden
+    w_in, w_rec = torch.randn(input_size, gates), torch.randn(hidden, gates)
+    total = 0.0
+    for indices in length_batches(lengths, batch_size):
+        steps, rows = max(lengths[i] for i in indices), len(indices)
+        buffers = [torch.randn(steps * rows, n) for n in (input_size, hidden, gates)]  # x, states, gate grads
+        buffers += [torch.randn(rows, hidden), torch.randn(rows, gates)]  # a state, a step's gate grads
+        buffers += [torch.empty(rows, gates), torch.empty(rows, hidden), torch.empty(steps * rows, gates),
+                    torch.empty(steps * rows, input_size), torch.empty(input_size, gates), torch.empty(hidden, gates)]
+        total += timed(partial(_lstm_products, steps, w_in, w_rec, *buffers))
+    return total
+
+
+def _lstm_products(steps: int, w_in: torch.Tensor, w_rec: torch.Tensor, *buffers: torch.Tensor) -> None:
+    """One batch's products for :func:`lstm_products_seconds`, into ready buffers."""
+    x, states, grads, h, g, out_gates, out_h, *big = buffers
+    for _ in range(2):  # directions
+        torch.mm(x, w_in, out=big[0])
+        for _ in range(steps):
+            torch.mm(h, w_rec, out=out_gates)
+        for _ in range(steps):
+            torch.mm(g, w_rec.t(), out=out_h)
+        torch.mm(grads, w_in.t(), out=big[1])
+        torch.mm(x.t(), grads, out=big[2])
+        torch.mm(states.t(), grads, out=big[3])
+
+
 def flops_per_char(model: ModelConfig, num_tags: int) -> float:
     """Floating-point operations to tag one character (multiply-add = 2).
 
@@ -399,9 +439,13 @@ def run(args: argparse.Namespace) -> str:
                                         shlex.split(args.tag_options))
             reference_rate = max(reference_rate, before, reference_e2e())
     work = flops_per_char(config.model, ours.num_tags) * statistics.mean(len(t) for t in texts)
+    model = config.model
+    floor = min(lstm_products_seconds([len(s.text) for s in train], config.train.batch_size,
+                                      model.char_dim + model.seg_dim + model.bigram_dim, model.hidden_size)
+                for _ in range(2))
     facts = {"train": len(train), "dev": len(dev), "test": len(texts), "flops": work,
              "gflops": matmul_gflops(), "peak_mb": peak_rss_mb(), "memory": memory.added, "tag_file": tag_file,
-             "tag_file_reference": reference_rate,
+             "tag_file_reference": reference_rate, "lstm_floor": floor,
              "variants": variants}
     return report(rows, facts, args)
 
@@ -437,6 +481,11 @@ def report(rows: dict[str, dict[str, float]], facts: dict, args: argparse.Namesp
               f"- peak RSS of the process (both systems): {facts['peak_mb']:.0f} MB; resident memory added by "
               + ", ".join(f"{name} {mb:+.0f} MB" for name, mb in facts["memory"].items())
               + " (the later system may reuse memory the earlier one freed)"]
+    floor_rate = facts["train"] / facts["lstm_floor"]
+    lines.append(f"- training floor: the BiLSTM's matrix products alone (forward and backward, brandner's batches, "
+                 f"no other work) take {facts['lstm_floor']:.2f} s an epoch here = {floor_rate:.0f} sentences/s, "
+                 f"{floor_rate / ref['train']:.2f} x the reference's training rate; brandner trains at "
+                 f"{ours['train'] / floor_rate:.0%} of that")
     lines += variants_table(facts["variants"], ours, ref)
     if facts["tag_file"] is not None:
         model = {"pytorch": "MODEL.pt", "onnx": "MODEL.onnx", "onnx_int8": "MODEL-int8.onnx"}[args.tag_model]
