@@ -63,6 +63,7 @@ from brandner.corpora import load_split  # noqa: E402
 from brandner.encoding import Encoder  # noqa: E402
 from brandner.evaluate import Report, score  # noqa: E402
 from brandner.export import export_onnx  # noqa: E402
+from brandner.fit import adam  # noqa: E402
 from brandner.sentence import Sentence, Span  # noqa: E402
 from brandner.model.decoding import decode  # noqa: E402
 from brandner.tagger import Tagger  # noqa: E402
@@ -107,7 +108,7 @@ class Brandner:
         self.encoder = Encoder.build(train, m)
         self.num_tags = len(self.encoder.tags)
         self.model = network_for(m, self.encoder)
-        optimizer = torch.optim.Adam(self.model.parameters(), lr=config.train.lr)
+        optimizer = adam(self.model, config.train.lr)  # as brandner.fit trains
         data = [self.encoder.encode_sentence(s) for s in train]
         self.state = TrainState()
         self.taggers: dict[int, Tagger] = {}

@@ -60,7 +60,7 @@ def fit(train: Sequence[Sentence], dev: Sequence[Sentence], config: Config, outp
         config = Config(model.config, config.train)
     else:
         model, encoder = _build(train, config)
-        optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr, foreach=True)
+        optimizer = adam(model, config.train.lr)
     log.info("%d training sentences, %d characters in the vocabulary, tags: %s",
              len(train), len(encoder.chars), " ".join(encoder.tags))
     data = [encoder.encode_sentence(s) for s in train]
@@ -143,7 +143,7 @@ def _resume(output: Path, config: Config):
                if k not in ("max_epochs", "patience") and saved.get(k) != v]
     if changed:
         raise BrandnerError(f"{path}: cannot resume with different settings: {', '.join(changed)}")
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr, foreach=True)
+    optimizer = adam(model, config.train.lr)
     optimizer.load_state_dict(payload["optimizer"])
     state = TrainState(**payload["state"])
     rng = random.Random()
@@ -198,3 +198,11 @@ def _log_scalars(writer, event: EpochEvent) -> None:
     for name in ("precision", "recall", "f1"):
         writer.add_scalar(f"dev/{name}", getattr(event.dev.micro, name), event.epoch)
     writer.flush()
+
+
+def adam(model: BiLSTMTagger, lr: float) -> torch.optim.Adam:
+    """Adam with its fused CPU kernel: one pass over each parameter instead of a dozen
+    tensor operations (an update took 0.4-0.6 ms against 1.9-2.1 ms for ``foreach`` on the
+    speed benchmark's ecommerce model at one thread; more with a bigram table). The
+    weights it gives differ from ``foreach``'s by float rounding only."""
+    return torch.optim.Adam(model.parameters(), lr=lr, fused=True)

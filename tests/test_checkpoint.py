@@ -115,3 +115,25 @@ def test_the_model_file_records_the_segmenter(tmp_path):
     tagger = Tagger.load(path)
     assert tagger.encoder.segmenter == "jieba-fast" and tagger.model.config.segmenter == "jieba-fast"
     assert tagger.predict("我买了特步鞋")["string"] == "我买了特步鞋"
+
+
+def test_brandners_adam_updates_like_torchs_plain_adam():
+    """fit.adam (the fused kernel, for speed) moves the weights as the textbook loop does,
+    but for float rounding."""
+    from brandner.config import ModelConfig
+    from brandner.fit import adam
+    from brandner.model.network import BiLSTMTagger
+
+    models = []
+    for make in (lambda m: adam(m, 1e-3), lambda m: torch.optim.Adam(m.parameters(), lr=1e-3, foreach=False)):
+        torch.manual_seed(0)
+        model = BiLSTMTagger(ModelConfig(), 30, 5, num_bigrams=40)
+        optimizer = make(model)
+        gradients = torch.Generator().manual_seed(1)
+        for _ in range(20):
+            for p in model.parameters():
+                p.grad = torch.randn(p.shape, generator=gradients)
+            optimizer.step()
+        models.append(model)
+    for ours, theirs in zip(models[0].parameters(), models[1].parameters(), strict=True):
+        torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-5)
