@@ -64,8 +64,8 @@ from brandner.encoding import Encoder  # noqa: E402
 from brandner.evaluate import Report, score  # noqa: E402
 from brandner.export import export_onnx  # noqa: E402
 from brandner.fit import adam  # noqa: E402
-from brandner.sentence import Sentence, Span  # noqa: E402
 from brandner.model.decoding import decode  # noqa: E402
+from brandner.sentence import Sentence, Span  # noqa: E402
 from brandner.tagger import Tagger  # noqa: E402
 from brandner.train import EpochEvent, TrainState, singleton_ids, train_loop  # noqa: E402
 
@@ -409,7 +409,8 @@ def run(args: argparse.Namespace) -> str:
     texts = [s.text for s in test]
     # bigrams off unless asked for: the reference has no bigram embedding, and the two
     # networks are compared at the same size
-    config = load_config(None, ["bigram_dim=0"] + args.overrides + [f"max_epochs={1 + args.epochs}", f"patience={10**6}"])
+    config = load_config(None, ["bigram_dim=0"] + args.overrides
+                         + [f"max_epochs={1 + args.epochs}", f"patience={10**6}"])
     memory = Memory()
     with memory.phase("brandner build"):
         ours = Brandner(train, config)
