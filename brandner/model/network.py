@@ -88,15 +88,37 @@ class BiLSTMTagger(nn.Module):
     def emissions(self, batch: Batch) -> torch.Tensor:
         """Tag scores ``(batch, seq, tags)``."""
         embedded = self.dropout(self.embed(batch))  # (batch, seq, input)
-        lengths = batch.lengths
-        if bool((lengths == batch.chars.size(1)).all()):
-            hidden = self.lstm(embedded)[0]  # no padding, so nothing to pack
-        else:
-            # length_batches gives batches longest first; then packing needs no sort and unsort
+        return self.projection(self.output_dropout(self.bilstm(embedded, batch.lengths)))  # (batch, seq, tags)
+
+    def bilstm(self, embedded: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The BiLSTM's states ``(batch, seq, 2 * hidden)`` for each sentence alone, zeros past its length."""
+        steps = embedded.size(1)
+        if bool((lengths == steps).all()):
+            return self.lstm(embedded)[0]  # no padding: nothing to take care of
+        if type(self.lstm) is not nn.LSTM or embedded.device.type != "cpu" or torch.onnx.is_in_onnx_export():
+            # packed: an int8 copy's LSTM, a GPU (cuDNN's own kernel; the gain below was measured on
+            # CPUs), and the ONNX graph (an LSTM with sequence_lens). length_batches gives batches
+            # longest first, and then packing needs no sort and unsort
             ordered = bool((lengths[:-1] >= lengths[1:]).all())
             packed = pack_padded_sequence(embedded, lengths, batch_first=True, enforce_sorted=ordered)
-            hidden = pad_packed_sequence(self.lstm(packed)[0], batch_first=True, total_length=batch.chars.size(1))[0]
-        return self.projection(self.output_dropout(hidden))  # (batch, seq, tags)
+            return pad_packed_sequence(self.lstm(packed)[0], batch_first=True, total_length=steps)[0]
+        # Each direction over the padded batch, the backward one over every sentence reversed
+        # within its length: padding then only ever follows a sentence and cannot reach its
+        # states. On the speed benchmark's ecommerce batches the LSTM's forward and backward
+        # took 15-25% less time this way than packed (the same numbers but for float rounding).
+        # torch._VF.lstm is the kernel nn.LSTM itself calls, here one direction at a time.
+        reverse = reverse_positions(lengths, steps)  # (batch, seq)
+        start = embedded.new_zeros(1, embedded.size(0), self.lstm.hidden_size)
+        forward_weights, backward_weights = self.lstm.all_weights
+
+        def run(inputs: torch.Tensor, weights: list[torch.Tensor]) -> torch.Tensor:
+            return torch._VF.lstm(inputs, (start, start), weights, True, 1, 0.0, self.training, False, True)[0]
+
+        forward = run(embedded, forward_weights)  # (batch, seq, hidden)
+        backward = run(embedded.gather(1, reverse[:, :, None].expand_as(embedded)), backward_weights)
+        backward = backward.gather(1, reverse[:, :, None].expand_as(backward))  # back in reading order
+        inside = (torch.arange(steps) < lengths[:, None]).unsqueeze(2)  # (batch, seq, 1)
+        return torch.cat([forward, backward], dim=2) * inside  # zeros past each length, as packing gives
 
     def loss(self, batch: Batch) -> torch.Tensor:
         """Mean loss per sentence (CRF negative log-likelihood or token cross-entropy sums)."""
@@ -114,3 +136,10 @@ class BiLSTMTagger(nn.Module):
         emissions = self.emissions(batch).cpu().numpy()
         crf_scores = self.crf._decoding_scores() if self.crf is not None else None
         return torch.from_numpy(decode(emissions, batch.lengths.numpy(), crf_scores))
+
+
+def reverse_positions(lengths: torch.Tensor, steps: int) -> torch.Tensor:
+    """``(batch, steps)`` indices that reverse each row's first ``lengths[row]`` positions and
+    keep the rest in place (an involution: applied twice, the identity)."""
+    positions = torch.arange(steps)[None, :]
+    return torch.where(positions < lengths[:, None], lengths[:, None] - 1 - positions, positions)
