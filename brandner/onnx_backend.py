@@ -39,16 +39,18 @@ def is_onnx_file(path: str | Path) -> bool:
     return head[:1] == ONNX_FIRST_BYTE and head != ZIP_MAGIC
 
 
-def session(model: str | Path | bytes, threads: int):
-    """An onnxruntime CPU session for an ONNX file (or its bytes) using ``threads`` threads."""
+def session(model: str | Path | bytes, threads: int | None):
+    """An onnxruntime CPU session for an ONNX file (or its bytes) using ``threads`` threads
+    (None: onnxruntime's default, one per physical core)."""
     try:
         import onnxruntime as ort
     except ImportError:
         raise BrandnerError("tagging with an ONNX model needs onnxruntime: pip install 'brandner[onnx]'") from None
-    if threads < 1:
+    if threads is not None and threads < 1:
         raise ValueError(f"threads must be at least 1, got {threads}")
     options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
+    if threads is not None:
+        options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.log_severity_level = 3  # errors only
@@ -114,8 +116,8 @@ class OnnxModel:
     crf_scores: tuple[np.ndarray, np.ndarray, np.ndarray] | None
 
 
-def load_onnx(path: str | Path, threads: int) -> OnnxModel:
-    """The graph (run with ``threads`` threads), config, encoder and CRF scores of an ONNX file
+def load_onnx(path: str | Path, threads: int | None) -> OnnxModel:
+    """The graph (run with ``threads`` threads, None: onnxruntime's default), config, encoder and CRF scores of an ONNX file
     written by ``brandner export``."""
     runner = session(path, threads)
     metadata = runner.get_modelmeta().custom_metadata_map

@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import numbers
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Mapping, Sequence, overload
 
@@ -61,7 +60,7 @@ class Tagger:
              gazetteers: Mapping[str, str | Path | Sequence[str | Path]] | None = None) -> "Tagger":
         """A Tagger for a PyTorch model file or an ONNX file from ``brandner export`` (told apart
         by content, not suffix). ``threads`` is onnxruntime's thread count for an ONNX file
-        (default: the CPUs this process may use); torch's own is global.
+        (default: onnxruntime's, one per physical core); torch's own is global.
 
         ``gazetteers`` (type -> word list file or files) replace the word lists of the
         model's typed gazetteers of those types, no retraining needed:
@@ -86,7 +85,7 @@ class Tagger:
         """A Tagger whose tag scores come from onnxruntime; decoding and everything else is as
         for the PyTorch model, and ``self.model`` is None."""
         from brandner.onnx_backend import load_onnx  # onnxruntime is an optional dependency
-        loaded = load_onnx(path, len(os.sched_getaffinity(0)) if threads is None else threads)
+        loaded = load_onnx(path, threads)
         tagger = cls.__new__(cls)  # __init__ wraps a torch model; this one has none
         tagger.model, tagger.config, tagger.encoder, tagger.batch_size = None, loaded.config, loaded.encoder, batch_size
         tagger._emissions = loaded.emissions

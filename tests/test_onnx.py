@@ -136,8 +136,11 @@ def test_int8_export_quantises_the_lstm_and_projection(exported, taggers):
 
 
 def test_thread_count_is_settable(exported):
+    """Given, or left to onnxruntime (0: one thread per physical core), with no call into PyTorch."""
     tagger = Tagger.load(exported / "model.onnx", threads=2)
     assert tagger._emissions.session.get_session_options().intra_op_num_threads == 2
+    default = Tagger.load(exported / "model.onnx")
+    assert default._emissions.session.get_session_options().intra_op_num_threads == 0
     with pytest.raises(ValueError, match="threads"):
         Tagger.load(exported / "model.onnx", threads=0)
 
