@@ -32,3 +32,12 @@ def test_reference_trains_and_tags_with_valid_offsets():
             assert set(entity) == {"word", "type", "start", "end"}
             assert entity["end"] == entity["start"] + 1 and entity["type"] == "SHOE"
             assert result["string"][entity["start"]:entity["end"]] == entity["word"]
+
+
+def test_training_floor_times_the_lstm_products_of_each_batch():
+    """The floor runs on any lengths and batch size; more work takes longer."""
+    from benchmarks.speed import lstm_products_seconds
+
+    small = min(lstm_products_seconds([3, 5, 2], 2, input_size=8, hidden=4) for _ in range(3))
+    large = min(lstm_products_seconds([300] * 40, 20, input_size=120, hidden=100) for _ in range(3))
+    assert 0 < small < large
