@@ -21,7 +21,7 @@ a type given twice takes the words of both files:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 
 import jieba
 
@@ -71,10 +71,13 @@ def read_words(source: str, normalize: Callable[[str], str] = str) -> list[str]:
     return list(dict.fromkeys(normalize(w) for w in lines if w))
 
 
-def parse_gazetteers(spec: str) -> dict[str, list[str]]:
-    """``TYPE=FILE,...`` as ``{type: [files]}`` in order of first appearance (see the module docstring)."""
+def parse_gazetteers(spec: str | Sequence[str]) -> dict[str, list[str]]:
+    """``TYPE=FILE,...`` as ``{type: [files]}`` in order of first appearance (see the module
+    docstring). A list holds one ``TYPE=FILE`` per item, not split at commas, so its paths
+    may contain them (``brandner tag --gazetteer``)."""
     gazetteers: dict[str, list[str]] = {}
-    for part in filter(None, (p.strip() for p in spec.split(","))):
+    parts = spec.split(",") if isinstance(spec, str) else spec
+    for part in filter(None, (p.strip() for p in parts)):
         type_, sep, path = (x.strip() for x in part.partition("="))
         if not sep or not type_ or not path:
             raise BrandnerError(f"a gazetteer is TYPE=FILE (e.g. brand=brands.txt), got {part!r}")

@@ -48,6 +48,7 @@ def test_gazetteer_specs():
     assert parse_gazetteers("") == {}
     assert parse_gazetteers("brand=a.txt, product = b.txt,brand=c.txt") == {"brand": ["a.txt", "c.txt"],
                                                                            "product": ["b.txt"]}
+    assert parse_gazetteers(["brand=a,b.txt", "brand=c.txt"]) == {"brand": ["a,b.txt", "c.txt"]}
     for bad in ("brand", "=a.txt", "brand="):
         with pytest.raises(BrandnerError, match="TYPE=FILE"):
             parse_gazetteers(bad)
@@ -119,3 +120,7 @@ def test_tag_command_replaces_the_gazetteer(trained):
     assert wrong.returncode == 1 and "no gazetteer 'product'; its gazetteers: brand" in wrong.stderr
     missing = brandner("tag", "-m", "model.pt", "--gazetteer", "brand=nope.txt", text, cwd=work)
     assert missing.returncode == 1 and "nope.txt: word list not found" in missing.stderr
+    (work / "new, with a comma.txt").write_text(unseen[1] + "\n", encoding="utf-8")  # one --gazetteer, one file
+    comma = brandner("tag", "-m", "model.pt", "--gazetteer", "brand=new, with a comma.txt", text, cwd=work)
+    assert comma.returncode == 0, comma.stderr
+    assert [e["word"] for e in json.loads(comma.stdout)["entities"]] == [unseen[1]]

@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     if args.min_score is not None and not 0 <= args.min_score <= 1:
         raise BrandnerError(f"--min-score must be between 0 and 1, got {args.min_score}")
     scores = args.scores or args.min_score is not None
-    gazetteers = parse_gazetteers(",".join(args.gazetteer)) or None
+    gazetteers = parse_gazetteers(args.gazetteer) or None
     # fails early on a bad model file or word list
     tagger = Tagger.load(args.model, batch_size=args.batch_size, int8=args.int8, gazetteers=gazetteers)
     with _input(args.input) as (lines, name), _output(args.output) as out:
