@@ -188,15 +188,22 @@ class Encoder:
             data["lexicon_words"] = list(self.words.tokens)
         if self.gazetteers:
             data["gazetteers"] = {t: "\n".join(sorted(g.words)) for t, g in self.gazetteers.items()}
+        learned = {kind: vocab.learned for kind, vocab in self.vocabularies.items() if vocab.learned < len(vocab)}
+        if learned:  # tokens from pretrained vectors only (fixed embedding rows) follow the learned ones
+            data["learned"] = learned
         return data
 
     @classmethod
     def from_dict(cls, data: dict) -> "Encoder":
         """The encoder ``to_dict`` gave; keys a feature added later may be absent (feature off)."""
         lexicon = Lexicon(data["lexicon"].split("\n")) if "lexicon" in data else None
-        return cls(Normalizer(**data["normalizer"]), Vocab(data["chars"]), list(data["tags"]),
+        learned = data.get("learned", {})  # absent: every token learned (and files written before it existed)
+
+        def vocab(key: str, kind: str) -> Vocab | None:
+            return Vocab(data[key], learned.get(kind)) if key in data else None
+
+        return cls(Normalizer(**data["normalizer"]), vocab("chars", "chars"), list(data["tags"]),
                    get_scheme(data["scheme"]), data.get("segmenter", "jieba"),
-                   Vocab(data["bigrams"]) if "bigrams" in data else None, lexicon,
-                   Vocab(data["lexicon_words"]) if "lexicon_words" in data else None,
+                   vocab("bigrams", "bigrams"), lexicon, vocab("lexicon_words", "words"),
                    {t: Lexicon(words.split("\n")) for t, words in data["gazetteers"].items()}
                    if data.get("gazetteers") else None)

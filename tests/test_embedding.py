@@ -74,9 +74,12 @@ def test_model_files_keep_fixed_rows_and_old_files_still_load(tmp_path):
     encoder = Encoder.build(synthetic_sentences(10), config, extra={"chars": list("阿迪")})
     model = network_for(config, encoder)
     save_model(tmp_path / "m.pt", model, encoder)
-    loaded, _ = load_model(tmp_path / "m.pt")
+    loaded, loaded_encoder = load_model(tmp_path / "m.pt")
     assert loaded.char_embedding.frozen.size(0) == 2
     assert torch.equal(loaded.char_embedding.table(), model.char_embedding.table())
+    # the encoder keeps which tokens are fixed, so a network built for it takes the file's weights
+    assert loaded_encoder.chars.learned == encoder.chars.learned == len(encoder.chars) - 2
+    network_for(config, loaded_encoder).load_state_dict(loaded.state_dict())
     # a file from before fixed rows: one weight per table, no buffer
     payload = model_payload(model, encoder)
     state = payload["state_dict"]
