@@ -6,6 +6,7 @@ import json
 import pickle
 
 import pytest
+import numpy as np
 import torch
 
 from brandner import Tagger
@@ -137,3 +138,21 @@ def test_brandners_adam_updates_like_torchs_plain_adam():
         models.append(model)
     for ours, theirs in zip(models[0].parameters(), models[1].parameters(), strict=True):
         torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-5)
+
+
+def test_decoding_follows_the_crf_weights_as_the_fused_adam_moves_them():
+    """Regression: fused Adam updates weights without bumping their version counters; a
+    cache of the CRF's decoding scores keyed on them decoded every later dev evaluation
+    with the first epoch's transitions."""
+    from brandner.fit import adam
+    from brandner.model.crf import CRF
+
+    crf = CRF(3)
+    before, version = crf._decoding_scores()[0].copy(), crf.transitions._version
+    optimizer = adam(crf, 0.5)
+    for p in crf.parameters():
+        p.grad = torch.ones_like(p)
+    optimizer.step()
+    assert crf.transitions._version == version  # the kernel's behaviour that broke the cache
+    np.testing.assert_allclose(crf._decoding_scores()[0], crf.transitions.detach().numpy())
+    assert not np.allclose(crf._decoding_scores()[0], before)

@@ -91,13 +91,13 @@ class CRF(nn.Module):
         return torch.from_numpy(paths).to(emissions.device), torch.from_numpy(scores).to(emissions.device)
 
     def _decoding_scores(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The constrained scores as numpy arrays, rebuilt only after the parameters change."""
-        version = (self.transitions._version, self.start._version, self.end._version,
-                   self.transitions.data_ptr())
-        if getattr(self, "_cached_version", None) != version:
-            self._cached_scores = tuple(t.detach().cpu().numpy().copy() for t in self.constrained())
-            self._cached_version = version
-        return self._cached_scores
+        """The constrained scores as numpy arrays, read afresh each time (some 20 us).
+
+        Not cached by the parameters' version counters: Adam's fused kernel updates the
+        weights in place without bumping them, and a cache kept the first epoch's scores
+        for every later dev evaluation."""
+        with torch.no_grad():
+            return tuple(t.cpu().numpy().copy() for t in self.constrained())
 
 
 class LogPartition(torch.autograd.Function):
