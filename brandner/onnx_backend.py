@@ -117,8 +117,8 @@ class OnnxModel:
 
 
 def load_onnx(path: str | Path, threads: int | None) -> OnnxModel:
-    """The graph (run with ``threads`` threads, None: onnxruntime's default), config, encoder and CRF scores of an ONNX file
-    written by ``brandner export``."""
+    """The graph (run with ``threads`` threads, None: onnxruntime's default), config, encoder and
+    CRF scores of an ONNX file written by ``brandner export``."""
     runner = session(path, threads)
     metadata = runner.get_modelmeta().custom_metadata_map
     if metadata.get(META_FORMAT) != FORMAT:
