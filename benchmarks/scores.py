@@ -114,7 +114,7 @@ def time_decoding(tagger: Tagger, texts: list[str], fits: list[str], k: int,
 
     def spans(emissions, lengths):
         paths = viterbi(emissions, lengths, *crf)[0]
-        return paths, [tagger.encoder.valid_spans(paths[row, :n]) for row, n in enumerate(lengths)]
+        return paths, tagger.encoder.batch_valid_spans(paths, lengths)
 
     def scored(emissions, lengths):
         paths, found = spans(emissions, lengths)

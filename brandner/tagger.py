@@ -249,8 +249,9 @@ class Tagger:
             sequence_probabilities = np.exp(np.minimum(path_scores - log_z[:, None], 0.0)).tolist()
             ranks: list[list[dict]] = [[] for _ in pieces]
             for rank in range(k):
-                found = [self.encoder.valid_spans(paths[row, rank, :length]) if path_scores[row, rank] > -np.inf
-                         else [] for row, length in enumerate(lengths)]
+                # a sentence with fewer than k sequences has no path at this rank: read none of it
+                found = self.encoder.batch_valid_spans(paths[:, rank], np.where(path_scores[:, rank] > -np.inf,
+                                                                                lengths, 0))
                 probabilities = (self._span_probabilities(emissions, lengths, crf_scores, paths[:, rank], found)
                                  if scores else [[] for _ in found])
                 for row, (text_index, _, _) in enumerate(pieces):

@@ -3,8 +3,9 @@
 Every command module exposes ``add_parser(subparsers)`` (which sets ``func`` on
 its parser) and a plain typed function that does the work. Command modules import
 PyTorch (and other heavy libraries) inside the function that needs it, so that
-starting the CLI stays cheap: ``brandner tag`` with an ONNX model never loads PyTorch. Errors the user can
-fix print one line and exit with code 1, never a traceback.
+starting the CLI stays cheap: ``brandner tag`` with an ONNX model never loads
+PyTorch. Errors the user can fix print one line and exit with code 1, never a
+traceback.
 """
 
 from __future__ import annotations
