@@ -84,9 +84,10 @@ def network_for(config: ModelConfig, encoder: Encoder, frozen: dict[str, int] | 
     vocabs = encoder.vocabularies
     if frozen is None:
         frozen = {kind: len(vocab) - vocab.learned for kind, vocab in vocabs.items()}
+    weights = encoder.word_weights() if config.lexicon and config.lexicon_pooling == "frequency" else None
     return BiLSTMTagger(config, len(encoder.chars), len(encoder.tags), encoder.allowed(),
                         num_bigrams=len(vocabs.get("bigrams", ())), num_words=len(vocabs.get("words", ())),
-                        frozen=frozen)
+                        frozen=frozen, word_weights=weights)
 
 
 def load_model(path: str | Path) -> tuple[BiLSTMTagger, Encoder]:

@@ -27,7 +27,8 @@ from brandner.lexicon import parse_gazetteers
 
 HEADS = ("crf", "softmax")
 # What a model file written before a feature existed means by its absence: the feature off.
-FEATURES_OFF = {"bigram_dim": 0, "lexicon": "", "gazetteers": ""}
+FEATURES_OFF = {"bigram_dim": 0, "lexicon": "", "gazetteers": "", "lexicon_pooling": "mean"}
+LEXICON_POOLINGS = ("mean", "frequency")
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,10 @@ class ModelConfig:
     # vectors from `brandner embed` (train.embeddings) it was best on weibo and resume dev.
     lexicon: str = ""
     lexicon_dim: int = 50
+    # How a character's words at one position are pooled: "mean", or "frequency" as in
+    # SoftLexicon: weighted by each word's count in the training text (1 + the times it
+    # occurs not inside a longer lexicon word), over the character's words at all positions.
+    lexicon_pooling: str = "mean"
     # Typed gazetteers, "TYPE=FILE,TYPE=FILE": for each type, whether each character
     # begins, is inside, ends or is an entry of that list. Empty turns them off.
     gazetteers: str = ""
@@ -78,6 +83,9 @@ class ModelConfig:
             raise BrandnerError(f"model.head must be one of {', '.join(HEADS)}, got {self.head!r}")
         if self.segmenter not in SEGMENTERS:
             raise BrandnerError(f"model.segmenter must be one of {', '.join(SEGMENTERS)}, got {self.segmenter!r}")
+        if self.lexicon_pooling not in LEXICON_POOLINGS:
+            raise BrandnerError(f"model.lexicon_pooling must be one of {', '.join(LEXICON_POOLINGS)}, "
+                                f"got {self.lexicon_pooling!r}")
         _check_positive(self, "char_dim", "seg_dim", "hidden_size", "max_chunk_length", "lexicon_dim")
         if self.bigram_dim < 0:
             raise BrandnerError(f"model.bigram_dim must be >= 0 (0 turns bigrams off), got {self.bigram_dim}")

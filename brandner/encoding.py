@@ -19,11 +19,11 @@ from brandner.batching import Encoded
 from brandner.config import ModelConfig
 from brandner.errors import BrandnerError
 from brandner.features import bigrams, segment_ids
-from brandner.lexicon import NUM_POSITIONS, Lexicon, positions, read_lexicon
+from brandner.lexicon import NUM_POSITIONS, Lexicon, outermost, positions, read_lexicon
 from brandner.schemes import IOBES, Scheme, get_scheme, spans_from_roles
 from brandner.sentence import Sentence, Span
 from brandner.text import Normalizer
-from brandner.vocab import UNK_ID, Vocab
+from brandner.vocab import PAD_ID, UNK_ID, Vocab
 
 # Lexicon words kept per character and position (B/M/E/S); on the ecommerce corpus
 # with jieba's dictionary more than this many is rare (see tests/test_lexicon.py).
@@ -41,6 +41,9 @@ class Encoder:
     lexicon: Lexicon | None = None
     words: Vocab | None = None  # lexicon words found in training; the others read as <UNK>
     gazetteers: dict[str, Lexicon] | None = None  # by type, in the order of the model's input
+    # for each of ``words``, its occurrences in the training text not inside a longer
+    # lexicon word (the weights of ModelConfig.lexicon_pooling = "frequency")
+    word_counts: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.tag_index = {tag: i for i, tag in enumerate(self.tags)}
@@ -66,15 +69,20 @@ class Encoder:
         bigram_vocab = None
         if model.bigram_dim:
             bigram_vocab = Vocab.build([bigrams(t) for t in texts], extra=map(normalizer, extra.get("bigrams", ())))
-        lexicon = words = None
+        lexicon = words = counts = None
         if model.lexicon:
             lexicon = read_lexicon(model.lexicon_sources, normalizer)
             known = (w for w in map(normalizer, extra.get("words", ())) if w in lexicon.words)
-            words = Vocab.build([[t[s:e] for s, e in lexicon.matches(t)] for t in texts], extra=known)
+            found = [lexicon.matches(t) for t in texts]
+            words = Vocab.build([[t[s:e] for s, e in m] for t, m in zip(texts, found)], extra=known)
+            counts = np.zeros(len(words), dtype=np.int64)
+            for text, matches in zip(texts, found):
+                for s, e in outermost(matches):
+                    counts[words.index[text[s:e]]] += 1
         gazetteers = {type_: read_lexicon(files, normalizer)
                       for type_, files in model.gazetteer_lists.items()} or None
         return cls(normalizer, chars, IOBES.tags_for(types), IOBES,
-                   model.segmenter, bigram_vocab, lexicon, words, gazetteers)
+                   model.segmenter, bigram_vocab, lexicon, words, gazetteers, counts)
 
     def with_gazetteers(self, replacements: dict[str, Lexicon]) -> "Encoder":
         """This encoder with some of its gazetteers replaced (the types must be the model's)."""
@@ -169,6 +177,17 @@ class Encoder:
         bounds = np.searchsorted(open_rows, np.arange(len(paths) + 1)).tolist()
         return [spans[first:last] for first, last in zip(bounds, bounds[1:])]
 
+    def word_weights(self) -> np.ndarray:
+        """``(words,)`` float32 weight of each lexicon word id for frequency pooling: one more
+        than its count in the training text, so that words training never saw (those from
+        pretrained vectors, and ``<UNK>``) still count; 0 for ``<PAD>``."""
+        if self.words is None or self.word_counts is None:
+            raise BrandnerError("this encoder has no lexicon word counts (a lexicon model written "
+                                "before they were kept?); frequency pooling needs them")
+        weights = self.word_counts.astype(np.float32) + 1.0
+        weights[PAD_ID] = 0.0
+        return weights
+
     def allowed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Transitions the scheme permits between this encoder's tags, for the CRF: boolean
         ``(tags, tags)`` (from, to), start ``(tags,)`` and end ``(tags,)``."""
@@ -186,6 +205,8 @@ class Encoder:
             # one string, not a list of ~350k: smaller and much faster to save and load
             data["lexicon"] = "\n".join(sorted(self.lexicon.words))
             data["lexicon_words"] = list(self.words.tokens)
+            if self.word_counts is not None:
+                data["lexicon_counts"] = self.word_counts.tolist()
         if self.gazetteers:
             data["gazetteers"] = {t: "\n".join(sorted(g.words)) for t, g in self.gazetteers.items()}
         learned = {kind: vocab.learned for kind, vocab in self.vocabularies.items() if vocab.learned < len(vocab)}
@@ -206,4 +227,5 @@ class Encoder:
                    get_scheme(data["scheme"]), data.get("segmenter", "jieba"),
                    vocab("bigrams", "bigrams"), lexicon, vocab("lexicon_words", "words"),
                    {t: Lexicon(words.split("\n")) for t, words in data["gazetteers"].items()}
-                   if data.get("gazetteers") else None)
+                   if data.get("gazetteers") else None,
+                   np.asarray(data["lexicon_counts"], dtype=np.int64) if "lexicon_counts" in data else None)

@@ -112,3 +112,19 @@ def positions(matches: Iterable[tuple[int, int]]) -> Iterable[tuple[int, int, in
         for i in range(start + 1, end - 1):
             yield i, INSIDE, m
         yield end - 1, END, m
+
+
+def outermost(matches: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The matches no other match covers, in order: how SoftLexicon counts a word's
+    frequency (an occurrence inside a longer lexicon word does not count).
+
+    >>> outermost([(3, 5), (3, 6), (4, 6), (6, 8)])
+    [(3, 6), (6, 8)]
+    """
+    found = sorted(set(matches), key=lambda m: (m[0], -m[1]))  # at one start, the longest first
+    kept, reach = [], -1  # reach: the furthest end of the matches seen, all starting no later
+    for start, end in found:
+        if end > reach:
+            kept.append((start, end))
+        reach = max(reach, end)
+    return kept

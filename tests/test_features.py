@@ -17,7 +17,7 @@ from brandner.encoding import LEXICON_SLOTS, Encoder
 from brandner.errors import BrandnerError
 from brandner.features import bigrams
 from brandner.fit import fit
-from brandner.lexicon import BEGIN, END, INSIDE, SINGLE
+from brandner.lexicon import BEGIN, END, INSIDE, NUM_POSITIONS, SINGLE, outermost
 from brandner.model.network import BiLSTMTagger
 from brandner.sentence import Sentence
 from brandner.train import singleton_ids, with_unknowns
@@ -93,6 +93,68 @@ def test_extra_words_beyond_the_slots_are_dropped(tmp_path):
     ids = encoder.encode_text("a" * 8).lexicon
     assert (ids[0, BEGIN] > 0).all()  # seven words begin at 0, four kept
     assert [encoder.words.tokens[i] for i in ids[0, BEGIN]] == ["aa", "aaa", "aaaa", "aaaaa"]
+
+
+def test_outermost_matches_are_those_no_other_match_covers():
+    assert outermost([(0, 1), (3, 5), (3, 6), (4, 6), (5, 6), (6, 8)]) == [(0, 1), (3, 6), (6, 8)]
+    assert outermost([(2, 4), (2, 4), (1, 3)]) == [(1, 3), (2, 4)]  # overlapping, not covering: both
+    assert outermost([(0, 4), (1, 2), (0, 2), (2, 4)]) == [(0, 4)] and outermost([]) == []
+
+
+def test_lexicon_word_counts_skip_occurrences_inside_longer_words(words_file):
+    """SoftLexicon's frequencies: 富士 and 士康 occur only inside 富士康 and count 0."""
+    texts = [TEXT, "富士手机", "手机"]
+    encoder = Encoder.build([Sentence(t, ()) for t in texts], ModelConfig(lexicon=str(words_file)))
+    counts = dict(zip(encoder.words.tokens, encoder.word_counts.tolist()))
+    assert counts == {"<PAD>": 0, "<UNK>": 0, "富士": 1, "富士康": 1, "士康": 0, "手机": 3, "我": 1, "康": 0}
+    weights = dict(zip(encoder.words.tokens, encoder.word_weights().tolist()))
+    assert weights["<PAD>"] == 0 and weights["<UNK>"] == 1 and weights["手机"] == 4 and weights["康"] == 1
+    copy = Encoder.from_dict(encoder.to_dict())
+    assert np.array_equal(copy.word_counts, encoder.word_counts)
+    data = encoder.to_dict()
+    del data["lexicon_counts"]  # a file from before the counts were kept
+    assert Encoder.from_dict(data).word_counts is None
+    with pytest.raises(BrandnerError, match="no lexicon word counts"):
+        Encoder.from_dict(data).word_weights()
+
+
+def test_frequency_pooling_worked_example(words_file):
+    """A character's vector at each position: positions * sum(weight * vector) / the weights
+    of all its words; the mean pooling averages within each position instead."""
+    texts = [TEXT, "富士手机", "手机"]
+    encoder = Encoder.build([Sentence(t, ()) for t in texts], ModelConfig(lexicon=str(words_file)))
+    batch = collate([encoder.encode_text(TEXT)])
+    found = words_at(encoder, batch.lexicon[0].numpy())
+    assert found[(4, INSIDE)] == {"富士康"} and found[(4, END)] == {"富士"} and found[(4, BEGIN)] == {"士康"}
+    config = ModelConfig(char_dim=4, seg_dim=2, hidden_size=4, bigram_dim=0, lexicon=str(words_file),
+                         lexicon_dim=3, lexicon_pooling="frequency")
+    torch.manual_seed(0)
+    model = network_for(config, encoder)
+    vector = {w: model.word_embedding.table()[i] for i, w in enumerate(encoder.words.tokens)}
+    weight = {w: float(encoder.word_weights()[i]) for i, w in enumerate(encoder.words.tokens)}
+    pooled = model.embed(batch)[0, :, -NUM_POSITIONS * 3:].reshape(len(TEXT), NUM_POSITIONS, 3)
+    for char in range(len(TEXT)):
+        total = sum(weight[w] for p in range(NUM_POSITIONS) for w in found.get((char, p), ()))
+        for position in range(NUM_POSITIONS):
+            words = found.get((char, position), ())
+            expected = sum((weight[w] * vector[w] for w in words), torch.zeros(3))
+            expected = expected * NUM_POSITIONS / total if total else expected
+            torch.testing.assert_close(pooled[char, position], expected)
+    assert weight["富士"] == 2 and weight["士康"] == 1  # so 士 leans to 富士康's and 富士's vectors
+    mean = network_for(dataclasses.replace(config, lexicon_pooling="mean"), encoder)
+    mean.load_state_dict(model.state_dict())  # the weights are not in the state: same keys
+    pooled_mean = mean.embed(batch)[0, 4, -NUM_POSITIONS * 3:].reshape(NUM_POSITIONS, 3)
+    torch.testing.assert_close(pooled_mean[END], vector["富士"])
+
+
+def test_frequency_pooling_needs_the_weights(words_file):
+    encoder = Encoder.build([Sentence(TEXT, ())], ModelConfig(lexicon=str(words_file)))
+    config = ModelConfig(lexicon=str(words_file), lexicon_pooling="frequency")
+    with pytest.raises(ValueError, match="frequency pooling needs a weight for each"):
+        BiLSTMTagger(config, len(encoder.chars), len(encoder.tags), num_bigrams=len(encoder.bigrams),
+                     num_words=len(encoder.words))
+    with pytest.raises(BrandnerError, match="lexicon_pooling must be one of mean, frequency"):
+        ModelConfig(lexicon_pooling="max")
 
 
 def test_encoder_round_trip_keeps_the_features(words_file):
@@ -172,6 +234,23 @@ def test_model_file_round_trip_with_features(feature_model, tmp_path):
     assert saved["lexicon"].split("\n") == sorted(["特步", "耐克", "新款", "手机", "好用"])
 
 
+def test_a_frequency_pooling_model_trains_saves_and_tags(tmp_path):
+    words = tmp_path / "words.txt"
+    words.write_text("特步\n耐克\n新款\n手机\n好用\n", encoding="utf-8")
+    path = tmp_path / "frequency.pt"
+    summary = fit(synthetic_sentences(200), synthetic_sentences(40, seed=1),
+                  load_config(None, SMALL + [f"lexicon={words}", "lexicon_pooling=frequency"]), path)
+    assert summary["dev"]["f1"] > 0.8
+    model, encoder = load_model(path)
+    assert model.config.lexicon_pooling == "frequency" and encoder.word_counts.sum() > 0
+    torch.testing.assert_close(model.word_weights, torch.from_numpy(encoder.word_weights()))
+    assert "word_weights" not in model.state_dict()  # they come from the encoder
+    tagger = Tagger.load(path)
+    assert tagger.predict("我买了特步鞋")["entities"] == [{"word": "特步", "type": "SHOE", "start": 3, "end": 5}]
+    texts = [s.text for s in synthetic_sentences(30, seed=5)]
+    assert Tagger(model, encoder).predict(texts) == tagger.predict(texts)
+
+
 def test_model_files_from_before_the_features_load_with_them_off(tmp_path):
     config = ModelConfig(char_dim=8, seg_dim=4, hidden_size=8, bigram_dim=0)  # what older files held
     encoder = Encoder.build(synthetic_sentences(20), config)
@@ -179,7 +258,7 @@ def test_model_files_from_before_the_features_load_with_them_off(tmp_path):
     new = tmp_path / "new.pt"
     save_model(new, network_for(config, encoder), encoder)
     payload = safe_load(new)
-    for key in ("bigram_dim", "lexicon", "lexicon_dim", "gazetteers"):
+    for key in ("bigram_dim", "lexicon", "lexicon_dim", "gazetteers", "lexicon_pooling"):
         del payload["model_config"][key]
     old = tmp_path / "old.pt"
     torch.save(payload, old)

@@ -233,6 +233,24 @@ def test_a_model_with_fixed_vector_rows_exports_and_tags_the_same(tmp_path):
         Tagger(model, encoder, batch_size=5).predict(texts, scores=True)
 
 
+def test_a_frequency_pooling_lexicon_model_exports_and_tags_the_same(tmp_path):
+    """The lexicon word weights are a constant of the graph (they are not in the state dict)."""
+    words = tmp_path / "words.txt"
+    words.write_text("特步\n耐克\n新款\n手机\n好用\n华为\n", encoding="utf-8")
+    sentences = synthetic_sentences(30)
+    config = ModelConfig(char_dim=8, seg_dim=4, hidden_size=8, bigram_dim=4, lexicon=str(words), lexicon_dim=4,
+                         lexicon_pooling="frequency", max_chunk_length=30)
+    encoder = Encoder.build(sentences, config)
+    torch.manual_seed(0)
+    model = network_for(config, encoder).eval()
+    assert model.word_weights.max() > 1
+    export_onnx(model, encoder, tmp_path / "frequency.onnx")
+    texts = mixed_texts()
+    expected = Tagger(model, encoder, batch_size=5).predict(texts, scores=True)
+    assert sum(len(result["entities"]) for result in expected) > 10  # untrained, but it finds some
+    assert Tagger.load(tmp_path / "frequency.onnx", batch_size=5).predict(texts, scores=True) == expected
+
+
 def test_tagging_with_an_onnx_file_never_loads_pytorch(exported):
     """PyTorch's import alone takes about 2 s, most of a short tagging job's time: the command
     line and a --workers process tag with an ONNX file without it."""

@@ -34,11 +34,14 @@ class BiLSTMTagger(nn.Module):
     ``num_bigrams`` and ``num_words`` are the sizes of the bigram and lexicon word
     vocabularies; they matter only when the config turns those features on.
     ``frozen`` gives, by kind (``chars``, ``bigrams``, ``words``), how many of the
-    last rows of that table are fixed pretrained vectors (see brandner.model.embedding)."""
+    last rows of that table are fixed pretrained vectors (see brandner.model.embedding).
+    ``word_weights`` ``(num_words,)``: each lexicon word's weight for frequency pooling
+    (Encoder.word_weights); derived from the encoder, so not saved with the weights."""
 
     def __init__(self, config: ModelConfig, num_chars: int, num_tags: int,
                  allowed: tuple[torch.Tensor | np.ndarray, ...] | None = None,
-                 num_bigrams: int = 0, num_words: int = 0, frozen: Mapping[str, int] | None = None) -> None:
+                 num_bigrams: int = 0, num_words: int = 0, frozen: Mapping[str, int] | None = None,
+                 word_weights: np.ndarray | None = None) -> None:
         super().__init__()
         self.config = config
         frozen = frozen or {}
@@ -56,6 +59,12 @@ class BiLSTMTagger(nn.Module):
         if config.lexicon:
             self.word_embedding = TokenEmbedding(num_words, config.lexicon_dim, frozen.get("words", 0))
             input_size += NUM_POSITIONS * config.lexicon_dim
+            if config.lexicon_pooling == "frequency":
+                if word_weights is None or len(word_weights) != num_words:
+                    raise ValueError(f"frequency pooling needs a weight for each of the {num_words} lexicon "
+                                     "words; build the network with brandner.checkpoint.network_for")
+                self.register_buffer("word_weights", torch.as_tensor(word_weights, dtype=torch.float32),
+                                     persistent=False)
         self.num_gazetteers = len(config.gazetteer_lists)
         input_size += NUM_POSITIONS * self.num_gazetteers
         self.dropout = nn.Dropout(config.dropout)
@@ -75,8 +84,14 @@ class BiLSTMTagger(nn.Module):
             if batch.lexicon is None:
                 raise ValueError("this model reads lexicon words; the batch has none")
             words = self.word_embedding(batch.lexicon)  # (batch, seq, positions, slots, dim); id 0 gives zeros
-            count = (batch.lexicon > 0).sum(dim=-1, keepdim=True).clamp(min=1)  # (batch, seq, positions, 1)
-            pooled = words.sum(dim=-2) / count  # (batch, seq, positions, dim): mean, zeros where none
+            if self.config.lexicon_pooling == "frequency":
+                # SoftLexicon: positions * sum(weight * vector) / the weights of all the character's words
+                weights = self.word_weights[batch.lexicon]  # (batch, seq, positions, slots); 0 for none
+                total = weights.sum(dim=(-2, -1), keepdim=True).clamp(min=1)  # (batch, seq, 1, 1)
+                pooled = (words * weights.unsqueeze(-1)).sum(dim=-2) * (NUM_POSITIONS / total)
+            else:
+                count = (batch.lexicon > 0).sum(dim=-1, keepdim=True).clamp(min=1)  # (batch, seq, positions, 1)
+                pooled = words.sum(dim=-2) / count  # (batch, seq, positions, dim): mean, zeros where none
             parts.append(pooled.flatten(start_dim=-2))
         if self.num_gazetteers:
             if batch.gazetteers is None or batch.gazetteers.size(-1) != NUM_POSITIONS * self.num_gazetteers:
