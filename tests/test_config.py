@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
+
 import pytest
 
 from brandner.config import Config, ModelConfig, TrainConfig, load_config
@@ -12,6 +15,18 @@ def test_defaults_are_the_documented_ones():
     config = load_config()
     assert config.model == ModelConfig(char_dim=100, seg_dim=20, hidden_size=100, dropout=0.5, head="crf")
     assert (config.train.lr, config.train.clip, config.train.batch_size) == (1e-3, 5.0, 20)
+
+
+def test_the_readme_settings_block_lists_every_setting_with_its_default(tmp_path):
+    """README.md's ``[model]``/``[train]`` block is a config file of the defaults, all keys."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```toml\n[model]", 1)[1].split("```", 1)[0]
+    documented = tomllib.loads("[model]" + block)
+    defaults = Config().to_dict()
+    assert documented == defaults
+    path = tmp_path / "readme.toml"
+    path.write_text("[model]" + block, encoding="utf-8")
+    assert load_config(path) == Config()
 
 
 def test_toml_then_overrides(tmp_path):
