@@ -3,8 +3,8 @@
 An Encoder holds what a model file must carry besides weights: the normaliser
 settings, the character vocabulary, the tag list (IOBES inside, whatever the
 scheme of the training files) and, for the features a model uses, the bigram
-vocabulary, the lexicon's words and the vocabulary of those found in training,
-and the typed gazetteers' words (which can be replaced at tagging time).
+vocabulary, the lexicon's words, the vocabulary and counts of those found in
+training, and the typed gazetteers' words (which can be replaced at tagging time).
 """
 
 from __future__ import annotations
