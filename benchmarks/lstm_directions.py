@@ -82,7 +82,6 @@ def main() -> None:
         torch.set_num_threads(threads)
         rows.append((f"directions in turn, {threads} intra-op thread(s)",
                      milliseconds(lambda n: in_turn(directions, inputs, n), args.repeats)))
-    torch.set_num_threads(1)
     rows.append(("one direction per thread, 1 intra-op thread each",
                  milliseconds(lambda n: at_once(directions, inputs, n), args.repeats)))
     torch.set_num_threads(machine_threads)  # the heading reports the process's setting

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -45,10 +48,6 @@ def test_training_floor_times_the_lstm_products_of_each_batch():
 
 def test_lstm_directions_on_two_threads_give_the_gradients_of_one_after_the_other(tmp_path):
     """benchmarks/lstm_directions.py times the same work both ways."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
     from benchmarks.lstm_directions import at_once, in_turn
 
     torch.manual_seed(0)

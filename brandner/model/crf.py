@@ -96,8 +96,8 @@ class CRF(nn.Module):
         Not cached by the parameters' version counters: Adam's fused kernel updates the
         weights in place without bumping them, and a cache kept the first epoch's scores
         for every later dev evaluation."""
-        with torch.no_grad():
-            return tuple(t.cpu().numpy().copy() for t in self.constrained())
+        with torch.no_grad():  # constrained() gives new tensors: no copy needed
+            return tuple(t.cpu().numpy() for t in self.constrained())
 
 
 class LogPartition(torch.autograd.Function):
