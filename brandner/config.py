@@ -105,6 +105,7 @@ class TrainConfig:
     """How to train: optimiser, batches, stopping, reproducibility."""
 
     lr: float = 1e-3
+    lr_decay: float = 0.0  # epoch e trains at lr / (1 + lr_decay * (e - 1)) (NCRF++'s schedule); 0 = constant
     clip: float = 5.0
     batch_size: int = 20
     max_epochs: int = 50
@@ -120,6 +121,8 @@ class TrainConfig:
         _check_positive(self, "lr", "batch_size", "max_epochs", "patience", "min_char_count")
         if not 0.0 <= self.unk_replace < 1.0:
             raise BrandnerError(f"train.unk_replace must be in [0, 1), got {self.unk_replace}")
+        if self.lr_decay < 0:
+            raise BrandnerError(f"train.lr_decay must be >= 0 (0 keeps lr constant), got {self.lr_decay}")
         if self.clip < 0:
             raise BrandnerError(f"train.clip must be >= 0 (0 turns clipping off), got {self.clip}")
 

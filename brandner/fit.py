@@ -20,7 +20,7 @@ import torch
 
 from brandner.atomic import atomic_output
 from brandner.checkpoint import EMBEDDINGS, atomic_save, model_from_payload, model_payload, network_for, safe_load
-from brandner.config import Config
+from brandner.config import Config, TrainConfig
 from brandner.embeddings import read_vectors
 from brandner.encoding import Encoder
 from brandner.errors import BrandnerError
@@ -139,8 +139,9 @@ def _resume(output: Path, config: Config):
     payload = safe_load(path, RESUME_FORMAT)
     model, encoder = model_from_payload(payload["model"])
     saved = payload["train_config"]
+    defaults = dataclasses.asdict(TrainConfig())  # for settings newer than the resume file
     changed = [k for k, v in dataclasses.asdict(config.train).items()
-               if k not in ("max_epochs", "patience") and saved.get(k) != v]
+               if k not in ("max_epochs", "patience") and saved.get(k, defaults[k]) != v]
     if changed:
         raise BrandnerError(f"{path}: cannot resume with different settings: {', '.join(changed)}")
     optimizer = adam(model, config.train.lr)

@@ -59,7 +59,7 @@ def train_loop(model: BiLSTMTagger, optimizer: torch.optim.Optimizer, data: Sequ
                rng: random.Random, singletons: dict[str, torch.Tensor] | None = None
                ) -> Iterator[StepEvent | EpochEvent]:
     """Train from ``state.epoch + 1`` until ``config.max_epochs`` or ``config.patience``
-    epochs without a better dev F1. ``state`` is updated in place.
+    epochs without a better dev F1, each at its ``epoch_lr``. ``state`` is updated in place.
 
     ``singletons`` maps an id field of the batch (``chars``, ``bigrams``, ``lexicon``) to
     a bool per id marking those seen once in training; each occurrence is read as
@@ -71,6 +71,8 @@ def train_loop(model: BiLSTMTagger, optimizer: torch.optim.Optimizer, data: Sequ
         if state.epoch - state.best_epoch >= config.patience:
             break
         started = time.perf_counter()
+        for group in optimizer.param_groups:  # from the epoch alone, so a resumed run continues the schedule
+            group["lr"] = epoch_lr(config, epoch)
         model.train()
         batches = length_batches(lengths, config.batch_size, rng)
         total = 0.0
@@ -97,6 +99,11 @@ def train_loop(model: BiLSTMTagger, optimizer: torch.optim.Optimizer, data: Sequ
             state.best_f1, state.best_epoch = report.micro.f1, epoch
         yield EpochEvent(epoch, total / max(len(data), 1), report, improved, state,
                          time.perf_counter() - started)
+
+
+def epoch_lr(config: TrainConfig, epoch: int) -> float:
+    """The learning rate of epoch ``epoch`` (from 1)."""
+    return config.lr / (1 + config.lr_decay * (epoch - 1))
 
 
 def singleton_ids(data: Sequence[Encoded], vocab_size: int, field: str = "chars") -> torch.Tensor:

@@ -62,10 +62,12 @@ def _weights(path):
     return torch.load(resume_path(path), weights_only=True)["model"]["state_dict"]
 
 
-def test_interrupted_training_resumes_to_the_same_weights(tmp_path):
+@pytest.mark.parametrize("schedule", [[], ["lr_decay=0.5"]])
+def test_interrupted_training_resumes_to_the_same_weights(tmp_path, schedule):
     train, dev = synthetic_sentences(60), synthetic_sentences(10, seed=1)
     straight = tmp_path / "straight.pt"
-    fit(train, dev, load_config(None, SMALL + ["max_epochs=4"]), straight)
+    settings = SMALL + schedule + ["max_epochs=4"]
+    fit(train, dev, load_config(None, settings), straight)
 
     interrupted = tmp_path / "interrupted.pt"
 
@@ -74,9 +76,9 @@ def test_interrupted_training_resumes_to_the_same_weights(tmp_path):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        fit(train, dev, load_config(None, SMALL + ["max_epochs=4"]), interrupted, on_event=stop_after_two)
+        fit(train, dev, load_config(None, settings), interrupted, on_event=stop_after_two)
     assert interrupted.exists() and resume_path(interrupted).exists()  # nothing lost
-    summary = fit(train, dev, load_config(None, SMALL + ["max_epochs=4"]), interrupted, resume=True)
+    summary = fit(train, dev, load_config(None, settings), interrupted, resume=True)
     assert summary["epochs_run"] == 4
     for name, tensor in _weights(straight).items():
         assert torch.equal(tensor, _weights(interrupted)[name]), name
@@ -90,6 +92,18 @@ def test_resume_needs_a_resume_file_and_the_same_settings(tmp_path):
     fit(train, dev, load_config(None, SMALL + ["max_epochs=1"]), path)
     with pytest.raises(BrandnerError, match="different settings: lr"):
         fit(train, dev, load_config(None, SMALL + ["max_epochs=2", "lr=0.5"]), path, resume=True)
+
+
+def test_a_resume_file_from_before_a_setting_existed_resumes_at_its_default(tmp_path):
+    train, dev = synthetic_sentences(20), synthetic_sentences(5, seed=1)
+    path = tmp_path / "m.pt"
+    fit(train, dev, load_config(None, SMALL + ["max_epochs=1"]), path)
+    payload = safe_load(resume_path(path), "brandner-resume")
+    del payload["train_config"]["lr_decay"]  # as an older brandner wrote it
+    torch.save(payload, resume_path(path))
+    assert fit(train, dev, load_config(None, SMALL + ["max_epochs=2"]), path, resume=True)["epochs_run"] == 2
+    with pytest.raises(BrandnerError, match="different settings: lr_decay"):
+        fit(train, dev, load_config(None, SMALL + ["max_epochs=3", "lr_decay=0.1"]), path, resume=True)
 
 
 def test_pretrained_vectors_initialise_the_embedding(shared_data, tmp_path):
