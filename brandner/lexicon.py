@@ -28,7 +28,8 @@ import jieba
 from brandner.errors import BrandnerError
 
 JIEBA = "jieba"
-# Positions of a character in a word that holds it (SoftLexicon's B, M, E, S sets).
+# Positions of a character in a word that holds it (SoftLexicon's B, M, E, S sets). Not the order of
+# features.py's segment ids (S=0, B=1, I=2, E=3): each order is baked into saved models' inputs.
 BEGIN, INSIDE, END, SINGLE = 0, 1, 2, 3
 NUM_POSITIONS = 4
 
