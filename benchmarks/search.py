@@ -33,6 +33,7 @@ from brandner.train import EpochEvent  # noqa: E402
 # embedding sizes follow the vectors when there are vectors.
 SPACE = {
     "lr": ("log", (3e-4, 3e-3)),
+    "lr_decay": ("float", (0.0, 0.1)),
     "dropout": ("float", (0.2, 0.6)),
     "hidden_size": ("choice", (100, 150, 200)),
     "batch_size": ("choice", (8, 16, 20, 32)),

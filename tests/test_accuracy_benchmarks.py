@@ -50,7 +50,7 @@ def test_search_runs_trials_on_dev(shared_data, tmp_path):
     assert "Hyper-parameter search on brands-sample dev" in done.stdout
     assert done.stdout.count("| complete |") == 2 and "Best (trial" in done.stdout
     trial_zero = next(line for line in done.stdout.splitlines() if line.startswith("| 0 |"))
-    assert trial_zero.startswith("| 0 | 0.001 | 0.5 | 100 | 20 | 0.5 | 5 |")  # the defaults come first
+    assert trial_zero.startswith("| 0 | 0.001 | 0 | 0.5 | 100 | 20 | 0.5 | 5 |")  # the defaults come first
 
 
 def test_search_table_marks_pruned_trials():
