@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import pickle
 
-import pytest
 import numpy as np
+import pytest
 import torch
 
 from brandner import Tagger
