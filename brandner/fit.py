@@ -28,7 +28,7 @@ from brandner.model.embedding import TokenEmbedding
 from brandner.model.network import BiLSTMTagger
 from brandner.sentence import Sentence
 from brandner.tagger import Tagger
-from brandner.train import EpochEvent, StepEvent, TrainState, singleton_ids, train_loop
+from brandner.train import EpochEvent, StepEvent, TrainState, epoch_lr, singleton_ids, train_loop
 from brandner.vocab import UNK_ID, Vocab
 
 log = logging.getLogger("brandner")
@@ -84,7 +84,7 @@ def fit(train: Sequence[Sentence], dev: Sequence[Sentence], config: Config, outp
                              "rng": {"python": _python_state(rng), "torch": torch.get_rng_state()}},
                             resume_path(output))
                 if writer is not None:
-                    _log_scalars(writer, event)
+                    _log_scalars(writer, event, epoch_lr(config.train, event.epoch))
             if on_event is not None:
                 on_event(event)
     finally:
@@ -194,8 +194,9 @@ def _tensorboard(directory: str | Path | None):
     return SummaryWriter(str(directory))
 
 
-def _log_scalars(writer, event: EpochEvent) -> None:
+def _log_scalars(writer, event: EpochEvent, lr: float) -> None:
     writer.add_scalar("train/loss", event.loss, event.epoch)
+    writer.add_scalar("train/lr", lr, event.epoch)
     for name in ("precision", "recall", "f1"):
         writer.add_scalar(f"dev/{name}", getattr(event.dev.micro, name), event.epoch)
     writer.flush()

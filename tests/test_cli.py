@@ -32,7 +32,8 @@ def trained(tmp_path_factory):
     write_jsonl(work / "dev.jsonl", synthetic_sentences(40, seed=1))
     write_jsonl(work / "test.jsonl", synthetic_sentences(40, seed=2))
     result = brandner("train", "--train", "train.jsonl", "--dev", "dev.jsonl", "--test", "test.jsonl",
-                      "--epochs", "8", *SMALL, "--tensorboard", "tb", "-o", "model.pt", cwd=work)
+                      "--epochs", "8", *SMALL, "--set", "lr_decay=0.1", "--tensorboard", "tb", "-o", "model.pt",
+                      cwd=work)
     assert result.returncode == 0, result.stderr
     return work, result
 
@@ -43,7 +44,13 @@ def test_train_writes_model_summary_and_tensorboard(trained):
     summary = json.loads((work / "model.pt.json").read_text(encoding="utf-8"))
     assert summary["epochs_run"] <= 8 and summary["test"]["f1"] > 0.5
     assert summary["train_sentences_per_second"] > 0 and summary["train_seconds"] > 0
-    assert list((work / "tb").iterdir())  # event files
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    events = EventAccumulator(str(work / "tb"))
+    events.Reload()
+    assert {"train/loss", "train/lr", "dev/f1"} <= set(events.Tags()["scalars"])
+    rates = [(e.step, e.value) for e in events.Scalars("train/lr")]
+    assert rates == [(epoch, pytest.approx(0.02 / (1 + 0.1 * (epoch - 1)))) for epoch in range(1, len(rates) + 1)]
+    assert len(rates) == summary["epochs_run"]
     assert "epoch 1:" in result.stderr and "test:" in result.stdout
 
 
