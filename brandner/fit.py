@@ -190,7 +190,8 @@ def _tensorboard(directory: str | Path | None):
     try:
         from torch.utils.tensorboard import SummaryWriter
     except ImportError:
-        raise BrandnerError("--tensorboard needs the tensorboard package: pip install 'brandner[tensorboard]'") from None
+        raise BrandnerError("--tensorboard needs the tensorboard package: "
+                            "pip install 'brandner[tensorboard]'") from None
     return SummaryWriter(str(directory))
 
 
