@@ -30,7 +30,7 @@ from brandner.vocab import PAD_ID, UNK_ID, Vocab
 LEXICON_SLOTS = 4
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: a field-wise == would be ambiguous on word_counts
 class Encoder:
     normalizer: Normalizer
     chars: Vocab

@@ -114,6 +114,8 @@ def test_lexicon_word_counts_skip_occurrences_inside_longer_words(words_file):
     data = encoder.to_dict()
     del data["lexicon_counts"]  # a file from before the counts were kept
     assert Encoder.from_dict(data).word_counts is None
+    twin = dataclasses.replace(encoder, word_counts=encoder.word_counts.copy())
+    assert encoder == encoder and encoder != twin  # identity, not numpy's ambiguous element-wise ==
     with pytest.raises(BrandnerError, match="no lexicon word counts"):
         Encoder.from_dict(data).word_weights()
 
