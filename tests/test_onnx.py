@@ -145,6 +145,23 @@ def test_thread_count_is_settable(exported):
         Tagger.load(exported / "model.onnx", threads=0)
 
 
+def test_float_entities_do_not_depend_on_the_thread_count(exported, taggers):
+    """The README promises this for the float model, PyTorch or ONNX (not for int8: dynamic
+    quantisation scales by each batch's range, and onnxruntime's int8 kernels vary with threads)."""
+    pytorch, _ = taggers
+    texts = mixed_texts()
+    expected = pytorch.predict(texts)
+    for threads in (1, 2):
+        assert Tagger.load(exported / "model.onnx", threads=threads).predict(texts) == expected
+    previous = torch.get_num_threads()
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            assert pytorch.predict(texts) == expected
+    finally:
+        torch.set_num_threads(previous)
+
+
 def test_export_leaves_a_training_model_in_training_mode(tiny_model, tmp_path):
     model, encoder = load_model(tiny_model)
     model.train()
