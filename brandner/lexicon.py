@@ -93,7 +93,7 @@ def read_lexicon(sources: Iterable[str], normalize: Callable[[str], str] = str) 
 
 def _read_lines(path: Path) -> list[str]:
     try:
-        return path.read_text(encoding="utf-8").splitlines()
+        return path.read_text(encoding="utf-8-sig").splitlines()  # a byte-order mark is not part of a word
     except FileNotFoundError:
         raise BrandnerError(f"{path}: word list not found") from None
     except UnicodeDecodeError as error:

@@ -26,18 +26,23 @@ from brandner.tagger import Tagger
 Document = tuple[str, dict]  # the text, and fields to carry into the output
 
 
-def read_documents(lines: Iterable[str], path: str) -> Iterator[Document]:
-    """Documents from text lines (line ends removed); ``path`` names the source in errors."""
+def read_documents(lines: Iterable[bytes], path: str) -> Iterator[Document]:
+    """Documents from the raw lines of a file opened in binary mode; ``path`` names the source in errors.
+
+    Lines end at a line feed only (a lone carriage return stays inside its line, as in the corpus
+    readers), and each is decoded on its own, so a byte that is not UTF-8 is reported on its line.
+    A byte-order mark at the start is dropped."""
     json_lines: bool | None = None
-    number = 0
-    try:
-        for number, line in enumerate(lines, start=1):
-            line = line.rstrip("\r\n")
-            if json_lines is None and line.strip():
-                json_lines = _looks_like_json(line)
-            yield _parse_json(line, path, number) if json_lines else (line, {})
-    except UnicodeDecodeError:
-        raise InputFileError(path, number + 1, "not UTF-8 text") from None
+    for number, raw in enumerate(lines, start=1):
+        try:
+            line = raw.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError:
+            raise InputFileError(path, number, "not UTF-8 text") from None
+        if number == 1:
+            line = line.removeprefix("\ufeff")
+        if json_lines is None and line.strip():
+            json_lines = _looks_like_json(line)
+        yield _parse_json(line, path, number) if json_lines else (line, {})
 
 
 def _looks_like_json(line: str) -> bool:
@@ -64,6 +69,12 @@ def _parse_json(line: str, path: str, number: int) -> Document:
     if not isinstance(text, str):
         raise InputFileError(path, number, "expected a 'string' or 'text' field holding a string")
     value.pop("entities", None)
+    if "\\u" in line:  # an escape may stand for a lone surrogate, which no UTF-8 output can hold
+        try:
+            json.dumps([text, value], ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise InputFileError(path, number, "a \\u escape that is half of a surrogate pair, not a character") \
+                from None
     return text, value
 
 

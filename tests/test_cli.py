@@ -93,14 +93,27 @@ def test_tag_arguments_files_and_stdin(trained):
     (["train", "--train", "train.jsonl", "-o", "x.pt"], "--train needs --dev"),
     (["train", "--corpus", "ecommerce", "--set", "hiden=1", "-o", "x.pt"], "unknown setting 'hiden'"),
     (["evaluate", "-m", "model.pt", "--file", "bad.jsonl"], "bad.jsonl:2:"),
+    (["tag", "-m", "model.pt", "-i", "bad.txt"], "bad.txt:3: not UTF-8 text"),
+    (["tag", "-m", "model.pt", "-i", "surrogate.jsonl"], "surrogate.jsonl:2: a \\u escape that is half"),
 ])
 def test_errors_are_one_line_and_exit_1(trained, args, message):
     work, _ = trained
     (work / "bad.jsonl").write_text('{"string": "a", "entities": []}\n{"string": \n', encoding="utf-8")
+    (work / "bad.txt").write_bytes("我买了特步鞋\n华为手机\n".encode() + b"bad\xff\n" + "小米\n".encode())
+    (work / "surrogate.jsonl").write_text('{"string": "a"}\n{"string": "\\ud800abc"}\n', encoding="utf-8")
     result = brandner(*args, cwd=work)
     assert result.returncode == 1
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_stdin_must_be_utf8_whatever_the_locale(trained):
+    work, _ = trained
+    env = dict(os.environ, PYTHONPATH=str(REPO), LC_ALL="C.UTF-8")  # stdin's own decoding would let 0xff through
+    result = subprocess.run([sys.executable, "-m", "brandner.cli.main", "tag", "-m", "model.pt", "-i", "-"], cwd=work,
+                            env=env, input="我买了特步鞋\n".encode() + b"abc\xffdef\n", capture_output=True)
+    assert result.returncode == 1
+    assert result.stderr.decode().strip() == "brandner: error: <stdin>:2: not UTF-8 text"
 
 
 def test_kill_then_resume_from_the_command_line(tmp_path):

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from brandner.errors import BrandnerError
-from brandner.lexicon import BEGIN, END, INSIDE, SINGLE, Lexicon, positions, read_words
+from brandner.lexicon import BEGIN, END, INSIDE, SINGLE, Lexicon, positions, read_lexicon, read_words
 
 
 def brute_force(words: set[str], text: str) -> list[tuple[int, int]]:
@@ -47,6 +47,13 @@ def test_word_files_keep_whole_lines_and_normalise(tmp_path):
     path = tmp_path / "brands.txt"
     path.write_text("New Balance\n\n  特步 \nNew Balance\n", encoding="utf-8")
     assert read_words(str(path), str.lower) == ["new balance", "特步"]
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_word(tmp_path):
+    path = tmp_path / "brands.txt"
+    path.write_bytes("\ufeff华为\n小米\n".encode())
+    assert read_words(str(path)) == ["华为", "小米"]
+    assert read_lexicon([str(path)]).matches("我买了华为手机和小米") == [(3, 5), (8, 10)]
 
 
 def test_missing_or_binary_word_files_name_the_path(tmp_path):

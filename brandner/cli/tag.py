@@ -64,13 +64,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 @contextmanager
-def _input(path: str | None) -> Iterator[tuple[IO[str] | list, str]]:
+def _input(path: str | None) -> Iterator[tuple[IO[bytes] | list, str]]:
+    """The input's raw lines (bytes: ``read_documents`` decodes them line by line) and its name."""
     if path is None:
         yield [], "<args>"
     elif path == "-":
-        yield sys.stdin, "<stdin>"
+        yield sys.stdin.buffer, "<stdin>"
     else:
-        with open(path, encoding="utf-8", newline="") as handle:
+        with open(path, "rb") as handle:
             yield handle, path
 
 
