@@ -206,6 +206,11 @@ def parse_request(body: bytes, limits: Limits) -> tuple[list[str], bool, float |
     for i, text in enumerate(texts):
         if len(text) > limits.max_chars:
             raise ApiError(413, f"texts[{i}] has {len(text)} characters; the limit is max_chars={limits.max_chars}")
+        try:
+            text.encode("utf-8")  # a \ud800 escape decodes to half a surrogate pair, which no response can hold
+        except UnicodeEncodeError:
+            raise ApiError(422, f"texts[{i}] holds a \\u escape for half of a surrogate pair, not a character") \
+                from None
     scores = data.get("scores", False)
     if not isinstance(scores, bool):
         raise ApiError(422, '"scores" must be true or false')

@@ -84,6 +84,7 @@ def test_the_page_is_self_contained(client):
     (json.dumps({"texts": ["a"] * 6}).encode(), 413, "max_texts=5"),
     (json.dumps({"texts": ["a", "b" * 51]}).encode(), 413, "texts[1] has 51 characters; the limit is max_chars=50"),
     (json.dumps({"texts": ["a" * 40] * 2, "pad": "x" * 2000}).encode(), 413, "max_body_bytes=2000"),
+    (b'{"texts": ["\\ud83d\\ude00", "\\ud800abc"]}', 422, "texts[1] holds a \\u escape for half of a surrogate pair"),
 ])
 def test_bad_requests_get_a_json_error_naming_the_problem(client, body, status, words):
     response = client.post("/v1/tag", content=body, headers={"content-type": "application/json"})
