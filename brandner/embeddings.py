@@ -14,6 +14,7 @@ embeddings; any of them may be missing. A single file is character vectors.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Iterable
 
@@ -22,20 +23,28 @@ import numpy as np
 from brandner.atomic import atomic_output
 from brandner.errors import BrandnerError, InputFileError
 
+log = logging.getLogger("brandner")
+
 
 def read_word2vec(path: str | Path, keep: set[str] | None = None) -> tuple[list[str], np.ndarray]:
     """Tokens and their vectors ``(count, dim)``; only tokens in ``keep`` when given.
 
-    Raises InputFileError naming the line for a malformed line or a wrong dimension.
+    Raises InputFileError naming the line for a malformed line or a wrong dimension; warns
+    when the file has another number of vectors than its header's COUNT (a file cut short?).
     """
     tokens: list[str] = []
     rows: list[np.ndarray] = []
-    dim = -1
-    with open(path, encoding="utf-8", errors="strict", newline="") as lines:
-        for number, line in enumerate(_lines(path, lines), start=1):
+    dim = count = -1
+    found = number = 0
+    with open(path, "rb") as lines:  # decoded line by line, so that an error names its line
+        for number, raw in enumerate(lines, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise InputFileError(str(path), number, "not UTF-8 text") from None
             fields = line.rstrip("\r\n").rstrip(" ").split(" ")
             if number == 1 and len(fields) == 2 and all(f.isdigit() for f in fields):
-                dim = int(fields[1])
+                count, dim = int(fields[0]), int(fields[1])
                 continue
             if not fields[0]:
                 if line.strip():
@@ -49,11 +58,14 @@ def read_word2vec(path: str | Path, keep: set[str] | None = None) -> tuple[list[
                 dim = len(vector)
             if len(vector) != dim or dim == 0:
                 raise InputFileError(str(path), number, f"vector has {len(vector)} numbers, expected {dim}")
+            found += 1
             if keep is None or fields[0] in keep:
                 tokens.append(fields[0])
                 rows.append(vector)
     if dim <= 0:
         raise InputFileError(str(path), 1, "no vectors in file")
+    if count >= 0 and found != count:
+        log.warning("%s: the header says %d vectors, the file has %d (cut short?)", path, count, found)
     matrix = np.stack(rows) if rows else np.zeros((0, dim), dtype=np.float32)
     return tokens, matrix
 
@@ -84,12 +96,3 @@ def write_word2vec(path: str | Path, tokens: list[str], matrix: np.ndarray) -> N
         out.write(f"{len(keep)} {matrix.shape[1]}\n")
         for i in keep:
             out.write(tokens[i] + " " + " ".join(f"{x:.5f}" for x in matrix[i].tolist()) + "\n")
-
-
-def _lines(path: str | Path, handle):
-    number = 0
-    try:
-        for number, line in enumerate(handle, start=1):
-            yield line
-    except UnicodeDecodeError:
-        raise InputFileError(str(path), number + 1, "not UTF-8 text") from None

@@ -36,6 +36,7 @@ from brandner.atomic import atomic_output
 from brandner.errors import BrandnerError, InputFileError
 from brandner.schemes import IOBES, Role, Scheme, detect_scheme, get_scheme, spans_from_roles
 from brandner.sentence import Sentence, Span
+from brandner.text import LONE_SURROGATE, writable
 
 FORMATS = ("columns", "jsonl", "cluener")
 OVERLAP_POLICIES = ("error", "outer")
@@ -104,19 +105,27 @@ def read_lines(path: str | Path) -> list[str]:
 
 
 def guess_format(lines: Iterable[str]) -> str:
-    """``"cluener"``, ``"jsonl"`` or ``"columns"``, judged by the first non-blank line."""
+    """``"cluener"``, ``"jsonl"`` or ``"columns"``. Columns unless the first non-blank line is a
+    JSON object; then the first record with a ``label`` (cluener) or with ``entities`` or
+    ``string`` (jsonl) decides. A record of a bare ``text`` is either format's sentence without
+    entities, so it does not decide; a file of nothing else is read as jsonl."""
+    json_seen = False
     for line in lines:
         line = line.strip()
         if not line:
             continue
-        if not (line.startswith("{") and line.endswith("}")):
+        if not json_seen and not (line.startswith("{") and line.endswith("}")):
             return "columns"
+        json_seen = True
         try:
             record = json.loads(line)
         except json.JSONDecodeError:
             return "jsonl"  # the reader names the line and the JSON error
-        return "cluener" if isinstance(record, dict) and "label" in record else "jsonl"
-    return "columns"
+        if not isinstance(record, dict) or "entities" in record or "string" in record:
+            return "jsonl"
+        if "label" in record:
+            return "cluener"
+    return "jsonl" if json_seen else "columns"
 
 
 def parse_columns(lines: Iterable[str], path: str = "<lines>", scheme: Scheme | str | None = None,
@@ -260,6 +269,8 @@ def _json_object(line: str, path: str, number: int) -> dict:
         raise InputFileError(path, number, f"invalid JSON: {error.msg} (column {error.colno})") from None
     if not isinstance(record, dict):
         raise InputFileError(path, number, f"expected a JSON object, got {type(record).__name__}")
+    if "\\u" in line and not writable(record):
+        raise InputFileError(path, number, LONE_SURROGATE)
     return record
 
 

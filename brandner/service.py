@@ -20,6 +20,8 @@ import logging
 from concurrent.futures import BrokenExecutor, Executor, ThreadPoolExecutor
 from typing import Any, Callable
 
+from brandner.text import LONE_SURROGATE, writable
+
 log = logging.getLogger(__name__)
 
 TagFunction = Callable[[list[str], bool], list[dict]]
@@ -206,11 +208,8 @@ def parse_request(body: bytes, limits: Limits) -> tuple[list[str], bool, float |
     for i, text in enumerate(texts):
         if len(text) > limits.max_chars:
             raise ApiError(413, f"texts[{i}] has {len(text)} characters; the limit is max_chars={limits.max_chars}")
-        try:
-            text.encode("utf-8")  # a \ud800 escape decodes to half a surrogate pair, which no response can hold
-        except UnicodeEncodeError:
-            raise ApiError(422, f"texts[{i}] holds a \\u escape for half of a surrogate pair, not a character") \
-                from None
+        if not writable(text):
+            raise ApiError(422, f"texts[{i}] holds {LONE_SURROGATE}")
     scores = data.get("scores", False)
     if not isinstance(scores, bool):
         raise ApiError(422, '"scores" must be true or false')

@@ -22,6 +22,7 @@ from typing import IO, Iterable, Iterator
 from brandner import worker
 from brandner.errors import InputFileError
 from brandner.tagger import Tagger
+from brandner.text import LONE_SURROGATE, writable
 
 Document = tuple[str, dict]  # the text, and fields to carry into the output
 
@@ -69,12 +70,8 @@ def _parse_json(line: str, path: str, number: int) -> Document:
     if not isinstance(text, str):
         raise InputFileError(path, number, "expected a 'string' or 'text' field holding a string")
     value.pop("entities", None)
-    if "\\u" in line:  # an escape may stand for a lone surrogate, which no UTF-8 output can hold
-        try:
-            json.dumps([text, value], ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError:
-            raise InputFileError(path, number, "a \\u escape that is half of a surrogate pair, not a character") \
-                from None
+    if "\\u" in line and not writable([text, value]):
+        raise InputFileError(path, number, LONE_SURROGATE)
     return text, value
 
 

@@ -7,10 +7,14 @@ always quote the original: ``string[start:end] == word``.
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
+# Why a reader refuses a string holding half of a surrogate pair: JSON's "\ud800" escape decodes to one,
+# and no UTF-8 output can hold it, so it is refused where it is read rather than failing at write time.
+LONE_SURROGATE = "a \\u escape for half of a surrogate pair, not a character"
 # Where the model's input should break a long text: the end of a sentence or clause.
 SENTENCE_ENDS = frozenset("。！？；!?;…\n\r")
 # Code points the translation tables cover: Latin, full-width forms and the digits
@@ -84,3 +88,16 @@ def split_chunks(text: str, max_length: int) -> list[tuple[int, int]]:
     if start < len(text) or not chunks:
         chunks.append((start, len(text)))
     return chunks
+
+
+def writable(value: object) -> bool:
+    """Whether ``value`` (a string, or JSON data holding strings) can be written as UTF-8; see LONE_SURROGATE.
+
+    >>> writable(["特步", {"id": 1}]), writable("\\ud800abc")
+    (True, False)
+    """
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

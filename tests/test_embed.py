@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import numpy as np
 import pytest
@@ -66,6 +67,20 @@ def test_bad_input_is_reported(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(BrandnerError, match="no vectors here"):
         read_vectors(tmp_path / "empty")
+
+
+def test_vectors_files_name_the_line_of_a_bad_byte_and_warn_when_cut_short(tmp_path, caplog):
+    path = tmp_path / "v.vec"
+    write_word2vec(path, [f"字{i}" for i in range(400)], np.ones((400, 3), dtype=np.float32))
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(b"".join(lines[:300]) + b"\xff 1 2 3\n" + b"".join(lines[300:]))
+    with pytest.raises(InputFileError, match=r"v.vec:301: not UTF-8 text"):
+        read_word2vec(path)
+    path.write_bytes(b"".join(lines[:5]))
+    with caplog.at_level(logging.WARNING, logger="brandner"):
+        assert len(read_word2vec(path)[0]) == 4
+    expected = f"{path}: the header says 400 vectors, the file has 4 (cut short?)"
+    assert [r.getMessage() for r in caplog.records] == [expected]
 
 
 def test_write_word2vec_leaves_out_tokens_with_spaces(tmp_path):

@@ -153,6 +153,8 @@ ENTITY = '{"string": "特步鞋", "entities": [%s]}'
     (ENTITY % '{"type": "X", "start": 0, "end": 2}, {"type": "Y", "start": 1, "end": 3}',
      "entities overlap: X '特步' at 0..2 and Y '步鞋' at 1..3"),
     ('{"text": "a", "label": {}}', "read it as 'cluener'"),
+    ('{"string": "a\\ud800"}', "a \\u escape for half of a surrogate pair"),
+    ('{"string": "a", "entities": [{"type": "\\udfff", "start": 0, "end": 1}]}', "half of a surrogate pair"),
 ])
 def test_jsonl_errors_name_the_line(tmp_path: Path, record: str, expected: str) -> None:
     path = put(tmp_path, '{"string": "ok"}\n' + record + "\n", "in.jsonl")
@@ -192,6 +194,15 @@ def test_overlaps_outer_keeps_the_longest_and_counts(tmp_path: Path) -> None:
     ('{"text": "a"}', "jsonl"), ("{\tO", "columns"), ("a O", "columns"), ("{bad}", "jsonl")])
 def test_format_is_guessed_from_the_first_line(first_line: str, fmt: str) -> None:
     assert guess_format(["", first_line, "x"]) == fmt
+
+
+def test_records_of_bare_text_leave_the_format_to_the_first_that_tells(tmp_path: Path) -> None:
+    bare = '{"text": "今天天气好"}'
+    assert guess_format([bare, "", bare, '{"text": "叶老桂", "label": {"name": {"叶老桂": [[0, 2]]}}}']) == "cluener"
+    assert guess_format([bare, '{"text": "特步", "entities": []}']) == "jsonl"
+    assert guess_format([bare, bare]) == "jsonl"
+    path = put(tmp_path, bare + '\n{"text": "叶老桂", "label": {"name": {"叶老桂": [[0, 2]]}}}\n', "in.json")
+    assert read_file(path).sentences == [Sentence("今天天气好"), Sentence("叶老桂", (Span(0, 3, "name"),))]
 
 
 def test_unknown_format_and_scheme_are_errors(tmp_path: Path) -> None:
