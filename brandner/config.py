@@ -16,6 +16,7 @@ Unknown tables and keys are errors that name the key.
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,6 +80,7 @@ class ModelConfig:
         return parse_gazetteers(self.gazetteers)
 
     def __post_init__(self) -> None:
+        _check_finite(self)
         if self.head not in HEADS:
             raise BrandnerError(f"model.head must be one of {', '.join(HEADS)}, got {self.head!r}")
         if self.segmenter not in SEGMENTERS:
@@ -118,6 +120,7 @@ class TrainConfig:
     embeddings: str = ""
 
     def __post_init__(self) -> None:
+        _check_finite(self)
         _check_positive(self, "lr", "batch_size", "max_epochs", "patience", "min_char_count")
         if not 0.0 <= self.unk_replace < 1.0:
             raise BrandnerError(f"train.unk_replace must be in [0, 1), got {self.unk_replace}")
@@ -155,6 +158,8 @@ def load_config(path: str | Path | None = None, overrides: Iterable[str] = ()) -
             loaded = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as error:
             raise BrandnerError(f"{path}: not valid TOML: {error}") from None
+        except UnicodeDecodeError:
+            raise BrandnerError(f"{path}: not UTF-8 text (TOML files are UTF-8)") from None
         Config.from_dict(loaded, str(path))  # validates before merging
         for section, values in loaded.items():
             data[section].update(values)
@@ -180,7 +185,9 @@ def _parse_override(text: str) -> tuple[str, str, Any]:
         raise BrandnerError(f"unknown setting {key!r}; known: {_known(fields)}")
     try:
         value = tomllib.loads(f"v = {raw.strip()}")["v"]
-    except tomllib.TOMLDecodeError:
+    except tomllib.TOMLDecodeError as error:
+        if raw.strip().startswith(('"', "'")):  # meant as a TOML string, so not a bare word
+            raise BrandnerError(f"--set {key}: {raw.strip()} is not a valid TOML string ({error})") from None
         value = raw.strip()  # a bare word is a string
     return section, name, value
 
@@ -208,3 +215,12 @@ def _check_positive(config: Any, *names: str) -> None:
         if getattr(config, name) <= 0:
             section = "model" if isinstance(config, ModelConfig) else "train"
             raise BrandnerError(f"{section}.{name} must be positive, got {getattr(config, name)}")
+
+
+def _check_finite(config: Any) -> None:
+    """NaN passes every range check written with comparisons, and inf every lower bound."""
+    section = "model" if isinstance(config, ModelConfig) else "train"
+    for field in dataclasses.fields(config):
+        value = getattr(config, field.name)
+        if field.type == "float" and not math.isfinite(value):
+            raise BrandnerError(f"{section}.{field.name} must be a finite number, got {value}")

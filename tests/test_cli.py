@@ -94,6 +94,7 @@ def test_tag_arguments_files_and_stdin(trained):
     (["train", "--corpus", "ecommerce", "--set", "hiden=1", "-o", "x.pt"], "unknown setting 'hiden'"),
     (["evaluate", "-m", "model.pt", "--file", "bad.jsonl"], "bad.jsonl:2:"),
     (["tag", "-m", "model.pt", "-i", "bad.txt"], "bad.txt:3: not UTF-8 text"),
+    (["train", "--corpus", "brands-sample", "--embeddings", "vec😀.vec", "-o", "x.pt"], "vec😀.vec: No such file"),
     (["tag", "-m", "model.pt", "-i", "surrogate.jsonl"], "surrogate.jsonl:2: a \\u escape for half"),
 ])
 def test_errors_are_one_line_and_exit_1(trained, args, message):

@@ -60,10 +60,20 @@ def test_bad_files_are_errors_naming_the_problem(tmp_path, toml, message):
 @pytest.mark.parametrize("override,message", [
     ("nope=1", "unknown setting 'nope'"), ("model.lr=1", "unknown setting 'model.lr'"),
     ("batch_size=0", "must be positive"), ("novalue", "KEY=VALUE"), ("dropout=true", "must be float"),
+    ("lr=nan", "train.lr must be a finite number, got nan"), ("lr=inf", "train.lr must be a finite number"),
+    ("lr_decay=nan", "train.lr_decay must be a finite"), ("clip=inf", "train.clip must be a finite"),
+    ("dropout=nan", "model.dropout must be a finite"), ('embeddings="a\\ud83d.vec"', "not a valid TOML string"),
 ])
 def test_bad_overrides(override, message):
     with pytest.raises(BrandnerError, match=message):
         load_config(None, [override])
+
+
+def test_a_config_file_that_is_not_utf8_is_an_error(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_bytes(b"[train]\nlr = 0.1 # \xff\n")
+    with pytest.raises(BrandnerError, match="bad.toml: not UTF-8 text"):
+        load_config(path)
 
 
 def test_configs_are_frozen():

@@ -55,10 +55,11 @@ def run(args: argparse.Namespace) -> int:
     for key, value in (("seed", args.seed), ("max_epochs", args.epochs)):
         if value is not None:
             overrides.append(f"train.{key}={value}")
+    # As TOML strings: json.dumps writes one, unless ensure_ascii escapes emoji as surrogate pairs, which TOML refuses.
     if args.gazetteer:
-        overrides.append(f"model.gazetteers={json.dumps(','.join(args.gazetteer))}")
+        overrides.append(f"model.gazetteers={json.dumps(','.join(args.gazetteer), ensure_ascii=False)}")
     if args.embeddings:
-        overrides.append(f"train.embeddings={json.dumps(args.embeddings)}")
+        overrides.append(f"train.embeddings={json.dumps(args.embeddings, ensure_ascii=False)}")
     config = load_config(args.config, overrides)
     train, dev, test = _data(args)
     summary = fit(train, dev, config, args.output, test=test, resume=args.resume,
