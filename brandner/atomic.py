@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from contextlib import contextmanager
@@ -17,6 +18,8 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
     ...     temporary.write_text("done")
     """
     target = Path(path)
+    if target.is_dir():  # else the rename fails and the error names the temporary file
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(target))
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     os.close(handle)

@@ -42,8 +42,9 @@ def safe_load(path: str | Path, kind: str = FORMAT) -> dict:
         raise BrandnerError(f"{path}: not a brandner file ({type(error).__name__}: {error})".splitlines()[0]) from None
     if not isinstance(payload, dict) or payload.get("format") != kind:
         raise BrandnerError(f"{path}: not a {kind} file")
-    if payload.get("version", 0) > VERSION:
-        raise BrandnerError(f"{path}: written by a newer brandner (format version {payload['version']})")
+    version = payload.get("version", 0)
+    if not isinstance(version, int) or version > VERSION:
+        raise BrandnerError(f"{path}: written by a newer brandner (format version {version!r})")
     return payload
 
 
@@ -58,7 +59,20 @@ def save_model(path: str | Path, model: BiLSTMTagger, encoder: Encoder) -> None:
     atomic_save(model_payload(model, encoder), path)
 
 
-def model_from_payload(payload: dict) -> tuple[BiLSTMTagger, Encoder]:
+def model_from_payload(payload: dict, source: str | Path = "the model") -> tuple[BiLSTMTagger, Encoder]:
+    """The model (in eval mode) and its encoder from what :func:`model_payload` made; ``source``
+    names the file in errors. A payload that passes :func:`safe_load` may still not fit this
+    version's network (a key missing, a tensor of another shape, a setting it does not know)."""
+    try:
+        return _rebuild(payload)
+    except BrandnerError as error:
+        raise BrandnerError(f"{source}: {error}") from None
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as error:
+        message = f"{source}: a model this brandner cannot rebuild ({type(error).__name__}: {error})"
+        raise BrandnerError(message.splitlines()[0]) from None
+
+
+def _rebuild(payload: dict) -> tuple[BiLSTMTagger, Encoder]:
     config = ModelConfig.from_saved(payload["model_config"])
     encoder = Encoder.from_dict(payload["encoder"])
     state = dict(payload["state_dict"])
@@ -92,4 +106,4 @@ def network_for(config: ModelConfig, encoder: Encoder, frozen: dict[str, int] | 
 
 def load_model(path: str | Path) -> tuple[BiLSTMTagger, Encoder]:
     """The model (in eval mode) and its encoder from a model file."""
-    return model_from_payload(safe_load(path))
+    return model_from_payload(safe_load(path), path)

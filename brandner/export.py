@@ -40,6 +40,7 @@ from brandner.model.network import BiLSTMTagger
 from brandner.onnx_backend import (FORMAT, META_CONFIG, META_CRF, META_ENCODER, META_FORMAT, META_VERSION,
                                    OPSET, VERSION, OnnxEmissions, is_onnx_file, session)
 
+MIN_OPSET = 11  # 7 to 9 cannot sort a batch of unknown size; 10 writes a graph onnxruntime refuses
 NOT_INPUTS = ("mask", "tags")  # Batch fields the graph does not take (the mask follows from the lengths)
 
 
@@ -71,6 +72,8 @@ def export_onnx(model: BiLSTMTagger, encoder: Encoder, path: str | Path, opset: 
     ``int8`` then stores the LSTM and projection weights as 8-bit integers (onnxruntime's
     dynamic quantisation, as ``Tagger(int8=True)`` does in torch): faster, scores not exact.
     """
+    if opset < MIN_OPSET:
+        raise BrandnerError(f"opset {opset} is too old for this graph (its sorting needs {MIN_OPSET} or later)")
     was_training = model.training
     model.eval()  # no dropout in the graph
     try:
@@ -98,9 +101,14 @@ def _onnx_bytes(model: BiLSTMTagger, encoder: Encoder, opset: int) -> bytes:
     # mode, recursively, and a new module is in training mode (dropout on).
     traced = _Emissions(model, names).eval()
     with torch.no_grad(), _quiet():
-        torch.onnx.export(traced, tuple(getattr(example, n) for n in names), buffer,
-                          dynamo=False, input_names=names, output_names=["emissions"],
-                          dynamic_axes={**dynamic, "emissions": {0: "batch", 1: "seq"}}, opset_version=opset)
+        try:
+            torch.onnx.export(traced, tuple(getattr(example, n) for n in names), buffer,
+                              dynamo=False, input_names=names, output_names=["emissions"],
+                              dynamic_axes={**dynamic, "emissions": {0: "batch", 1: "seq"}}, opset_version=opset)
+        except RuntimeError as error:
+            if "Unsupported onnx_opset_version" not in str(error):
+                raise
+            raise BrandnerError(f"opset {opset} is newer than this torch {torch.__version__} can write") from None
     proto = onnx.load_from_string(buffer.getvalue())
     metadata = {META_FORMAT: FORMAT, META_VERSION: str(VERSION),
                 META_CONFIG: json.dumps(dataclasses.asdict(model.config)),

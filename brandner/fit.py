@@ -52,6 +52,8 @@ def fit(train: Sequence[Sentence], dev: Sequence[Sentence], config: Config, outp
     train = [s for s in train if s.text]
     if not train or not dev:
         raise BrandnerError("training needs at least one training and one dev sentence")
+    if output.is_dir():  # now, not when the first epoch is saved
+        raise BrandnerError(f"{output}: a directory; the model goes to a file")
     torch.manual_seed(config.train.seed)
     rng = random.Random(config.train.seed)
     state = TrainState()
@@ -137,7 +139,7 @@ def _resume(output: Path, config: Config):
     if not path.exists():
         raise BrandnerError(f"{path}: no resume state to continue from (train without --resume first)")
     payload = safe_load(path, RESUME_FORMAT)
-    model, encoder = model_from_payload(payload["model"])
+    model, encoder = model_from_payload(payload["model"], path)
     saved = payload["train_config"]
     defaults = dataclasses.asdict(TrainConfig())  # for settings newer than the resume file
     changed = [k for k, v in dataclasses.asdict(config.train).items()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -49,6 +50,37 @@ def test_a_pickled_object_inside_a_checkpoint_is_refused(tmp_path):
     torch.save({"format": "brandner-model", "version": 1, "x": Evil()}, path)
     with pytest.raises(BrandnerError):
         safe_load(path)
+
+
+def _without_encoder(payload):
+    del payload["encoder"]
+
+
+def _a_row_short(payload):
+    weight = payload["state_dict"]["char_embedding.weight"]
+    payload["state_dict"]["char_embedding.weight"] = weight[:-1]
+
+
+def _a_newer_setting(payload):
+    payload["model_config"]["attention_heads"] = 4
+
+
+def _a_version_of_text(payload):
+    payload["version"] = "2"
+
+
+@pytest.mark.parametrize("damage, message", [
+    (_without_encoder, "cannot rebuild (KeyError: 'encoder')"), (_a_row_short, "cannot rebuild (RuntimeError"),
+    (_a_newer_setting, "cannot rebuild (TypeError"), (_a_version_of_text, "written by a newer brandner"),
+])
+def test_a_model_file_that_does_not_fit_this_version_is_a_one_line_error(tiny_model, tmp_path, damage, message):
+    payload = torch.load(tiny_model, weights_only=True)
+    damage(payload)
+    path = tmp_path / "odd.pt"
+    torch.save(payload, path)
+    with pytest.raises(BrandnerError, match=r"odd.pt: .*" + re.escape(message)) as error:
+        Tagger.load(path)
+    assert "\n" not in str(error.value)
 
 
 def test_summary_is_written_beside_the_model(tiny_model):

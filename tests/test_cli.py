@@ -95,12 +95,15 @@ def test_tag_arguments_files_and_stdin(trained):
     (["evaluate", "-m", "model.pt", "--file", "bad.jsonl"], "bad.jsonl:2:"),
     (["tag", "-m", "model.pt", "-i", "bad.txt"], "bad.txt:3: not UTF-8 text"),
     (["train", "--corpus", "brands-sample", "--embeddings", "vec😀.vec", "-o", "x.pt"], "vec😀.vec: No such file"),
+    (["train", "--corpus", "brands-sample", "-o", "adir"], "adir: a directory; the model goes to a file"),
+    (["tag", "-m", "model.pt", "-o", "adir", "特步"], "adir: Is a directory"),
     (["tag", "-m", "model.pt", "-i", "surrogate.jsonl"], "surrogate.jsonl:2: a \\u escape for half"),
 ])
 def test_errors_are_one_line_and_exit_1(trained, args, message):
     work, _ = trained
     (work / "bad.jsonl").write_text('{"string": "a", "entities": []}\n{"string": \n', encoding="utf-8")
     (work / "bad.txt").write_bytes("我买了特步鞋\n华为手机\n".encode() + b"bad\xff\n" + "小米\n".encode())
+    (work / "adir").mkdir(exist_ok=True)
     (work / "surrogate.jsonl").write_text('{"string": "a"}\n{"string": "\\ud800abc"}\n', encoding="utf-8")
     result = brandner(*args, cwd=work)
     assert result.returncode == 1

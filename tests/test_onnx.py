@@ -191,6 +191,8 @@ def test_bad_inputs_are_clear_errors(exported, tmp_path):
     (["export", "-m", "model.onnx", "-o", "out.onnx"], "model.onnx: already an ONNX file"),
     (["tag", "-m", "model.onnx", "--int8", "特步"], "model.onnx: int8 quantisation is for PyTorch model files; "
                                                     "for ONNX, quantise when exporting (brandner export --int8)"),
+    (["export", "-m", "model.pt", "-o", "out.onnx", "--opset", "9"], "opset 9 is too old for this graph"),
+    (["export", "-m", "model.pt", "-o", "out.onnx", "--opset", "99"], "opset 99 is newer than this torch"),
 ])
 def test_cli_errors_are_one_line_and_exit_1(exported, monkeypatch, capsys, args, message):
     """Through the console script's function, in process (a subprocess each costs seconds)."""
