@@ -26,6 +26,7 @@ from typing import Callable, Iterable, Sequence
 import jieba
 
 from brandner.errors import BrandnerError
+from brandner.formats import read_lines
 
 JIEBA = "jieba"
 # Positions of a character in a word that holds it (SoftLexicon's B, M, E, S sets). Not the order of
@@ -92,13 +93,12 @@ def read_lexicon(sources: Iterable[str], normalize: Callable[[str], str] = str) 
 
 
 def _read_lines(path: Path) -> list[str]:
+    """The file's lines, as the corpus readers read them: a byte-order mark is dropped (it is not
+    part of the first word), and a byte that is not UTF-8 is an error naming its line."""
     try:
-        return path.read_text(encoding="utf-8-sig").splitlines()  # a byte-order mark is not part of a word
+        return read_lines(path)
     except FileNotFoundError:
         raise BrandnerError(f"{path}: word list not found") from None
-    except UnicodeDecodeError as error:
-        line = path.read_bytes()[:error.start].count(b"\n") + 1
-        raise BrandnerError(f"{path}:{line}: not UTF-8 text") from None
 
 
 def positions(matches: Iterable[tuple[int, int]]) -> Iterable[tuple[int, int, int]]:

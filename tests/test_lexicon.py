@@ -63,6 +63,9 @@ def test_missing_or_binary_word_files_name_the_path(tmp_path):
     bad.write_bytes("特步\n".encode() + b"\xff\xfe\n")
     with pytest.raises(BrandnerError, match="bad.txt:2: not UTF-8"):
         read_words(str(bad))
+    bad.write_bytes("\ufeff特步\n李宁\n".encode() + b"\xff\n")
+    with pytest.raises(BrandnerError, match="bad.txt:3: not UTF-8"):  # the byte-order mark moves no line
+        read_words(str(bad))
 
 
 def test_reading_jiebas_dictionary_leaves_no_file_open():
