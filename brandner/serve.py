@@ -83,7 +83,7 @@ def create_app(tagger: Tagger, limits: Limits = Limits(), name: str = "model",
 
         def executor() -> Executor:
             return ProcessPoolExecutor(1, multiprocessing.get_context("spawn"),
-                                       partial(worker.load, str(model_file), threads))
+                                       partial(worker.load_ignoring_interrupts, str(model_file), threads))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

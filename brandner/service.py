@@ -17,6 +17,7 @@ import collections
 import dataclasses
 import json
 import logging
+import math
 from concurrent.futures import BrokenExecutor, Executor, ThreadPoolExecutor
 from typing import Any, Callable
 
@@ -40,7 +41,7 @@ class Limits:
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
-            if value < 0 or (value == 0 and field.name != "max_wait_ms"):
+            if not math.isfinite(value) or value < 0 or (value == 0 and field.name != "max_wait_ms"):
                 raise ValueError(f"{field.name} must be positive, got {value}")
 
 
@@ -195,11 +196,14 @@ def parse_request(body: bytes, limits: Limits) -> tuple[list[str], bool, float |
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as error:
         raise ApiError(400, f"the body is not valid JSON: {error}") from None
+    except RecursionError:
+        raise ApiError(400, "the body is nested too deeply") from None
     if not isinstance(data, dict):
         raise ApiError(422, 'the body must be a JSON object like {"texts": ["..."]}')
     unknown = sorted(set(data) - {"texts", "scores", "min_score"})
     if unknown:
-        raise ApiError(422, f"unknown field(s) {', '.join(unknown)}; expected texts, scores, min_score")
+        names = ", ".join(json.dumps(name) for name in unknown)  # escaped: a name may be half a surrogate pair
+        raise ApiError(422, f"unknown field(s) {names}; expected texts, scores, min_score")
     texts = data.get("texts")
     if not isinstance(texts, list) or not all(isinstance(text, str) for text in texts):
         raise ApiError(422, '"texts" must be a list of strings')

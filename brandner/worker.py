@@ -7,6 +7,7 @@ Used by ``brandner tag --workers`` (streaming.py) and by the server's tagging pr
 
 from __future__ import annotations
 
+import signal
 from typing import Any
 
 from brandner.onnx_backend import is_onnx_file
@@ -24,6 +25,14 @@ def load(model: str, threads: int | None, **options: Any) -> None:
 
         torch.set_num_threads(threads)
     _tagger = Tagger.load(model, threads=threads, **options)
+
+
+def load_ignoring_interrupts(model: str, threads: int | None, **options: Any) -> None:
+    """:func:`load`, for the server's tagging process: Ctrl-C in a terminal reaches the whole
+    process group, and this process must keep tagging the requests in flight while the server
+    finishes them; the server stops it when it is done."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    load(model, threads, **options)
 
 
 def tagger() -> Tagger:

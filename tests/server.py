@@ -22,12 +22,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(model: Path, *options: str, timeout: float = 60) -> Iterator[tuple[str, subprocess.Popen]]:
-    """``(base_url, process)`` of a server that answers /healthz; stopped (SIGTERM) on exit."""
+def running_server(model: Path, *options: str, timeout: float = 60,
+                   new_session: bool = False) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``(base_url, process)`` of a server that answers /healthz; stopped (SIGTERM) on exit.
+    ``new_session``: in a process group of its own, which a test may signal as a terminal would."""
     port = free_port()
     command = [sys.executable, "-m", "brandner.cli.main", "serve", "-m", str(model), "--port", str(port), *options]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=new_session)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout

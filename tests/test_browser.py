@@ -70,3 +70,20 @@ def test_text_is_shown_as_text_not_html(page_url):
             assert page.inner_text("#error") == ""
         finally:
             browser.close()
+
+
+def test_marks_count_characters_past_an_emoji(page_url):
+    """Offsets count code points; the page must not slice by JavaScript's UTF-16 units."""
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        try:
+            page = browser.new_page()
+            page.goto(page_url + "/")
+            page.wait_for_selector("#legend [data-type='SHOE']")
+            page.evaluate("""showResult({string: "😀我买了特步鞋", entities: [
+                {word: "特步", type: "SHOE", start: 4, end: 6}]})""")
+            mark = page.wait_for_selector("#text mark.entity")
+            assert mark.evaluate("node => node.firstChild.textContent") == "特步"
+            assert page.inner_text("#text").replace("SHOE", "") == "😀我买了特步鞋"
+        finally:
+            browser.close()

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from brandner import Tagger, __version__  # noqa: E402
 from brandner.serve import create_app  # noqa: E402
-from brandner.service import ApiError, Limits, MicroBatcher  # noqa: E402
+from brandner.service import ApiError, Limits, MicroBatcher, parse_request  # noqa: E402
 from tests.server import echo_or_die  # noqa: E402
 
 TEXTS = ["我买了特步鞋", "", "华为手机真好用", "推荐耐克给大家"]
@@ -84,6 +84,7 @@ def test_the_page_is_self_contained(client):
     (json.dumps({"texts": ["a"] * 6}).encode(), 413, "max_texts=5"),
     (json.dumps({"texts": ["a", "b" * 51]}).encode(), 413, "texts[1] has 51 characters; the limit is max_chars=50"),
     (json.dumps({"texts": ["a" * 40] * 2, "pad": "x" * 2000}).encode(), 413, "max_body_bytes=2000"),
+    (b'{"texts": ["a"], "\\ud800": 1}', 422, 'unknown field(s) "\\ud800"'),
     (b'{"texts": ["\\ud83d\\ude00", "\\ud800abc"]}', 422, "texts[1] holds a \\u escape for half of a surrogate pair"),
 ])
 def test_bad_requests_get_a_json_error_naming_the_problem(client, body, status, words):
@@ -91,6 +92,13 @@ def test_bad_requests_get_a_json_error_naming_the_problem(client, body, status, 
     assert response.status_code == status
     assert words in response.json()["detail"]
     assert client.post("/v1/tag", json={"texts": ["我买了特步鞋"]}).status_code == 200  # still serving
+
+
+def test_a_body_nested_deeper_than_python_recurses_is_a_400():
+    body = b'{"texts": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"  # json.loads gives up with a RecursionError
+    with pytest.raises(ApiError) as refused:
+        parse_request(body, Limits(max_body_bytes=len(body)))
+    assert (refused.value.status, refused.value.message) == (400, "the body is nested too deeply")
 
 
 def test_a_body_without_content_length_is_still_limited(client):

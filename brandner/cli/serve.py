@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import json
 import os
+import socket
 
 from brandner.errors import BrandnerError
 from brandner.service import Limits
@@ -35,6 +36,9 @@ def run(args: argparse.Namespace) -> int:
         raise BrandnerError(f"brandner serve needs FastAPI and uvicorn: pip install 'brandner[serve]' ({error})")
     if args.workers < 1:
         raise BrandnerError("--workers must be at least 1")
+    if args.threads is not None and args.threads < 1:
+        raise BrandnerError("--threads must be at least 1")
+    _check_address(args.host, args.port)
     try:
         limits = Limits(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Limits)})
     except ValueError as error:
@@ -48,3 +52,15 @@ def run(args: argparse.Namespace) -> int:
                                                     "limits": dataclasses.asdict(limits)})
         uvicorn.run("brandner.serve:app_from_environment", factory=True, workers=args.workers, **options)
     return 0
+
+
+def _check_address(host: str, port: int) -> None:
+    """Fail now, in one line, where uvicorn would log a port in use or an unknown host over
+    several lines and exit with 3 (and take a port above 65535 modulo 65536)."""
+    if not 0 <= port <= 65535:
+        raise BrandnerError(f"--port must be from 0 to 65535, got {port}")
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as error:  # socket.gaierror (an unknown host) included
+        raise BrandnerError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
