@@ -194,8 +194,10 @@ def parse_request(body: bytes, limits: Limits) -> tuple[list[str], bool, float |
     """``(texts, scores, min_score)`` from a ``/v1/tag`` body, or ApiError naming what is wrong."""
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as error:
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ApiError(400, f"the body is not valid JSON: {error}") from None
+    except ValueError as error:  # valid JSON that Python will not hold: an integer of over 4,300 digits
+        raise ApiError(422, f"the body holds a value too large: {error}") from None
     except RecursionError:
         raise ApiError(400, "the body is nested too deeply") from None
     if not isinstance(data, dict):

@@ -94,11 +94,14 @@ def test_bad_requests_get_a_json_error_naming_the_problem(client, body, status, 
     assert client.post("/v1/tag", json={"texts": ["我买了特步鞋"]}).status_code == 200  # still serving
 
 
-def test_a_body_nested_deeper_than_python_recurses_is_a_400():
-    body = b'{"texts": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"  # json.loads gives up with a RecursionError
+@pytest.mark.parametrize("body, status, words", [
+    (b'{"texts": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", 400, "the body is nested too deeply"),  # RecursionError
+    (b'{"texts": ["a"], "min_score": ' + b"1" * 5000 + b"}", 422, "the body holds a value too large"),
+])
+def test_json_that_python_will_not_hold_is_refused_by_name(body, status, words):
     with pytest.raises(ApiError) as refused:
         parse_request(body, Limits(max_body_bytes=len(body)))
-    assert (refused.value.status, refused.value.message) == (400, "the body is nested too deeply")
+    assert refused.value.status == status and refused.value.message.startswith(words)
 
 
 def test_a_body_without_content_length_is_still_limited(client):
