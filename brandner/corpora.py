@@ -26,6 +26,7 @@ import tempfile
 import urllib.error
 import urllib.request
 import zipfile
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -307,7 +308,8 @@ def _fetch(url: str, destination: Path) -> None:
         with urllib.request.urlopen(url, timeout=60) as response, open(destination, "wb") as out:
             shutil.copyfileobj(response, out, 1 << 20)
     except (urllib.error.URLError, OSError) as error:
-        raise BrandnerError(f"cannot download {url}: {getattr(error, 'reason', error)}") from None
+        reason = str(getattr(error, "reason", error)).splitlines()[0]  # urllib's redirect-loop reason has three lines
+        raise BrandnerError(f"cannot download {url}: {reason}") from None
 
 
 def _extract(archive: Path, member: str, url: str) -> None:
@@ -317,7 +319,7 @@ def _extract(archive: Path, member: str, url: str) -> None:
             with zipfile.ZipFile(archive) as zipped, zipped.open(member) as inner, \
                     open(Path(folder) / "member", "wb") as out:
                 shutil.copyfileobj(inner, out, 1 << 20)
-        except (zipfile.BadZipFile, KeyError) as error:
+        except (zipfile.BadZipFile, KeyError, zlib.error, EOFError, NotImplementedError) as error:  # a corrupt member
             raise BrandnerError(f"{url}: cannot extract {member}: {error}") from None
         os.replace(Path(folder) / "member", archive)
 

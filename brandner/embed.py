@@ -19,14 +19,16 @@ import json
 import logging
 import time
 import zlib
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
 from brandner.atomic import atomic_output
 from brandner.embeddings import KINDS, write_word2vec
-from brandner.errors import BrandnerError, InputFileError
+from brandner.errors import BrandnerError
 from brandner.features import SEGMENTERS, bigrams, words
+from brandner.formats import decoded_lines
 from brandner.text import Normalizer
 
 log = logging.getLogger("brandner")
@@ -57,17 +59,10 @@ class EmbedConfig:
 
 
 def read_texts(path: str | Path) -> list[str]:
-    """The non-blank lines of a UTF-8 text file (``path:line`` errors for bad bytes)."""
-    texts = []
+    """The non-blank lines of a UTF-8 text file (``path:line`` errors for bad bytes; a byte-order
+    mark dropped)."""
     with open(path, "rb") as lines:
-        for number, raw in enumerate(lines, start=1):
-            try:
-                line = raw.decode("utf-8").rstrip("\r\n")
-            except UnicodeDecodeError:
-                raise InputFileError(str(path), number, "not UTF-8 text") from None
-            if line.strip():
-                texts.append(line)
-    return texts
+        return [line for _, line in decoded_lines(lines, path) if line.strip()]
 
 
 def token_sequences(texts: Iterable[str], config: EmbedConfig) -> dict[str, list[list[str]]]:
@@ -97,6 +92,11 @@ def train_vectors(texts: Sequence[str], output: str | Path, config: EmbedConfig 
     sequences = token_sequences(texts, config)
     if not any(sequences["chars"]):
         raise BrandnerError("no text to train vectors on")
+    for kind, tokens in sequences.items():  # now, not with a gensim traceback after the first kinds are written
+        counts = Counter(token for sequence in tokens for token in sequence)
+        if not counts or max(counts.values()) < config.min_count:
+            raise BrandnerError(f"no {kind[:-1]} occurs {config.min_count} times or more in the text; "
+                                "give more text or a lower --min-count")
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     dims = {"chars": config.char_dim, "bigrams": config.bigram_dim, "words": config.word_dim}

@@ -22,6 +22,7 @@ import numpy as np
 
 from brandner.atomic import atomic_output
 from brandner.errors import BrandnerError, InputFileError
+from brandner.formats import decoded_lines
 
 log = logging.getLogger("brandner")
 
@@ -36,13 +37,9 @@ def read_word2vec(path: str | Path, keep: set[str] | None = None) -> tuple[list[
     rows: list[np.ndarray] = []
     dim = count = -1
     found = number = 0
-    with open(path, "rb") as lines:  # decoded line by line, so that an error names its line
-        for number, raw in enumerate(lines, start=1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                raise InputFileError(str(path), number, "not UTF-8 text") from None
-            fields = line.rstrip("\r\n").rstrip(" ").split(" ")
+    with open(path, "rb") as lines:
+        for number, line in decoded_lines(lines, path):
+            fields = line.rstrip(" ").split(" ")
             if number == 1 and len(fields) == 2 and all(f.isdigit() for f in fields):
                 count, dim = int(fields[0]), int(fields[1])
                 continue

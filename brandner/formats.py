@@ -104,6 +104,18 @@ def read_lines(path: str | Path) -> list[str]:
     return text.removeprefix("\ufeff").split("\n")
 
 
+def decoded_lines(raw_lines: Iterable[bytes], path: str | Path) -> Iterator[tuple[int, str]]:
+    """``(number, line)`` for the lines of a file opened in binary mode, each decoded on its own,
+    so that a byte that is not UTF-8 is reported on its line; line ends removed, a byte-order mark
+    dropped. Lines end at a line feed only: a lone carriage return stays inside its line."""
+    for number, raw in enumerate(raw_lines, start=1):
+        try:
+            line = raw.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError:
+            raise InputFileError(str(path), number, "not UTF-8 text") from None
+        yield number, line.removeprefix("\ufeff") if number == 1 else line
+
+
 def guess_format(lines: Iterable[str]) -> str:
     """``"cluener"``, ``"jsonl"`` or ``"columns"``. Columns unless the first non-blank line is a
     JSON object; then the first record with a ``label`` (cluener) or with ``entities`` or

@@ -21,6 +21,7 @@ from typing import IO, Iterable, Iterator
 
 from brandner import worker
 from brandner.errors import InputFileError
+from brandner.formats import decoded_lines
 from brandner.tagger import Tagger
 from brandner.text import LONE_SURROGATE, writable
 
@@ -34,13 +35,7 @@ def read_documents(lines: Iterable[bytes], path: str) -> Iterator[Document]:
     readers), and each is decoded on its own, so a byte that is not UTF-8 is reported on its line.
     A byte-order mark at the start is dropped."""
     json_lines: bool | None = None
-    for number, raw in enumerate(lines, start=1):
-        try:
-            line = raw.decode("utf-8").rstrip("\r\n")
-        except UnicodeDecodeError:
-            raise InputFileError(path, number, "not UTF-8 text") from None
-        if number == 1:
-            line = line.removeprefix("\ufeff")
+    for number, line in decoded_lines(lines, path):
         if json_lines is None and line.strip():
             json_lines = _looks_like_json(line)
         yield _parse_json(line, path, number) if json_lines else (line, {})

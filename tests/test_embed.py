@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 
@@ -67,6 +68,25 @@ def test_bad_input_is_reported(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(BrandnerError, match="no vectors here"):
         read_vectors(tmp_path / "empty")
+
+
+def test_too_little_text_is_refused_before_anything_is_written(tmp_path):
+    with pytest.raises(BrandnerError, match="no bigram occurs 2 times or more in the text"):
+        train_vectors(["啊啊"], tmp_path / "out", dataclasses.replace(TINY, min_count=2))  # 啊 twice, 啊啊 once
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_byte_order_mark_is_not_text(tmp_path):
+    path = tmp_path / "raw.txt"
+    path.write_bytes("\ufeff特步鞋\r\n\n李宁\n".encode())
+    assert read_texts(path) == ["特步鞋", "李宁"]
+
+
+def test_an_output_that_is_a_file_is_one_line_and_exit_1(tmp_path):
+    (tmp_path / "raw.txt").write_text("特步鞋\n" * 3, encoding="utf-8")
+    (tmp_path / "taken").write_text("", encoding="utf-8")
+    result = brandner("embed", "raw.txt", "-o", "taken", cwd=tmp_path)
+    assert result.returncode == 1 and result.stderr.strip().splitlines() == ["brandner: error: taken: File exists"]
 
 
 def test_vectors_files_name_the_line_of_a_bad_byte_and_warn_when_cut_short(tmp_path, caplog):

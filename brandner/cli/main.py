@@ -36,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s: %(message)s", stream=sys.stderr)
     try:
         return args.func(args) or 0
-    except (BrandnerError, FileNotFoundError, IsADirectoryError, PermissionError) as error:
+    except (BrandnerError, FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError,
+            PermissionError) as error:
         message = str(error) if isinstance(error, BrandnerError) else f"{error.filename}: {error.strerror}"
         print(f"brandner: error: {message}", file=sys.stderr)
         return 1
