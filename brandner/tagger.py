@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numbers
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator, Mapping, Sequence, overload
+from typing import TYPE_CHECKING, AbstractSet, Callable, Iterable, Iterator, Mapping, Sequence, overload
 
 import numpy as np
 
@@ -65,6 +65,13 @@ class Tagger:
         ``gazetteers`` (type -> word list file or files) replace the word lists of the
         model's typed gazetteers of those types, no retraining needed:
         ``Tagger.load("model.pt", gazetteers={"brand": "brands.txt"})``."""
+        _check_count("batch_size", batch_size)
+        if threads is not None:
+            _check_count("threads", threads)
+        if not isinstance(int8, bool):
+            raise TypeError(f"int8 must be True or False, got {int8!r}")
+        if gazetteers is not None and not isinstance(gazetteers, Mapping):
+            raise TypeError(f"gazetteers maps a type to its word list file(s), got {type(gazetteers).__name__}")
         if is_onnx_file(path):
             if int8:
                 raise BrandnerError(f"{path}: int8 quantisation is for PyTorch model files; "
@@ -128,19 +135,20 @@ class Tagger:
         list of lists. A text that is empty or only white space has one result, no entities,
         score 1. n-best needs a CRF model and texts of at most ``config.max_chunk_length``
         characters: a longer text is tagged in independent chunks, so its sequences are not
-        one list to rank (ValueError).
+        one list to rank (ValueError). ``k`` is at most MAX_NBEST.
         """
         if isinstance(texts, str):
             return self.predict([texts], scores=scores, min_score=min_score, nbest=nbest)[0]
-        if not all(isinstance(t, str) for t in texts):
-            raise TypeError("predict takes a string or a sequence of strings")
+        texts = _as_texts(texts, "predict")
+        if not isinstance(scores, bool):
+            raise TypeError(f"scores must be True or False, got {scores!r}")
         if min_score is not None:
             if isinstance(min_score, bool) or not isinstance(min_score, numbers.Real) or not 0 <= min_score <= 1:
                 raise ValueError(f"min_score must be a probability between 0 and 1, got {min_score!r}")
             scores = True
         if nbest is not None:
-            if isinstance(nbest, bool) or not isinstance(nbest, numbers.Integral) or nbest < 1:
-                raise ValueError(f"nbest must be a whole number at least 1, got {nbest!r}")
+            if isinstance(nbest, bool) or not isinstance(nbest, numbers.Integral) or not 1 <= nbest <= MAX_NBEST:
+                raise ValueError(f"nbest must be a whole number from 1 to {MAX_NBEST}, got {nbest!r}")
             return self._nbest(texts, int(nbest), scores, min_score)
         return [{"string": text, "entities": _entities(text, spans, min_score)}
                 for text, spans in zip(texts, self._tag(texts, scores))]
@@ -164,8 +172,7 @@ class Tagger:
         """
         if isinstance(texts, str):
             return self.marginals([texts])[0]
-        if not all(isinstance(t, str) for t in texts):
-            raise TypeError("marginals takes a string or a sequence of strings")
+        texts = _as_texts(texts, "marginals")
         outside = np.zeros(len(self.encoder.tags))
         outside[self.encoder.tag_index[OUTSIDE]] = 1.0
         results = [np.tile(outside, (len(text), 1)) for text in texts]
@@ -272,6 +279,27 @@ class Tagger:
 
 
 Piece = tuple[int, int, int]  # (text index, start, end): one chunk of one text
+
+
+# Decoding keeps k paths per tag at every position: the bound keeps a careless k from allocating gigabytes.
+MAX_NBEST = 1000
+
+
+def _as_texts(texts: object, method: str) -> list[str]:
+    """The texts given to ``method`` as a list (a generator is read once, here), or a TypeError
+    naming what arrived: a string is a text, and so not a sequence of them."""
+    if isinstance(texts, (bytes, bytearray, Mapping, AbstractSet)) or not isinstance(texts, Iterable):
+        raise TypeError(f"{method} takes a string or a sequence of strings, got {type(texts).__name__}")
+    texts = list(texts)
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"{method} takes a string or a sequence of strings; item {i} is {type(text).__name__}")
+    return texts
+
+
+def _check_count(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a whole number at least 1, got {value!r}")
 
 
 def _entities(text: str, spans: list[tuple], min_score: float | None) -> list[dict]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -77,6 +78,40 @@ def test_batch_size_does_not_change_results(tiny_model):
 def test_rejects_non_strings(tagger):
     with pytest.raises(TypeError):
         tagger.predict([1, 2])
+
+
+@pytest.mark.parametrize("texts, arrived", [
+    (None, "got NoneType"), (123, "got int"), (b"x", "got bytes"), ({"a": 1}, "got dict"), ({"a"}, "got set"),
+    (["a", None], "item 1 is NoneType"),
+])
+def test_what_is_not_texts_is_named(tagger, texts, arrived):
+    for method in (tagger.predict, tagger.marginals):
+        with pytest.raises(TypeError, match=f"takes a string or a sequence of strings.*{arrived}"):
+            method(texts)
+
+
+def test_any_iterable_of_texts_is_read_once(tagger):
+    texts = ["我买了特步鞋", "推荐耐克给大家"]
+    assert tagger.predict(t for t in texts) == tagger.predict(texts) == tagger.predict(tuple(texts))
+    assert tagger.predict((t for t in texts), nbest=2) == tagger.predict(texts, nbest=2)
+    assert all(np.array_equal(a, b) for a, b in zip(tagger.marginals(t for t in texts), tagger.marginals(texts),
+                                                    strict=True))
+
+
+def test_options_are_checked_where_they_are_given(tiny_model, tagger):
+    from brandner.tagger import MAX_NBEST
+
+    with pytest.raises(ValueError, match=f"nbest must be a whole number from 1 to {MAX_NBEST}, got {MAX_NBEST + 1}"):
+        tagger.predict("特步", nbest=MAX_NBEST + 1)
+    with pytest.raises(TypeError, match="scores must be True or False, got 'yes'"):
+        tagger.predict("特步", scores="yes")
+    for options, error, words in [({"batch_size": 0}, ValueError, "batch_size must be a whole number at least 1"),
+                                  ({"batch_size": 1.5}, ValueError, "batch_size"),
+                                  ({"threads": 0}, ValueError, "threads must be a whole number at least 1"),
+                                  ({"int8": "no"}, TypeError, "int8 must be True or False"),
+                                  ({"gazetteers": "brand=x.txt"}, TypeError, "gazetteers maps a type")]:
+        with pytest.raises(error, match=words):
+            Tagger.load(tiny_model, **options)
 
 
 def test_fast_span_reading_agrees_with_the_lenient_reader_on_valid_sequences():
