@@ -8,6 +8,7 @@ import platform
 import shlex
 import sys
 from pathlib import Path
+from typing import Sequence
 
 import torch
 
@@ -18,6 +19,19 @@ REPO = Path(__file__).resolve().parent.parent
 def default_data_dir() -> str:
     """$BRANDNER_DATA, else the shared corpora beside the repository."""
     return os.environ.get("BRANDNER_DATA") or str(REPO.parent / "shared" / "data")
+
+
+def brandner_command() -> list[str]:
+    """How to run the ``brandner`` CLI of this Python: its console script, else ``-m``."""
+    script = Path(sys.executable).with_name("brandner")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "brandner.cli.main"]
+
+
+def write_cycled(texts: Sequence[str], lines: int, path: Path) -> None:
+    """A file of ``lines`` lines: ``texts`` one a line, over and over (an input for ``brandner tag -i``)."""
+    with path.open("w", encoding="utf-8") as out:
+        for i in range(lines):
+            out.write(texts[i % len(texts)] + "\n")
 
 
 def cpu_model() -> str:

@@ -54,7 +54,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import default_data_dir, publish  # noqa: E402
+from benchmarks.common import brandner_command, default_data_dir, publish, write_cycled  # noqa: E402
 from benchmarks.reference_torchcrf import ReferenceNER  # noqa: E402
 from brandner.batching import Arrays, collate, length_batches, pad  # noqa: E402
 from brandner.checkpoint import network_for, save_model  # noqa: E402
@@ -389,12 +389,10 @@ def time_tag_command(model: Path, texts: Sequence[str], lines: int, threads: int
                      options: Sequence[str] = ()) -> float:
     """Lines/s of ``brandner tag -m MODEL -i FILE -o OUT`` as a whole process, model loading included."""
     source, target = folder / "lines.txt", folder / "tagged.jsonl"
-    source.write_text("".join(texts[i % len(texts)] + "\n" for i in range(lines)), encoding="utf-8")
-    script = Path(sys.executable).with_name("brandner")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "brandner.cli.main"]
+    write_cycled(texts, lines, source)
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
     started = time.perf_counter()
-    subprocess.run(command + ["tag", "-m", str(model), "-i", str(source), "-o", str(target), *options],
+    subprocess.run(brandner_command() + ["tag", "-m", str(model), "-i", str(source), "-o", str(target), *options],
                    check=True, env=env, stderr=subprocess.DEVNULL)
     return lines / (time.perf_counter() - started)
 

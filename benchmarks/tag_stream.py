@@ -32,7 +32,7 @@ from typing import Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import default_data_dir, publish  # noqa: E402
+from benchmarks.common import brandner_command, default_data_dir, publish, write_cycled  # noqa: E402
 from brandner.corpora import load_split  # noqa: E402
 
 
@@ -48,11 +48,6 @@ class Run:
     @property
     def rate(self) -> float:
         return self.lines / self.seconds
-
-
-def brandner_command() -> list[str]:
-    script = Path(sys.executable).with_name("brandner")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "brandner.cli.main"]
 
 
 def children_by_parent() -> dict[int, list[int]]:
@@ -117,12 +112,6 @@ def check_output(source: Path, target: Path) -> None:
                 raise SystemExit(f"{target}:{number}: not the result for line {number} of {source}")
 
 
-def write_input(texts: Sequence[str], lines: int, path: Path) -> None:
-    with path.open("w", encoding="utf-8") as out:
-        for i in range(lines):
-            out.write(texts[i % len(texts)] + "\n")
-
-
 def corpus_texts(corpus: str, data_dir: str) -> list[str]:
     texts = [s.text for split in ("train", "dev", "test") for s in load_split(corpus, split, data_dir)]
     return [t for t in texts if t and "\n" not in t]
@@ -180,7 +169,7 @@ def main() -> None:
         runs = []
         for lines in args.lines:
             source, target = folder / "input.txt", folder / "output.jsonl"
-            write_input(texts, lines, source)
+            write_cycled(texts, lines, source)
             for workers in args.workers:
                 runs.append(run_tag(model, source, target, lines, workers, args.interval))
                 check_output(source, target)
