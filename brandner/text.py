@@ -17,6 +17,8 @@ from functools import lru_cache
 LONE_SURROGATE = "a \\u escape for half of a surrogate pair, not a character"
 # Where the model's input should break a long text: the end of a sentence or clause.
 SENTENCE_ENDS = frozenset("。！？；!?;…\n\r")
+# Where a long run has no sentence end, a cut after one of these is less likely to split an entity than a hard cut.
+CLAUSE_BREAKS = frozenset("，、：,: \t\u3000")
 # Code points the translation tables cover: Latin, full-width forms and the digits
 # of most scripts; everything else maps to itself.
 _COVERED = (range(0x0000, 0x0250), range(0x0370, 0x0400), range(0x0660, 0x0670),
@@ -70,11 +72,14 @@ def split_chunks(text: str, max_length: int) -> list[tuple[int, int]]:
     """Cut ``text`` into ``(start, end)`` pieces of at most ``max_length`` characters.
 
     Pieces end after sentence punctuation where possible and are packed greedily;
-    a run with no punctuation longer than ``max_length`` is cut hard. The pieces
-    cover the text exactly, in order, so nothing is dropped.
+    a longer run without it ends after a comma, colon or space, and only a run
+    with none of these longer than ``max_length`` is cut hard (where an entity may
+    be split). The pieces cover the text exactly, in order, so nothing is dropped.
 
     >>> split_chunks("你好。我买了鞋！", 6)
     [(0, 3), (3, 8)]
+    >>> split_chunks("耐克，阿迪达斯", 5)
+    [(0, 3), (3, 7)]
     """
     if max_length < 1:
         raise ValueError(f"max_length must be at least 1, got {max_length}")
@@ -82,12 +87,20 @@ def split_chunks(text: str, max_length: int) -> list[tuple[int, int]]:
     start = 0
     while len(text) - start > max_length:
         limit = start + max_length
-        cut = max((i + 1 for i in range(start, limit) if text[i] in SENTENCE_ENDS), default=limit)
+        cut = _last_break(text, start, limit, SENTENCE_ENDS) or _last_break(text, start, limit, CLAUSE_BREAKS) or limit
         chunks.append((start, cut))
         start = cut
     if start < len(text) or not chunks:
         chunks.append((start, len(text)))
     return chunks
+
+
+def _last_break(text: str, start: int, limit: int, breaks: frozenset[str]) -> int:
+    """The end of the last character of ``text[start:limit]`` in ``breaks``, plus one; 0 if there is none."""
+    for i in range(limit - 1, start - 1, -1):
+        if text[i] in breaks:
+            return i + 1
+    return 0
 
 
 def writable(value: object) -> bool:

@@ -52,6 +52,15 @@ def test_chunks_prefer_sentence_ends():
         split_chunks("abc", 0)
 
 
+def test_chunks_without_sentence_ends_cut_after_a_comma_or_space():
+    # Was cut hard at max_length, which split 阿迪达斯 across two chunks.
+    text = "买了耐克的鞋子，阿迪达斯的衣服"
+    assert split_chunks(text, 10) == [(0, 8), (8, 15)]
+    assert split_chunks("nike air max 90", 10) == [(0, 9), (9, 15)]
+    # A sentence end before a later comma still wins.
+    assert split_chunks("好。买了耐克，阿迪达斯", 8) == [(0, 2), (2, 7), (7, 11)]
+
+
 def test_the_fast_segmenter_gives_the_same_kind_of_ids():
     from brandner.features import SEGMENTERS
     assert SEGMENTERS == ("jieba", "jieba-fast")
