@@ -274,6 +274,7 @@ class Tagger:
 
     def evaluate(self, sentences: Sequence[Sentence]) -> Report:
         """Entity-level scores of this model's predictions against the sentences' spans."""
+        sentences = _as_items(sentences, Sentence, "evaluate", "Sentence objects (from brandner.formats.read_file or brandner.corpora.load_split)")
         predicted = self.predict_spans([s.text for s in sentences])
         return score([s.spans for s in sentences], predicted)
 
@@ -288,13 +289,19 @@ MAX_NBEST = 1000
 def _as_texts(texts: object, method: str) -> list[str]:
     """The texts given to ``method`` as a list (a generator is read once, here), or a TypeError
     naming what arrived: a string is a text, and so not a sequence of them."""
-    if isinstance(texts, (bytes, bytearray, Mapping, AbstractSet)) or not isinstance(texts, Iterable):
-        raise TypeError(f"{method} takes a string or a sequence of strings, got {type(texts).__name__}")
-    texts = list(texts)
-    for i, text in enumerate(texts):
-        if not isinstance(text, str):
-            raise TypeError(f"{method} takes a string or a sequence of strings; item {i} is {type(text).__name__}")
-    return texts
+    return _as_items(texts, str, method, "a string or a sequence of strings")
+
+
+def _as_items(items: object, kind: type, method: str, expected: str) -> list:
+    """``items`` as a list of ``kind`` (read once), or a TypeError saying what ``method`` takes and what arrived."""
+    not_a_sequence = (bytes, bytearray, Mapping, AbstractSet) if kind is str else (str, bytes, bytearray, Mapping, AbstractSet)
+    if isinstance(items, not_a_sequence) or not isinstance(items, Iterable):
+        raise TypeError(f"{method} takes {expected}, got {type(items).__name__}")
+    items = list(items)
+    for i, item in enumerate(items):
+        if not isinstance(item, kind):
+            raise TypeError(f"{method} takes {expected}; item {i} is {type(item).__name__}")
+    return items
 
 
 def _check_count(name: str, value: object) -> None:

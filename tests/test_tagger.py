@@ -90,6 +90,22 @@ def test_what_is_not_texts_is_named(tagger, texts, arrived):
             method(texts)
 
 
+@pytest.mark.parametrize("sentences, arrived", [("abc", "got str"), (None, "got NoneType"), (["abc"], "item 0 is str")])
+def test_evaluate_names_what_is_not_sentences(tagger, sentences, arrived):
+    # Was AttributeError: 'str' object has no attribute 'text'.
+    with pytest.raises(TypeError, match=f"evaluate takes Sentence objects.*{arrived}"):
+        tagger.evaluate(sentences)
+
+
+def test_evaluate_reads_a_generator_of_sentences_once(tiny_model):
+    # Was: the texts were read from the generator, and the gold spans from what was left of it (nothing).
+    from tests.conftest import synthetic_sentences
+    tagger = Tagger.load(tiny_model)
+    sentences = synthetic_sentences(30, seed=5)
+    assert tagger.evaluate(s for s in sentences) == tagger.evaluate(sentences)
+    assert tagger.evaluate(sentences).micro.support > 0
+
+
 def test_any_iterable_of_texts_is_read_once(tagger):
     texts = ["我买了特步鞋", "推荐耐克给大家"]
     assert tagger.predict(t for t in texts) == tagger.predict(texts) == tagger.predict(tuple(texts))
