@@ -274,7 +274,8 @@ class Tagger:
 
     def evaluate(self, sentences: Sequence[Sentence]) -> Report:
         """Entity-level scores of this model's predictions against the sentences' spans."""
-        sentences = _as_items(sentences, Sentence, "evaluate", "Sentence objects (from brandner.formats.read_file or brandner.corpora.load_split)")
+        sentences = _as_items(sentences, Sentence, "evaluate",
+                              "Sentence objects (from brandner.formats.read_file or brandner.corpora.load_split)")
         predicted = self.predict_spans([s.text for s in sentences])
         return score([s.spans for s in sentences], predicted)
 
@@ -294,7 +295,8 @@ def _as_texts(texts: object, method: str) -> list[str]:
 
 def _as_items(items: object, kind: type, method: str, expected: str) -> list:
     """``items`` as a list of ``kind`` (read once), or a TypeError saying what ``method`` takes and what arrived."""
-    not_a_sequence = (bytes, bytearray, Mapping, AbstractSet) if kind is str else (str, bytes, bytearray, Mapping, AbstractSet)
+    # A string is one text to predict (handled before this), but never a sequence of sentences.
+    not_a_sequence = (bytes, bytearray, Mapping, AbstractSet) + (() if kind is str else (str,))
     if isinstance(items, not_a_sequence) or not isinstance(items, Iterable):
         raise TypeError(f"{method} takes {expected}, got {type(items).__name__}")
     items = list(items)
