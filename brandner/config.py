@@ -115,6 +115,9 @@ class TrainConfig:
     seed: int = 1
     min_char_count: int = 1
     unk_replace: float = 0.5
+    # Evaluate and keep an exponential moving average of the weights, with this decay per
+    # step (e.g. 0.999); 0 = the weights as trained.
+    weight_average: float = 0.0
     # Pretrained vectors: a word2vec text file of character vectors, or a folder
     # written by `brandner embed` (chars.vec, bigrams.vec, words.vec; see brandner.embeddings).
     embeddings: str = ""
@@ -124,6 +127,8 @@ class TrainConfig:
         _check_positive(self, "lr", "batch_size", "max_epochs", "patience", "min_char_count")
         if not 0.0 <= self.unk_replace < 1.0:
             raise BrandnerError(f"train.unk_replace must be in [0, 1), got {self.unk_replace}")
+        if not 0.0 <= self.weight_average < 1.0:
+            raise BrandnerError(f"train.weight_average must be in [0, 1) (0 turns it off), got {self.weight_average}")
         if self.lr_decay < 0:
             raise BrandnerError(f"train.lr_decay must be >= 0 (0 keeps lr constant), got {self.lr_decay}")
         if self.clip < 0:

@@ -28,7 +28,7 @@ from brandner.model.embedding import TokenEmbedding
 from brandner.model.network import BiLSTMTagger
 from brandner.sentence import Sentence
 from brandner.tagger import Tagger
-from brandner.train import EpochEvent, StepEvent, TrainState, epoch_lr, singleton_ids, train_loop
+from brandner.train import EpochEvent, StepEvent, TrainState, WeightAverage, epoch_lr, singleton_ids, train_loop
 from brandner.vocab import UNK_ID, Vocab
 
 log = logging.getLogger("brandner")
@@ -58,11 +58,12 @@ def fit(train: Sequence[Sentence], dev: Sequence[Sentence], config: Config, outp
     rng = random.Random(config.train.seed)
     state = TrainState()
     if resume:
-        model, encoder, optimizer, state, rng = _resume(output, config)
+        model, encoder, optimizer, state, rng, average = _resume(output, config)
         config = Config(model.config, config.train)
     else:
         model, encoder = _build(train, config)
         optimizer = adam(model, config.train.lr)
+        average = WeightAverage(model, config.train.weight_average) if config.train.weight_average else None
     log.info("%d training sentences, %d characters in the vocabulary, tags: %s",
              len(train), len(encoder.chars), " ".join(encoder.tags))
     data = [encoder.encode_sentence(s) for s in train]
@@ -75,7 +76,7 @@ def fit(train: Sequence[Sentence], dev: Sequence[Sentence], config: Config, outp
     started = time.perf_counter()
     try:
         for event in train_loop(model, optimizer, data, lambda: tagger.evaluate(dev), config.train, state, rng,
-                                singletons):
+                                singletons, average):
             if isinstance(event, EpochEvent):
                 payload = model_payload(model, encoder)  # once: the model file and the resume state share it
                 if event.improved:
@@ -83,7 +84,9 @@ def fit(train: Sequence[Sentence], dev: Sequence[Sentence], config: Config, outp
                 atomic_save({"format": RESUME_FORMAT, "version": 1, "model": payload,
                              "train_config": dataclasses.asdict(config.train),
                              "optimizer": optimizer.state_dict(), "state": state.to_dict(),
-                             "rng": {"python": _python_state(rng), "torch": torch.get_rng_state()}},
+                             "rng": {"python": _python_state(rng), "torch": torch.get_rng_state()},
+                             # the model above holds the average; this, the weights being trained
+                             "average": average.state_dict() if average is not None else None},
                             resume_path(output))
                 if writer is not None:
                     _log_scalars(writer, event, epoch_lr(config.train, event.epoch))
@@ -152,8 +155,13 @@ def _resume(output: Path, config: Config):
     rng = random.Random()
     rng.setstate(_python_state_back(payload["rng"]["python"]))
     torch.set_rng_state(payload["rng"]["torch"])
+    average = None
+    if config.train.weight_average:
+        average = WeightAverage(model, config.train.weight_average)
+        average.load_state_dict(payload["average"])
+        average.swap()  # back to the weights being trained, the average held aside
     log.info("resuming after epoch %d (best dev F1 %.4f at epoch %d)", state.epoch, state.best_f1, state.best_epoch)
-    return model, encoder, optimizer, state, rng
+    return model, encoder, optimizer, state, rng, average
 
 
 def _python_state(rng: random.Random) -> list:

@@ -54,10 +54,49 @@ class EpochEvent:
     seconds: float
 
 
+class WeightAverage:
+    """An exponential moving average of a model's trained parameters, updated after every
+    step, with ``decay`` per step (less over the first steps, as ``min(decay, (1 + n) / (10 + n))``
+    after n updates, so the random initial weights fade fast).
+
+    ``swap`` exchanges the average with the model's weights: between two swaps the model
+    holds the average, which is what is evaluated on dev and saved.
+    """
+
+    def __init__(self, model: torch.nn.Module, decay: float) -> None:
+        self.decay = decay
+        self.updates = 0
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.held = [p.detach().clone() for p in self.params]  # the average, or the training weights while swapped
+
+    @torch.no_grad()
+    def update(self) -> None:
+        decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        torch._foreach_lerp_(self.held, [p.detach() for p in self.params], 1.0 - decay)
+        self.updates += 1
+
+    @torch.no_grad()
+    def swap(self) -> None:
+        for param, held in zip(self.params, self.held, strict=True):
+            weights = param.detach().clone()
+            param.copy_(held)
+            held.copy_(weights)
+
+    def state_dict(self) -> dict:
+        return {"updates": self.updates, "held": [t.clone() for t in self.held]}
+
+    def load_state_dict(self, state: dict) -> None:
+        if len(state["held"]) != len(self.held):
+            raise ValueError(f"a weight average of {len(state['held'])} tensors for a model with {len(self.held)}")
+        self.updates = int(state["updates"])
+        for held, saved in zip(self.held, state["held"], strict=True):
+            held.copy_(saved)
+
+
 def train_loop(model: BiLSTMTagger, optimizer: torch.optim.Optimizer, data: Sequence[Encoded],
                evaluate: Callable[[], Report], config: TrainConfig, state: TrainState,
-               rng: random.Random, singletons: dict[str, torch.Tensor] | None = None
-               ) -> Iterator[StepEvent | EpochEvent]:
+               rng: random.Random, singletons: dict[str, torch.Tensor] | None = None,
+               average: WeightAverage | None = None) -> Iterator[StepEvent | EpochEvent]:
     """Train from ``state.epoch + 1`` until ``config.max_epochs`` or ``config.patience``
     epochs without a better dev F1, each at its ``epoch_lr``. ``state`` is updated in place.
 
@@ -65,6 +104,10 @@ def train_loop(model: BiLSTMTagger, optimizer: torch.optim.Optimizer, data: Sequ
     a bool per id marking those seen once in training; each occurrence is read as
     ``<UNK>`` with probability ``config.unk_replace``, so the model learns what to do
     with ids it has never seen.
+
+    With ``average``, it is updated after every step, and the model holds the average
+    from the dev evaluation until the loop goes on after the epoch's event (so a caller
+    saving the model at the event saves the average).
     """
     lengths = [len(item.chars) for item in data]
     for epoch in range(state.epoch + 1, config.max_epochs + 1):
@@ -87,11 +130,15 @@ def train_loop(model: BiLSTMTagger, optimizer: torch.optim.Optimizer, data: Sequ
             if config.clip > 0:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip)
             optimizer.step()
+            if average is not None:
+                average.update()
             total += loss.item() * len(indices)
             yield StepEvent(epoch, step, len(batches), loss.item())
         state.step_seconds += time.perf_counter() - started
         state.sentences_seen += len(data)
         model.eval()
+        if average is not None:
+            average.swap()
         report = evaluate()
         improved = report.micro.f1 > state.best_f1
         state.epoch = epoch
@@ -99,6 +146,8 @@ def train_loop(model: BiLSTMTagger, optimizer: torch.optim.Optimizer, data: Sequ
             state.best_f1, state.best_epoch = report.micro.f1, epoch
         yield EpochEvent(epoch, total / max(len(data), 1), report, improved, state,
                          time.perf_counter() - started)
+        if average is not None:
+            average.swap()
 
 
 def epoch_lr(config: TrainConfig, epoch: int) -> float:

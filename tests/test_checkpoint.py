@@ -94,7 +94,7 @@ def _weights(path):
     return torch.load(resume_path(path), weights_only=True)["model"]["state_dict"]
 
 
-@pytest.mark.parametrize("schedule", [[], ["lr_decay=0.5"]])
+@pytest.mark.parametrize("schedule", [[], ["lr_decay=0.5"], ["weight_average=0.9"]])
 def test_interrupted_training_resumes_to_the_same_weights(tmp_path, schedule):
     train, dev = synthetic_sentences(60), synthetic_sentences(10, seed=1)
     straight = tmp_path / "straight.pt"
@@ -114,6 +114,13 @@ def test_interrupted_training_resumes_to_the_same_weights(tmp_path, schedule):
     assert summary["epochs_run"] == 4
     for name, tensor in _weights(straight).items():
         assert torch.equal(tensor, _weights(interrupted)[name]), name
+    straight_average = torch.load(resume_path(straight), weights_only=True)["average"]
+    interrupted_average = torch.load(resume_path(interrupted), weights_only=True)["average"]
+    assert (straight_average is None) == ("weight_average=0.9" not in schedule)
+    if straight_average is not None:  # the weights being trained, beside the average in "model"
+        assert straight_average["updates"] == interrupted_average["updates"] > 0
+        assert all(torch.equal(a, b) for a, b in zip(straight_average["held"], interrupted_average["held"],
+                                                     strict=True))
 
 
 def test_resume_needs_a_resume_file_and_the_same_settings(tmp_path):
