@@ -47,10 +47,15 @@ def read_word2vec(path: str | Path, keep: set[str] | None = None) -> tuple[list[
                 if line.strip():
                     raise InputFileError(str(path), number, "line starts with a space; expected TOKEN NUMBERS…")
                 continue
+            if len(fields) == 1:
+                raise InputFileError(str(path), number, f"no numbers after the token {fields[0]!r}")
             try:
-                vector = np.asarray(fields[1:], dtype=np.float32)
+                with np.errstate(over="ignore"):  # a number past float32's range becomes inf, refused below
+                    vector = np.asarray(fields[1:], dtype=np.float32)
             except ValueError:
                 raise InputFileError(str(path), number, "expected a token followed by numbers") from None
+            if not np.isfinite(vector).all():
+                raise InputFileError(str(path), number, "a number is nan or infinite (or too large for float32)")
             if dim < 0:
                 dim = len(vector)
             if len(vector) != dim or dim == 0:
@@ -77,10 +82,14 @@ def read_vectors(path: str | Path, kinds: Iterable[str] = tuple(KINDS)) -> dict[
     path = Path(path)
     if not path.is_dir():
         return {"chars": read_word2vec(path)} if "chars" in kinds else {}
-    found = {kind: read_word2vec(path / KINDS[kind]) for kind in kinds if (path / KINDS[kind]).exists()}
-    if not any((path / name).exists() for name in KINDS.values()):
+    present = [name for name in KINDS.values() if (path / name).exists()]
+    if not present:
         raise BrandnerError(f"{path}: no vectors here; a vectors folder holds {', '.join(KINDS.values())}")
-    return found
+    wanted = [kind for kind in kinds if (path / KINDS[kind]).exists()]
+    if not wanted:  # vectors given for nothing the model has: almost surely not what was meant
+        raise BrandnerError(f"{path}: holds only {', '.join(present)}, for features this model does not have "
+                            f"(it takes {', '.join(KINDS[kind] for kind in kinds)})")
+    return {kind: read_word2vec(path / KINDS[kind]) for kind in wanted}
 
 
 def write_word2vec(path: str | Path, tokens: list[str], matrix: np.ndarray) -> None:

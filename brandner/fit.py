@@ -125,16 +125,19 @@ _VECTOR_DIMS = {"chars": "char_dim", "bigrams": "bigram_dim", "words": "lexicon_
 def _init_embedding(embedding: TokenEmbedding, vocab: Vocab, tokens: list[str], matrix: np.ndarray,
                     normalize: Callable[[str], str]) -> int:
     """Copy the rows of ``matrix`` into ``embedding`` for the (normalised) tokens ``vocab``
-    has, other than <PAD> and <UNK>; returns how many rows were set."""
-    target, source = [], []
+    has, other than <PAD> and <UNK>; returns how many rows were set.
+
+    Where tokens normalise alike (``，`` and ``,``; ``Ａ`` and ``a``), the first in the file
+    gives the row: word2vec writes the most frequent first, and its vector is the best trained.
+    """
+    target: dict[int, int] = {}  # vocabulary index -> row of matrix
     for row, token in enumerate(tokens):
         index = vocab.index.get(normalize(token), UNK_ID)
         if index > UNK_ID:
-            target.append(index)
-            source.append(row)
+            target.setdefault(index, row)
     if target:
-        embedding.set_rows(target, torch.from_numpy(matrix[source]))
-    return len(set(target))
+        embedding.set_rows(list(target), torch.from_numpy(matrix[list(target.values())]))
+    return len(target)
 
 
 def _resume(output: Path, config: Config):

@@ -17,6 +17,7 @@ from brandner.embeddings import KINDS, read_vectors, read_word2vec, write_word2v
 from brandner.errors import BrandnerError, InputFileError
 from brandner.features import bigrams
 from brandner.fit import fit
+from brandner.sentence import Sentence
 from tests.conftest import synthetic_sentences
 from tests.test_cli import brandner
 
@@ -101,6 +102,38 @@ def test_vectors_files_name_the_line_of_a_bad_byte_and_warn_when_cut_short(tmp_p
         assert len(read_word2vec(path)[0]) == 4
     expected = f"{path}: the header says 400 vectors, the file has 4 (cut short?)"
     assert [r.getMessage() for r in caplog.records] == [expected]
+
+
+@pytest.mark.parametrize("line, message", [
+    ("b nan 1 1", "v.vec:3: a number is nan or infinite"), ("b 1 -inf 1", "v.vec:3: a number is nan or infinite"),
+    ("b 1e40 1 1", "v.vec:3: .*too large for float32"), ("b", "v.vec:3: no numbers after the token 'b'"),
+])
+def test_vectors_that_are_not_finite_numbers_are_refused(tmp_path, line, message):
+    # nan was read and trained on: every loss nan, a model that finds nothing, exit code 0.
+    (tmp_path / "v.vec").write_text(f"3 3\na 1 2 3\n{line}\nc 1 2 3\n", encoding="utf-8")
+    with pytest.raises(InputFileError, match=message):
+        read_word2vec(tmp_path / "v.vec")
+
+
+def test_tokens_that_normalise_alike_take_the_first_vector_in_the_file(tmp_path):
+    # Was the last: the rarer ',' overwrote the frequent '，' that the text uses (both normalise to ',').
+    (tmp_path / "v.vec").write_text("3 3\n， 1 1 1\nＡ 2 2 2\n, 3 3 3\n", encoding="utf-8")
+    train = synthetic_sentences(20) + [Sentence("Ａ，a,")]
+    config = load_config(None, SMALL + ["bigram_dim=0", f"embeddings='{tmp_path / 'v.vec'}'"])
+    fit(train, synthetic_sentences(5, seed=1), config, tmp_path / "m.pt")
+    model, encoder = load_model(tmp_path / "m.pt")
+    table = model.char_embedding.table()
+    assert torch.allclose(table[encoder.chars.index[","]], torch.ones(3), atol=1e-3)
+    assert torch.allclose(table[encoder.chars.index["a"]], torch.full((3,), 2.0), atol=1e-3)
+
+
+def test_a_vectors_folder_with_nothing_the_model_uses_is_refused(tmp_path):
+    # Was ignored without a word: the model trained from random vectors.
+    (tmp_path / "vec").mkdir()
+    (tmp_path / "vec" / "words.vec").write_text("1 3\n特步 1 2 3\n", encoding="utf-8")
+    with pytest.raises(BrandnerError, match=r"holds only words.vec, for features this model does not have"):
+        read_vectors(tmp_path / "vec", ["chars", "bigrams"])
+    assert set(read_vectors(tmp_path / "vec", ["chars", "words"])) == {"words"}
 
 
 def test_write_word2vec_leaves_out_tokens_with_spaces(tmp_path):
