@@ -11,11 +11,14 @@ longest partial match there, not one per window of every length.
 
 Word lists are read from files with one entry a line, or ``jieba`` for the
 dictionary that ships with jieba (its lines are ``word frequency tag``).
-Typed gazetteers are named word lists, written ``TYPE=FILE``, several comma-separated;
-a type given twice takes the words of both files:
+Typed gazetteers are named word lists, written ``TYPE=FILE``, several comma-separated
+(a comma not followed by ``TYPE=`` belongs to the file name); a type given twice takes
+the words of both files:
 
 >>> parse_gazetteers("brand=brand1.dic,brand=brand2.dic,product=product1.dic")
 {'brand': ['brand1.dic', 'brand2.dic'], 'product': ['product1.dic']}
+>>> parse_gazetteers("brand=brands,2024.txt")
+{'brand': ['brands,2024.txt']}
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Callable, Iterable, Sequence
 
 import jieba
 
-from brandner.errors import BrandnerError
+from brandner.errors import BrandnerError, InputFileError
 from brandner.formats import read_lines
 
 JIEBA = "jieba"
@@ -33,6 +36,11 @@ JIEBA = "jieba"
 # features.py's segment ids (S=0, B=1, I=2, E=3): each order is baked into saved models' inputs.
 BEGIN, INSIDE, END, SINGLE = 0, 1, 2, 3
 NUM_POSITIONS = 4
+
+
+# The matcher keeps every prefix of every word, so its memory grows with a word's length squared; a
+# longer entry is more likely a file whose lines end in \r alone (one line, 37,409 characters, 1.4 GB).
+MAX_WORD_LENGTH = 100
 
 
 class Lexicon:
@@ -67,9 +75,13 @@ def read_words(source: str, normalize: Callable[[str], str] = str) -> list[str]:
     if source == JIEBA:
         with jieba.get_dict_file() as handle:  # an open file; only its name is wanted
             path = Path(handle.name)
-        lines = (line.split(" ", 1)[0] for line in _read_lines(path))
+        lines = [line.split(" ", 1)[0] for line in _read_lines(path)]
     else:
-        lines = (line.strip() for line in _read_lines(Path(source)))
+        lines = [line.strip() for line in _read_lines(Path(source))]
+        for number, line in enumerate(lines, start=1):
+            if len(line) > MAX_WORD_LENGTH:
+                raise InputFileError(source, number, f"an entry of {len(line)} characters (at most {MAX_WORD_LENGTH}): "
+                                                     "one word or name a line, and lines end at \\n")
     return list(dict.fromkeys(normalize(w) for w in lines if w))
 
 
@@ -78,13 +90,24 @@ def parse_gazetteers(spec: str | Sequence[str]) -> dict[str, list[str]]:
     docstring). A list holds one ``TYPE=FILE`` per item, not split at commas, so its paths
     may contain them (``brandner tag --gazetteer``)."""
     gazetteers: dict[str, list[str]] = {}
-    parts = spec.split(",") if isinstance(spec, str) else spec
+    parts = _gazetteer_items(spec) if isinstance(spec, str) else spec
     for part in filter(None, (p.strip() for p in parts)):
         type_, sep, path = (x.strip() for x in part.partition("="))
         if not sep or not type_ or not path:
             raise BrandnerError(f"a gazetteer is TYPE=FILE (e.g. brand=brands.txt), got {part!r}")
         gazetteers.setdefault(type_, []).append(path)
     return gazetteers
+
+
+def _gazetteer_items(spec: str) -> list[str]:
+    """``spec`` cut at the commas that begin another ``TYPE=``: the others are part of a file name."""
+    items: list[str] = []
+    for part in spec.split(","):
+        if items and part.strip() and "=" not in part:
+            items[-1] += "," + part
+        else:
+            items.append(part)
+    return items
 
 
 def read_lexicon(sources: Iterable[str], normalize: Callable[[str], str] = str) -> Lexicon:

@@ -49,6 +49,8 @@ def test_gazetteer_specs():
     assert parse_gazetteers("brand=a.txt, product = b.txt,brand=c.txt") == {"brand": ["a.txt", "c.txt"],
                                                                            "product": ["b.txt"]}
     assert parse_gazetteers(["brand=a,b.txt", "brand=c.txt"]) == {"brand": ["a,b.txt", "c.txt"]}
+    # in one string, a comma not followed by TYPE= is part of the file name (was: "got 'b.txt'")
+    assert parse_gazetteers("brand=a,b.txt,product=c,d.txt,") == {"brand": ["a,b.txt"], "product": ["c,d.txt"]}
     for bad in ("brand", "=a.txt", "brand="):
         with pytest.raises(BrandnerError, match="TYPE=FILE"):
             parse_gazetteers(bad)
@@ -124,3 +126,15 @@ def test_tag_command_replaces_the_gazetteer(trained):
     comma = brandner("tag", "-m", "model.pt", "--gazetteer", "brand=new, with a comma.txt", text, cwd=work)
     assert comma.returncode == 0, comma.stderr
     assert [e["word"] for e in json.loads(comma.stdout)["entities"]] == [unseen[1]]
+
+
+def test_train_takes_a_gazetteer_file_with_a_comma_and_refuses_a_type_with_one(tmp_path):
+    write_jsonl(tmp_path / "train.jsonl", [Sentence("我买了特步鞋", (Span(3, 5, "HP"),))] * 4)
+    (tmp_path / "brands,2024.txt").write_text("特步\n", encoding="utf-8")
+    common = ["train", "--train", "train.jsonl", "--dev", "train.jsonl", *SMALL, "--epochs", "1"]
+    result = brandner(*common, "--gazetteer", "brand=brands,2024.txt", "-o", "m.pt", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert Tagger.load(tmp_path / "m.pt").config.gazetteers == "brand=brands,2024.txt"
+    result = brandner(*common, "--gazetteer", "a,b=brands,2024.txt", "-o", "n.pt", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip().endswith("--gazetteer a,b=brands,2024.txt: a gazetteer type cannot contain a comma")

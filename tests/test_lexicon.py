@@ -68,6 +68,16 @@ def test_missing_or_binary_word_files_name_the_path(tmp_path):
         read_words(str(bad))
 
 
+def test_an_entry_longer_than_a_word_is_refused(tmp_path):
+    # A file whose lines end in \r alone was one entry of 37,409 characters, and its prefixes took 1.4 GB.
+    path = tmp_path / "cr.txt"
+    path.write_bytes("特步\n".encode() + "\r".join(f"品牌{i}" for i in range(40)).encode() + b"\n")
+    with pytest.raises(BrandnerError, match=r"cr.txt:2: an entry of 189 characters \(at most 100\)"):
+        read_words(str(path))
+    path.write_text("特" * 100 + "\n", encoding="utf-8")
+    assert read_words(str(path)) == ["特" * 100]
+
+
 def test_reading_jiebas_dictionary_leaves_no_file_open():
     import gc
     import warnings

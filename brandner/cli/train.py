@@ -57,6 +57,9 @@ def run(args: argparse.Namespace) -> int:
             overrides.append(f"train.{key}={value}")
     # As TOML strings: json.dumps writes one, unless ensure_ascii escapes emoji as surrogate pairs, which TOML refuses.
     if args.gazetteer:
+        for item in args.gazetteer:  # model.gazetteers is one string, with commas between the items
+            if "," in item.partition("=")[0]:
+                raise BrandnerError(f"--gazetteer {item}: a gazetteer type cannot contain a comma")
         overrides.append(f"model.gazetteers={json.dumps(','.join(args.gazetteer), ensure_ascii=False)}")
     if args.embeddings:
         overrides.append(f"train.embeddings={json.dumps(args.embeddings, ensure_ascii=False)}")
