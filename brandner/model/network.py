@@ -25,6 +25,7 @@ from brandner.features import NUM_SEGMENT_IDS
 from brandner.lexicon import NUM_POSITIONS
 from brandner.model.crf import CRF
 from brandner.model.decoding import decode
+from brandner.model.dropout import Dropout
 from brandner.model.embedding import TokenEmbedding
 
 
@@ -67,8 +68,8 @@ class BiLSTMTagger(nn.Module):
                                      persistent=False)
         self.num_gazetteers = len(config.gazetteer_lists)
         input_size += NUM_POSITIONS * self.num_gazetteers
-        self.dropout = nn.Dropout(config.dropout)
-        self.output_dropout = nn.Dropout(config.output_dropout)
+        self.dropout = Dropout(config.dropout)
+        self.output_dropout = Dropout(config.output_dropout)
         self.lstm = nn.LSTM(input_size, config.hidden_size, batch_first=True, bidirectional=True)
         self.projection = nn.Linear(2 * config.hidden_size, num_tags)
         self.crf = CRF(num_tags, allowed) if config.head == "crf" else None
