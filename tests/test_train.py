@@ -13,7 +13,7 @@ from brandner.encoding import Encoder
 from brandner.errors import BrandnerError
 from brandner.evaluate import score
 from brandner.fit import adam
-from brandner.train import EpochEvent, StepEvent, TrainState, WeightAverage, epoch_lr, train_loop
+from brandner.train import EpochEvent, StepEvent, TrainState, WeightAverage, clip_gradients, epoch_lr, train_loop
 from tests.conftest import synthetic_sentences
 
 
@@ -94,3 +94,20 @@ def test_a_weight_average_decay_outside_0_to_1_is_refused():
     for value in ("1", "-0.1", "1.5"):
         with pytest.raises(BrandnerError, match="weight_average must be in"):
             load_config(None, [f"weight_average={value}"])
+
+
+@pytest.mark.parametrize("max_norm", [0.1, 1e6])
+def test_clip_gradients_gives_clip_grad_norm_s_numbers(max_norm):
+    """Clipped or left alone, the same gradients as torch's clip_grad_norm_."""
+    torch.manual_seed(0)
+    ours, theirs = ([torch.nn.Parameter(torch.randn(s)) for s in ((3, 4), (5,), (2, 2, 2))] for _ in range(2))
+    for a, b in zip(ours, theirs):
+        a.data.copy_(b.data)
+        a.grad = torch.randn_like(a)
+        b.grad = a.grad.clone()
+    ours.append(torch.nn.Parameter(torch.zeros(2)))  # no gradient: left out
+    clip_gradients(ours, max_norm)
+    torch.nn.utils.clip_grad_norm_(theirs, max_norm)
+    for a, b in zip(ours, theirs):
+        assert torch.equal(a.grad, b.grad)
+    assert ours[-1].grad is None
