@@ -57,7 +57,10 @@ class Passes:
 
 def passes(emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarray, start: np.ndarray,
            end: np.ndarray) -> Passes:
-    """The forward and backward passes (arguments as for :func:`forward_backward`)."""
+    """The forward and backward passes (arguments as for :func:`forward_backward`).
+
+    Each step is a few whole-batch numpy calls (a step's cost is their call overhead, not
+    their arithmetic): the log scales are summed after the forward loop, not in it."""
     emissions = emissions.astype(np.float64)
     batch, seq, num_tags = emissions.shape
     top = transitions.max()
@@ -66,33 +69,34 @@ def passes(emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarray, 
     local = np.exp(emissions - peaks)  # (batch, seq, tags)
     rows = np.arange(batch)
     ends = lengths - 1
+    inside = np.arange(seq)[None, :] <= ends[:, None]  # (batch, seq)
 
-    # forward: alpha[t] is P(prefix ending in each tag), normalised per step; log_scale keeps the total
+    # forward: alpha[t] is P(prefix ending in each tag), normalised per step by norms[t]
     alpha = np.empty((batch, seq, num_tags))
-    alpha_scale = np.empty((batch, seq))
-    first = local[:, 0] * np.exp(start - start.max())
-    norm = first.sum(axis=1, keepdims=True)
-    alpha[:, 0] = first / norm
-    log_scale = np.log(norm[:, 0]) + peaks[:, 0, 0] + start.max()
-    alpha_scale[:, 0] = log_scale
-    for t in range(1, seq):
-        step = (alpha[:, t - 1] @ moves) * local[:, t]
-        norm = step.sum(axis=1, keepdims=True)
-        on = t <= ends
-        alpha[:, t] = step / norm
-        log_scale = np.where(on, log_scale + np.log(norm[:, 0]) + peaks[:, t, 0] + top, log_scale)
-        alpha_scale[:, t] = log_scale
-    closing = np.exp(end - end.max())
+    norms = np.empty((batch, seq, 1))
+    step = local[:, 0] * np.exp(start - start.max())
+    for t in range(seq):
+        if t:
+            step = alpha[:, t - 1] @ moves
+            step *= local[:, t]
+        np.add.reduce(step, axis=1, keepdims=True, out=norms[:, t])
+        np.divide(step, norms[:, t], out=alpha[:, t])
+    # log alpha_t's scale: the log norms and peaks of the steps so far, frozen past each length
+    with np.errstate(divide="ignore"):  # a norm past a length may be 0; it is not counted
+        grown = np.where(inside, np.log(norms[:, :, 0]) + peaks[:, :, 0] + top, 0.0)
+    grown[:, 0] += float(start.max()) - float(top)
+    alpha_scale = np.cumsum(grown, axis=1)
+    closing = np.exp(end - end.max()).astype(np.float64)  # float64 steps from the first
     final = alpha[rows, ends] * closing  # (batch, tags)
-    log_z = log_scale + np.log(final.sum(axis=1)) + end.max()
+    log_z = alpha_scale[:, -1] + np.log(final.sum(axis=1)) + end.max()
 
     # backward: beta[t] is proportional to P(suffix after t | tag at t); each row starts at its own end
-    beta = np.zeros((batch, seq, num_tags))
+    beta = np.empty((batch, seq, num_tags))
+    within = inside[:, 1:, None]  # (batch, seq - 1, 1): t < end, so a position after t counts
     for t in range(seq - 1, -1, -1):
-        inner = t < ends
-        step = ((local[:, t + 1] * beta[:, t + 1]) @ moves.T) if t + 1 < seq else np.zeros((batch, num_tags))
-        step = np.where(inner[:, None], step, closing)
-        beta[:, t] = step / step.sum(axis=1, keepdims=True)
+        step = np.where(within[:, t], (local[:, t + 1] * beta[:, t + 1]) @ moves.T, closing) if t + 1 < seq \
+            else np.broadcast_to(closing, (batch, num_tags))
+        np.divide(step, np.add.reduce(step, axis=1, keepdims=True), out=beta[:, t])
     return Passes(alpha, alpha_scale, beta, log_z, local, moves)
 
 
