@@ -7,8 +7,9 @@ import os
 import platform
 import shlex
 import sys
+import time
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 
@@ -32,6 +33,24 @@ def write_cycled(texts: Sequence[str], lines: int, path: Path) -> None:
     with path.open("w", encoding="utf-8") as out:
         for i in range(lines):
             out.write(texts[i % len(texts)] + "\n")
+
+
+def best_seconds(run: Callable[[], object], repeats: int) -> float:
+    """The fastest of ``repeats`` runs: the one least disturbed by other work on the machine."""
+    return min(timed(run) for _ in range(repeats))
+
+
+def timed(run: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    run()
+    return time.perf_counter() - started
+
+
+def matmul_gflops(n: int = 2048, repeats: int = 3) -> float:
+    """This machine's float32 matrix-multiply rate at the current thread count."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.mm(a, b)
+    return 2 * n**3 / best_seconds(lambda: torch.mm(a, b), repeats) / 1e9
 
 
 def cpu_model() -> str:

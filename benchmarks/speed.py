@@ -54,7 +54,15 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import brandner_command, default_data_dir, publish, write_cycled  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    best_seconds,
+    brandner_command,
+    default_data_dir,
+    matmul_gflops,
+    publish,
+    timed,
+    write_cycled,
+)
 from benchmarks.reference_torchcrf import ReferenceNER  # noqa: E402
 from brandner.batching import Arrays, collate, length_batches, pad  # noqa: E402
 from brandner.checkpoint import network_for, save_model  # noqa: E402
@@ -208,17 +216,6 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def best_seconds(run: Callable[[], object], repeats: int) -> float:
-    """The fastest of ``repeats`` runs: the one least disturbed by other work on the machine."""
-    return min(timed(run) for _ in range(repeats))
-
-
-def timed(run: Callable[[], object]) -> float:
-    started = time.perf_counter()
-    run()
-    return time.perf_counter() - started
-
-
 def in_turns(systems: Sequence[System], run: Callable[[System, int], object], rounds: int) -> list[list[float]]:
     """Seconds of ``run(system, round)`` per system and round. The systems take turns in
     every round so that both see the same load from whatever else the machine runs."""
@@ -271,13 +268,6 @@ def file_size_mb(system: System, folder: Path) -> tuple[Path, float]:
     path = folder / f"{system.name}.pt"
     system.save(path)
     return path, path.stat().st_size / 2**20
-
-
-def matmul_gflops(n: int = 2048, repeats: int = 3) -> float:
-    """This machine's float32 matrix-multiply rate at the current thread count."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    torch.mm(a, b)
-    return 2 * n**3 / best_seconds(lambda: torch.mm(a, b), repeats) / 1e9
 
 
 def lstm_products_seconds(lengths: Sequence[int], batch_size: int, input_size: int, hidden: int) -> float:

@@ -1,0 +1,58 @@
+"""benchmarks/train_profile.py: a training step clocked phase by phase."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from benchmarks.train_profile import PHASES, Clock, lstm_flops, timed_epoch
+from brandner.checkpoint import network_for
+from brandner.config import load_config
+from brandner.encoding import Encoder
+from brandner.evaluate import score
+from brandner.fit import adam
+from brandner.train import TrainState, singleton_ids, train_loop
+from tests.conftest import synthetic_sentences
+
+
+def test_the_clocked_epoch_trains_the_weights_train_loop_trains():
+    """Cutting the graph in three to clock the backward passes changes no weight (beyond rounding)."""
+    sentences = synthetic_sentences(30)
+    config = load_config(None, ["bigram_dim=0", "hidden_size=8", "char_dim=6", "seg_dim=3", "max_epochs=1",
+                                "batch_size=4"])
+    weights = []
+    for clocked in (False, True):
+        torch.manual_seed(0)
+        encoder = Encoder.build(sentences, config.model)
+        model = network_for(config.model, encoder)
+        optimizer = adam(model, config.train.lr)
+        data = [encoder.encode_sentence(s) for s in sentences]
+        singletons = singleton_ids(data, len(encoder.chars))
+        if clocked:
+            clock = Clock()
+            assert timed_epoch(model, optimizer, data, singletons, config, random.Random(1), clock) == (8, 30)
+            assert set(clock.seconds) == set(PHASES)
+        else:
+            list(train_loop(model, optimizer, data, lambda: score([], []), config.train, TrainState(),
+                            random.Random(1), {"chars": singletons}))
+        weights.append([p.detach().clone() for p in model.parameters()])
+    for ours, theirs in zip(*weights, strict=True):
+        torch.testing.assert_close(ours, theirs)
+
+
+def test_lstm_flops_counts_both_directions_forward_and_backward():
+    # one batch of 2 sentences padded to 3 steps: 2 directions x 3 (forward + backward) x 2 flops
+    assert lstm_flops([3, 2], 20, input_size=5, hidden=4) == 2 * 3 * 2 * 2 * 3 * (5 + 4) * 16
+
+
+def test_the_script_prints_its_table(tmp_path):
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "train_profile.py"
+    result = subprocess.run([sys.executable, str(script), "--limit-train", "40", "--epochs", "1", "--no-write"],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "| BiLSTM backward |" in result.stdout and "GFLOP/s" in result.stdout
+    assert "- command: `python" in result.stdout
