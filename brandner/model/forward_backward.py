@@ -59,8 +59,12 @@ def passes(emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarray, 
            end: np.ndarray) -> Passes:
     """The forward and backward passes (arguments as for :func:`forward_backward`).
 
-    Each step is a few whole-batch numpy calls (a step's cost is their call overhead, not
-    their arithmetic): the log scales are summed after the forward loop, not in it."""
+    A step's cost is the overhead of its numpy calls, not their arithmetic, so both passes
+    run in one loop of four calls a step. The backward pass is run forwards, over each
+    sentence reversed within its length, on ``gamma_t = local_t * beta_t``:
+    ``gamma_t = local_t * (gamma_{t+1} @ moves.T)`` has the shape of the forward
+    recursion ``alpha_t = local_t * (alpha_{t-1} @ moves)``, so the two are one matrix
+    product a step; ``beta_t`` is then ``gamma_{t+1} @ moves.T`` for all t at once."""
     emissions = emissions.astype(np.float64)
     batch, seq, num_tags = emissions.shape
     top = transitions.max()
@@ -69,34 +73,43 @@ def passes(emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarray, 
     local = np.exp(emissions - peaks)  # (batch, seq, tags)
     rows = np.arange(batch)
     ends = lengths - 1
-    inside = np.arange(seq)[None, :] <= ends[:, None]  # (batch, seq)
+    positions = np.arange(seq)[None, :]
+    inside = positions <= ends[:, None]  # (batch, seq)
+    reverse = np.where(inside, ends[:, None] - positions, positions)[:, :, None]  # (batch, seq, 1), an involution
+    closing = np.exp(end - end.max()).astype(np.float64)  # float64 steps from the first
 
-    # forward: alpha[t] is P(prefix ending in each tag), normalised per step by norms[t]
-    alpha = np.empty((batch, seq, num_tags))
-    norms = np.empty((batch, seq, 1))
-    step = local[:, 0] * np.exp(start - start.max())
+    # chains[t] = [alpha_t | gamma at the t-th position from each sentence's end]: the two
+    # recursions side by side, one (batch, 2 tags) @ block-diagonal (2 tags, 2 tags) product a step
+    locals_ = np.concatenate([local, np.take_along_axis(local, reverse, axis=1)], axis=2).transpose(1, 0, 2)
+    chains = np.empty((seq, batch, 2, num_tags))
+    norms = np.empty((seq, batch, 2, 1))
+    both = np.zeros((2 * num_tags, 2 * num_tags))
+    both[:num_tags, :num_tags], both[num_tags:, num_tags:] = moves, moves.T
+    step = locals_[0] * np.concatenate([np.exp(start - start.max()), closing])
     for t in range(seq):
         if t:
-            step = alpha[:, t - 1] @ moves
-            step *= local[:, t]
-        np.add.reduce(step, axis=1, keepdims=True, out=norms[:, t])
-        np.divide(step, norms[:, t], out=alpha[:, t])
+            step = chains[t - 1].reshape(batch, 2 * num_tags).dot(both)  # ndarray.dot: a third of @'s overhead
+            step *= locals_[t]
+        step = step.reshape(batch, 2, num_tags)
+        np.add.reduce(step, axis=2, keepdims=True, out=norms[t])
+        np.divide(step, norms[t], out=chains[t])
+    alpha = chains[:, :, 0].transpose(1, 0, 2)  # (batch, seq, tags), each step normalised
+    gamma = np.take_along_axis(chains[:, :, 1].transpose(1, 0, 2), reverse, axis=1)  # back in reading order
+
     # log alpha_t's scale: the log norms and peaks of the steps so far, frozen past each length
     with np.errstate(divide="ignore"):  # a norm past a length may be 0; it is not counted
-        grown = np.where(inside, np.log(norms[:, :, 0]) + peaks[:, :, 0] + top, 0.0)
+        grown = np.where(inside, np.log(norms[:, :, 0, 0].T) + peaks[:, :, 0] + top, 0.0)
     grown[:, 0] += float(start.max()) - float(top)
     alpha_scale = np.cumsum(grown, axis=1)
-    closing = np.exp(end - end.max()).astype(np.float64)  # float64 steps from the first
     final = alpha[rows, ends] * closing  # (batch, tags)
     log_z = alpha_scale[:, -1] + np.log(final.sum(axis=1)) + end.max()
 
-    # backward: beta[t] is proportional to P(suffix after t | tag at t); each row starts at its own end
+    # beta[t] is proportional to P(suffix after t | tag at t): closing at each sentence's end
     beta = np.empty((batch, seq, num_tags))
-    within = inside[:, 1:, None]  # (batch, seq - 1, 1): t < end, so a position after t counts
-    for t in range(seq - 1, -1, -1):
-        step = np.where(within[:, t], (local[:, t + 1] * beta[:, t + 1]) @ moves.T, closing) if t + 1 < seq \
-            else np.broadcast_to(closing, (batch, num_tags))
-        np.divide(step, np.add.reduce(step, axis=1, keepdims=True), out=beta[:, t])
+    beta[:, :-1] = gamma[:, 1:] @ moves.T
+    beta[:, -1] = closing
+    beta = np.where(positions[:, :, None] < ends[:, None, None], beta, closing)
+    beta /= beta.sum(axis=2, keepdims=True)
     return Passes(alpha, alpha_scale, beta, log_z, local, moves)
 
 
@@ -118,5 +131,6 @@ def forward_backward(emissions: np.ndarray, lengths: np.ndarray, transitions: np
     after = local[:, 1:] * beta[:, 1:]  # (batch, seq - 1, tags)
     norm = ((alpha[:, :-1] @ moves) * after).sum(axis=2, keepdims=True)  # (batch, seq - 1, 1)
     inside = (np.arange(1, seq) <= ends[:, None])[:, :, None]
-    counts = np.einsum("bti,btj->bij", alpha[:, :-1], np.where(inside, after / norm, 0.0)) * moves
+    # alpha_{t-1}^T @ after_t summed over t, as one batched matmul (np.einsum took 20x as long)
+    counts = (alpha[:, :-1].transpose(0, 2, 1) @ np.where(inside, after / norm, 0.0)) * moves
     return Marginals(p.log_z, unary, counts, unary[:, 0], unary[np.arange(len(ends)), ends])
