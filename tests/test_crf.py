@@ -184,3 +184,33 @@ def test_gradients_of_log_partition_match_autograd_through_brute_force(constrain
     expected = torch.autograd.grad((torch.stack(brute) * weights).sum(), params)
     for mine, theirs in zip(ours, expected):
         assert torch.allclose(mine, theirs, atol=1e-9)
+
+
+@pytest.mark.parametrize("constrained", [False, True])
+def test_nll_and_its_gradients_equal_log_partition_minus_score_through_autograd(constrained):
+    """nll's numpy gradient (marginals minus the gold path's indicators) against autograd of
+    log Z minus the score of the tags, with mixed lengths, noise in the padding and a
+    weighted sum (as a mean or a masked loss would weight sentences)."""
+    tags_of = IOBES.tags_for(["A", "B"])  # 9 tags
+    allowed = tuple(torch.tensor(x) for x in IOBES.allowed(tags_of)) if constrained else None
+    crf = make_crf(len(tags_of), allowed, seed=3)
+    lengths = [5, 1, 3, 4]
+    emissions, mask = batch(lengths, len(tags_of), seed=4)
+    # O B-A E-A S-A O | S-A | B-B E-B S-B | O B-B E-B O (ids in tags_of order), then padding of any id
+    valid = [[0, 1, 3, 4, 0], [4, 0, 0, 0, 0], [5, 7, 8, 0, 0], [0, 5, 7, 0, 3]]
+    tags = torch.tensor(valid)
+    weights = torch.tensor([0.5, 2.0, 1.0, -1.0], dtype=torch.float64)
+
+    def run(loss_of) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        crf.zero_grad()
+        x = emissions.clone().requires_grad_()
+        loss = loss_of(x)
+        (loss * weights).sum().backward()
+        return loss.detach(), [x.grad] + [p.grad.clone() for p in (crf.transitions, crf.start, crf.end)]
+
+    ours, our_grads = run(lambda x: crf.nll(x, tags, mask))
+    theirs, their_grads = run(lambda x: crf.log_partition(x, mask) - crf.score(x, tags, mask))
+    torch.testing.assert_close(ours, theirs)
+    for a, b in zip(our_grads, their_grads, strict=True):
+        torch.testing.assert_close(a, b)
+    assert our_grads[0][1, 1:].abs().sum() == 0  # padding gets no gradient

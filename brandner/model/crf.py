@@ -52,8 +52,11 @@ class CRF(nn.Module):
         """Negative log-likelihood of ``tags`` (a valid sequence) per sentence: ``(batch,)``.
 
         emissions ``(batch, seq, tags)``, tags ``(batch, seq)`` long, mask ``(batch, seq)`` bool.
+        Equal to ``log_partition - score``, computed with its gradient in numpy in one go
+        (autograd through ``score``'s gathers and index look-ups cost a training step more
+        than computing the gold path's score and counts in numpy).
         """
-        return self.log_partition(emissions, mask) - self.score(emissions, tags, mask)
+        return NegLogLikelihood.apply(emissions, tags, mask.sum(1), *self.constrained(FORBIDDEN))
 
     def score(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Unnormalised score of each sentence's tag sequence: ``(batch,)``."""
@@ -98,6 +101,65 @@ class CRF(nn.Module):
         for every later dev evaluation."""
         with torch.no_grad():  # constrained() gives new tensors: no copy needed
             return tuple(t.cpu().numpy() for t in self.constrained())
+
+
+class NegLogLikelihood(torch.autograd.Function):
+    """``log Z - score(tags)`` ``(batch,)``; its gradient is the marginals minus the gold path's
+    indicators (tags per position, moves, first and last tags)."""
+
+    @staticmethod
+    def forward(ctx, emissions: torch.Tensor, tags: torch.Tensor, lengths: torch.Tensor, transitions: torch.Tensor,
+                start: torch.Tensor, end: torch.Tensor) -> torch.Tensor:
+        scores = [x.detach().cpu().numpy() for x in (emissions, transitions, start, end)]
+        gold, steps = tags.cpu().numpy(), lengths.cpu().numpy()
+        marginals = forward_backward(scores[0], steps, *scores[1:])
+        path = GoldPath(gold, steps)
+        ctx.marginals, ctx.path = marginals, path
+        return torch.from_numpy(marginals.log_z - path.score(*scores)).to(emissions.device, emissions.dtype)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        m, path = ctx.marginals, ctx.path
+        g = grad.detach().cpu().numpy().astype(np.float64)  # (batch,)
+        num_tags = m.unary.shape[2]
+        unary = m.unary.copy()
+        path.subtract_tags(unary)
+        moves = np.tensordot(g, m.transitions, axes=1) - path.move_counts(g, num_tags)
+        first = g @ m.first - np.bincount(path.first, weights=g, minlength=num_tags)
+        last = g @ m.last - np.bincount(path.last, weights=g, minlength=num_tags)
+
+        def back(array: np.ndarray) -> torch.Tensor:
+            return torch.from_numpy(array).to(grad.device, grad.dtype)
+
+        return back(unary * g[:, None, None]), None, None, back(moves), back(first), back(last)
+
+
+class GoldPath:
+    """The given tag sequences of a batch as numpy index arrays: tags ``(batch, seq)``, lengths ``(batch,)``."""
+
+    def __init__(self, tags: np.ndarray, lengths: np.ndarray) -> None:
+        self.tags = tags
+        self.inside = np.arange(tags.shape[1])[None, :] < lengths[:, None]  # (batch, seq)
+        self.first = tags[:, 0]
+        self.last = tags[np.arange(len(tags)), lengths - 1]
+
+    def score(self, emissions: np.ndarray, transitions: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+        """Each sentence's score of its tags ``(batch,)``, in float64."""
+        emitted = np.take_along_axis(emissions, self.tags[:, :, None], axis=2)[:, :, 0].astype(np.float64)
+        moved = transitions[self.tags[:, :-1], self.tags[:, 1:]].astype(np.float64)  # (batch, seq - 1)
+        return (start[self.first].astype(np.float64) + np.where(self.inside, emitted, 0.0).sum(axis=1)
+                + np.where(self.inside[:, 1:], moved, 0.0).sum(axis=1) + end[self.last])
+
+    def subtract_tags(self, unary: np.ndarray) -> None:
+        """``unary -= 1`` at each sentence's tag at each of its positions, in place."""
+        rows, positions = np.nonzero(self.inside)
+        unary[rows, positions, self.tags[rows, positions]] -= 1.0
+
+    def move_counts(self, weights: np.ndarray, num_tags: int) -> np.ndarray:
+        """``(from, to)``: how often each move is on the paths, each sentence's moves weighted by ``weights``."""
+        pairs = self.tags[:, :-1] * num_tags + self.tags[:, 1:]  # (batch, seq - 1)
+        counted = np.where(self.inside[:, 1:], weights[:, None], 0.0)
+        return np.bincount(pairs.ravel(), weights=counted.ravel(), minlength=num_tags**2).reshape(num_tags, num_tags)
 
 
 class LogPartition(torch.autograd.Function):
