@@ -38,9 +38,9 @@ from brandner.checkpoint import network_for  # noqa: E402
 from brandner.config import Config, load_config  # noqa: E402
 from brandner.corpora import load_split  # noqa: E402
 from brandner.encoding import Encoder  # noqa: E402
-from brandner.fit import adam  # noqa: E402
+from brandner.fit import adam, training_singletons  # noqa: E402
 from brandner.model.network import BiLSTMTagger  # noqa: E402
-from brandner.train import clip_gradients, singleton_ids, with_unknowns  # noqa: E402
+from brandner.train import clip_gradients, with_unknowns  # noqa: E402
 
 PHASES = ["batch", "<UNK> replacement", "embeddings + dropout", "BiLSTM forward", "projection", "CRF loss",
           "CRF + projection backward", "BiLSTM backward", "embeddings backward", "clipping", "Adam"]
@@ -62,7 +62,8 @@ class Clock:
 
 
 def timed_epoch(model: BiLSTMTagger, optimizer: torch.optim.Optimizer, data: list[Encoded],
-                singletons: torch.Tensor, config: Config, rng: random.Random, clock: Clock) -> tuple[int, int]:
+                singletons: dict[str, torch.Tensor], config: Config, rng: random.Random,
+                clock: Clock) -> tuple[int, int]:
     """One epoch of train_loop's steps with a lap per phase; (steps, sentences).
 
     The graph is cut at the BiLSTM's input and output so that its backward pass is
@@ -75,7 +76,8 @@ def timed_epoch(model: BiLSTMTagger, optimizer: torch.optim.Optimizer, data: lis
         clock.start()
         batch = collate([data[i] for i in indices])
         clock.lap("batch")
-        batch = with_unknowns(batch, singletons, train.unk_replace)
+        for field, mask in singletons.items():
+            batch = with_unknowns(batch, mask, train.unk_replace, field)
         clock.lap("<UNK> replacement")
         optimizer.zero_grad(set_to_none=True)
         embedded = model.dropout(model.embed(batch))
@@ -123,7 +125,7 @@ def run(args: argparse.Namespace) -> str:
         raise SystemExit("train_profile times the CRF head; drop --set head=softmax")
     optimizer = adam(model, config.train.lr)
     data = [encoder.encode_sentence(s) for s in train]
-    singletons = singleton_ids(data, len(encoder.chars))
+    singletons = training_singletons(data, encoder)
     rng = random.Random(config.train.seed)
     timed_epoch(model, optimizer, data, singletons, config, rng, Clock())  # warm-up
     clock, steps, sentences = Clock(), 0, 0

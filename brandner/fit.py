@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from brandner.atomic import atomic_output
+from brandner.batching import Encoded
 from brandner.checkpoint import EMBEDDINGS, atomic_save, model_from_payload, model_payload, network_for, safe_load
 from brandner.config import Config, TrainConfig
 from brandner.embeddings import read_vectors
@@ -68,10 +69,7 @@ def fit(train: Sequence[Sentence], dev: Sequence[Sentence], config: Config, outp
              len(train), len(encoder.chars), " ".join(encoder.tags))
     data = [encoder.encode_sentence(s) for s in train]
     tagger = Tagger(model, encoder)
-    singletons = {"chars": singleton_ids(data, len(encoder.chars))}
-    for field, vocab in (("bigrams", encoder.bigrams), ("lexicon", encoder.words)):
-        if vocab is not None:
-            singletons[field] = singleton_ids(data, len(vocab), field)
+    singletons = training_singletons(data, encoder)
     writer = _tensorboard(tensorboard)
     started = time.perf_counter()
     try:
@@ -98,6 +96,16 @@ def fit(train: Sequence[Sentence], dev: Sequence[Sentence], config: Config, outp
     summary = _summary(output, config, state, dev, test, time.perf_counter() - started, len(train))
     _write_json(summary, summary_path(output))
     return summary
+
+
+def training_singletons(data: Sequence[Encoded], encoder: Encoder) -> dict[str, torch.Tensor]:
+    """For each id field the model reads (chars, and bigrams and lexicon words where the
+    encoder has them), which ids occur once in ``data``: train_loop's ``singletons``."""
+    singletons = {"chars": singleton_ids(data, len(encoder.chars))}
+    for field, vocab in (("bigrams", encoder.bigrams), ("lexicon", encoder.words)):
+        if vocab is not None:
+            singletons[field] = singleton_ids(data, len(vocab), field)
+    return singletons
 
 
 def _build(train: Sequence[Sentence], config: Config) -> tuple[BiLSTMTagger, Encoder]:

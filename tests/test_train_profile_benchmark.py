@@ -14,16 +14,16 @@ from brandner.checkpoint import network_for
 from brandner.config import load_config
 from brandner.encoding import Encoder
 from brandner.evaluate import score
-from brandner.fit import adam
-from brandner.train import TrainState, singleton_ids, train_loop
+from brandner.fit import adam, training_singletons
+from brandner.train import TrainState, train_loop
 from tests.conftest import synthetic_sentences
 
 
 def test_the_clocked_epoch_trains_the_weights_train_loop_trains():
     """Cutting the graph in three to clock the backward passes changes no weight (beyond rounding)."""
     sentences = synthetic_sentences(30)
-    config = load_config(None, ["bigram_dim=0", "hidden_size=8", "char_dim=6", "seg_dim=3", "max_epochs=1",
-                                "batch_size=4"])
+    config = load_config(None, ["bigram_dim=4", "hidden_size=8", "char_dim=6", "seg_dim=3", "max_epochs=1",
+                                "batch_size=4"])  # bigrams on: their singletons are replaced too
     weights = []
     for clocked in (False, True):
         torch.manual_seed(0)
@@ -31,14 +31,14 @@ def test_the_clocked_epoch_trains_the_weights_train_loop_trains():
         model = network_for(config.model, encoder)
         optimizer = adam(model, config.train.lr)
         data = [encoder.encode_sentence(s) for s in sentences]
-        singletons = singleton_ids(data, len(encoder.chars))
+        singletons = training_singletons(data, encoder)
         if clocked:
             clock = Clock()
             assert timed_epoch(model, optimizer, data, singletons, config, random.Random(1), clock) == (8, 30)
             assert set(clock.seconds) == set(PHASES)
         else:
             list(train_loop(model, optimizer, data, lambda: score([], []), config.train, TrainState(),
-                            random.Random(1), {"chars": singletons}))
+                            random.Random(1), singletons))
         weights.append([p.detach().clone() for p in model.parameters()])
     for ours, theirs in zip(*weights, strict=True):
         torch.testing.assert_close(ours, theirs)
