@@ -106,8 +106,7 @@ def passes(emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarray, 
 
     # beta[t] is proportional to P(suffix after t | tag at t): closing at each sentence's end
     beta = np.empty((batch, seq, num_tags))
-    beta[:, :-1] = gamma[:, 1:] @ moves.T
-    beta[:, -1] = closing
+    beta[:, :-1] = gamma[:, 1:] @ moves.T  # the last position, never before an end, takes closing below
     beta = np.where(positions[:, :, None] < ends[:, None, None], beta, closing)
     beta /= beta.sum(axis=2, keepdims=True)
     return Passes(alpha, alpha_scale, beta, log_z, local, moves)
