@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from brandner.model.decoding import viterbi
-from brandner.model.forward_backward import forward_backward
+from brandner.model.forward_backward import Marginals, forward_backward
 
 FORBIDDEN = -1e4  # exp(-1e4) is 0 in float32 and float64, yet its gradient is not NaN
 
@@ -119,19 +119,16 @@ class NegLogLikelihood(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
-        m, path = ctx.marginals, ctx.path
+        path = ctx.path
         g = grad.detach().cpu().numpy().astype(np.float64)  # (batch,)
-        num_tags = m.unary.shape[2]
-        unary = m.unary.copy()
-        path.subtract_tags(unary)
-        moves = np.tensordot(g, m.transitions, axes=1) - path.move_counts(g, num_tags)
-        first = g @ m.first - np.bincount(path.first, weights=g, minlength=num_tags)
-        last = g @ m.last - np.bincount(path.last, weights=g, minlength=num_tags)
-
-        def back(array: np.ndarray) -> torch.Tensor:
-            return torch.from_numpy(array).to(grad.device, grad.dtype)
-
-        return back(unary * g[:, None, None]), None, None, back(moves), back(first), back(last)
+        unary, moves, first, last = log_z_gradients(ctx.marginals, g)
+        num_tags = unary.shape[2]
+        path.subtract_tags(unary, g)
+        moves -= path.move_counts(g, num_tags)
+        first -= np.bincount(path.first, weights=g, minlength=num_tags)
+        last -= np.bincount(path.last, weights=g, minlength=num_tags)
+        return (to_torch(unary, grad), None, None, to_torch(moves, grad), to_torch(first, grad),
+                to_torch(last, grad))
 
 
 class GoldPath:
@@ -150,10 +147,10 @@ class GoldPath:
         return (start[self.first].astype(np.float64) + np.where(self.inside, emitted, 0.0).sum(axis=1)
                 + np.where(self.inside[:, 1:], moved, 0.0).sum(axis=1) + end[self.last])
 
-    def subtract_tags(self, unary: np.ndarray) -> None:
-        """``unary -= 1`` at each sentence's tag at each of its positions, in place."""
+    def subtract_tags(self, unary: np.ndarray, weights: np.ndarray) -> None:
+        """``unary -= weights[row]`` at each sentence's tag at each of its positions, in place."""
         rows, positions = np.nonzero(self.inside)
-        unary[rows, positions, self.tags[rows, positions]] -= 1.0
+        unary[rows, positions, self.tags[rows, positions]] -= weights[rows]
 
     def move_counts(self, weights: np.ndarray, num_tags: int) -> np.ndarray:
         """``(from, to)``: how often each move is on the paths, each sentence's moves weighted by ``weights``."""
@@ -175,13 +172,16 @@ class LogPartition(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
-        m = ctx.marginals
         g = grad.detach().cpu().numpy().astype(np.float64)  # (batch,)
+        unary, moves, first, last = log_z_gradients(ctx.marginals, g)
+        return to_torch(unary, grad), None, to_torch(moves, grad), to_torch(first, grad), to_torch(last, grad)
 
-        def back(array: np.ndarray, like: torch.Tensor) -> torch.Tensor:
-            return torch.from_numpy(array).to(like.device, like.dtype)
 
-        like = grad
-        return (back(m.unary * g[:, None, None], like), None,
-                back(np.einsum("b,bij->ij", g, m.transitions), like),
-                back(g @ m.first, like), back(g @ m.last, like))
+def log_z_gradients(m: Marginals, g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The gradients of ``sum_b g[b] * log Z[b]`` for the emissions, transitions, start and end
+    scores: the marginals weighted by ``g`` ``(batch,)``, as new arrays."""
+    return (m.unary * g[:, None, None], np.tensordot(g, m.transitions, axes=1), g @ m.first, g @ m.last)
+
+
+def to_torch(array: np.ndarray, like: torch.Tensor) -> torch.Tensor:
+    return torch.from_numpy(array).to(like.device, like.dtype)
