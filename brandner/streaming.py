@@ -79,7 +79,7 @@ def tag_documents(tagger: Tagger, documents: Iterable[Document], chunk_size: int
         yield from _json_lines(tagger, chunk, scores, min_score)
 
 
-def tag_documents_parallel(model: str, documents: Iterable[Document], workers: int, chunk_size: int = 1024,
+def tag_documents_parallel(model: str | list[str], documents: Iterable[Document], workers: int, chunk_size: int = 1024,
                            batch_size: int = 256, int8: bool = False, scores: bool = False,
                            min_score: float | None = None,
                            gazetteers: dict[str, list[str]] | None = None) -> Iterator[str]:

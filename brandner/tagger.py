@@ -56,11 +56,14 @@ class Tagger:
             crf._decoding_scores if crf is not None else (lambda: None))
 
     @classmethod
-    def load(cls, path: str | Path, batch_size: int = 256, int8: bool = False, threads: int | None = None,
+    def load(cls, path: str | Path | Sequence[str | Path], batch_size: int = 256, int8: bool = False,
+             threads: int | None = None,
              gazetteers: Mapping[str, str | Path | Sequence[str | Path]] | None = None) -> "Tagger":
         """A Tagger for a PyTorch model file or an ONNX file from ``brandner export`` (told apart
         by content, not suffix). ``threads`` is onnxruntime's thread count for an ONNX file
         (default: onnxruntime's, one per physical core); torch's own is global.
+
+        A list of files gives their :meth:`ensemble`.
 
         ``gazetteers`` (type -> word list file or files) replace the word lists of the
         model's typed gazetteers of those types, no retraining needed:
@@ -72,7 +75,12 @@ class Tagger:
             raise TypeError(f"int8 must be True or False, got {int8!r}")
         if gazetteers is not None and not isinstance(gazetteers, Mapping):
             raise TypeError(f"gazetteers maps a type to its word list file(s), got {type(gazetteers).__name__}")
-        if is_onnx_file(path):
+        if not isinstance(path, (str, Path)):
+            paths = list(path)
+            if not paths:
+                raise ValueError("an ensemble needs at least one model file")
+            tagger = cls.ensemble([cls.load(p, batch_size, int8, threads) for p in paths])
+        elif is_onnx_file(path):
             if int8:
                 raise BrandnerError(f"{path}: int8 quantisation is for PyTorch model files; "
                                     "for ONNX, quantise when exporting (brandner export --int8)")
@@ -97,6 +105,38 @@ class Tagger:
         tagger.model, tagger.config, tagger.encoder, tagger.batch_size = None, loaded.config, loaded.encoder, batch_size
         tagger._emissions = loaded.emissions
         tagger._crf_scores = lambda: loaded.crf_scores
+        return tagger
+
+    @classmethod
+    def ensemble(cls, members: Sequence["Tagger"]) -> "Tagger":
+        """One Tagger from models trained with the same input features and tags (e.g. the same
+        configuration, several seeds): its tag scores and CRF scores are the means of the
+        members', so it tags with the CRF whose score of a tag sequence is the mean of the
+        members' scores (a product of experts); marginals, entity scores and n-best come
+        from that CRF. Members must share their encoder (vocabularies, lexicon, gazetteers,
+        tags) and head (all CRF or all softmax); ``self.model`` is None. Tagging costs the
+        members' tag scores added up."""
+        members = list(members)
+        if not members or not all(isinstance(m, Tagger) for m in members):
+            raise TypeError("ensemble takes a non-empty sequence of Tagger objects")
+        first = members[0]
+        encoding, head = first.encoder.to_dict(), first._crf_scores() is None
+        for i, member in enumerate(members[1:], 1):
+            if member.encoder.to_dict() != encoding or member.config.max_chunk_length != first.config.max_chunk_length:
+                raise BrandnerError(f"ensemble member {i} encodes text differently from member 0 (other "
+                                    "vocabularies, lexicon, gazetteers, tags or chunk length): ensemble "
+                                    "models trained on the same data with the same features")
+            if (member._crf_scores() is None) != head:
+                raise BrandnerError(f"ensemble member {i} has a {'CRF' if head else 'softmax'} head and member 0 "
+                                    f"a {'softmax' if head else 'CRF'} head")
+        emissions = [m._emissions for m in members]
+        crf_scores = [m._crf_scores for m in members]
+        tagger = cls.__new__(cls)  # no one model to wrap
+        tagger.model, tagger.config, tagger.encoder = None, first.config, first.encoder
+        tagger.batch_size = first.batch_size
+        tagger._emissions = lambda arrays: np.mean([scores(arrays) for scores in emissions], axis=0)
+        tagger._crf_scores = (lambda: None) if head else (
+            lambda: tuple(np.mean(parts, axis=0) for parts in zip(*(scores() for scores in crf_scores))))
         return tagger
 
     @property

@@ -16,18 +16,20 @@ from brandner.tagger import Tagger
 _tagger: Tagger | None = None
 
 
-def load(model: str, threads: int | None, **options: Any) -> None:
-    """Load ``model`` for this process (``options`` as for :meth:`Tagger.load`); ``threads``
-    is the model's intra-op thread count, torch's or onnxruntime's (None: their choice)."""
+def load(model: str | list[str], threads: int | None, **options: Any) -> None:
+    """Load ``model`` (a file, or an ensemble's list of files) for this process (``options``
+    as for :meth:`Tagger.load`); ``threads`` is the model's intra-op thread count, torch's or
+    onnxruntime's (None: their choice)."""
     global _tagger
-    if threads is not None and not is_onnx_file(model):
+    files = [model] if isinstance(model, str) else model
+    if threads is not None and not all(is_onnx_file(f) for f in files):
         import torch  # only for a PyTorch model: an ONNX model tags without loading PyTorch
 
         torch.set_num_threads(threads)
     _tagger = Tagger.load(model, threads=threads, **options)
 
 
-def load_ignoring_interrupts(model: str, threads: int | None, **options: Any) -> None:
+def load_ignoring_interrupts(model: str | list[str], threads: int | None, **options: Any) -> None:
     """:func:`load`, for the server's tagging process: Ctrl-C in a terminal reaches the whole
     process group, and this process must keep tagging the requests in flight while the server
     finishes them; the server stops it when it is done."""

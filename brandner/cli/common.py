@@ -13,6 +13,17 @@ def add_data_dir(parser: argparse.ArgumentParser) -> None:
                         help="root of the named corpora (default: $BRANDNER_DATA, else ~/.cache/brandner)")
 
 
+def add_models(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-m", "--model", required=True, action="append", metavar="MODEL",
+                        help="a model file (PyTorch or ONNX); repeat to tag with the ensemble of several "
+                             "trained with the same features and tags (the mean of their scores)")
+
+
+def models(args: argparse.Namespace) -> str | list[str]:
+    """``--model``: one file, or the list of an ensemble's files."""
+    return args.model[0] if len(args.model) == 1 else args.model
+
+
 def read_sentences(path: str | Path) -> list[Sentence]:
     """Annotated sentences from a file in any supported format (detected)."""
     from brandner.formats import read_file

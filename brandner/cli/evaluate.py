@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 
-from brandner.cli.common import add_data_dir, corpus_split, read_sentences
+from brandner.cli.common import add_data_dir, add_models, corpus_split, models, read_sentences
 from brandner.evaluate import Report
 from brandner.tagger import Tagger
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("evaluate", help="score a model on annotated data", description=__doc__)
-    parser.add_argument("-m", "--model", required=True, metavar="MODEL")
+    add_models(parser)
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--corpus", metavar="NAME", help="a named corpus")
     source.add_argument("--file", metavar="FILE", help="an annotated file in any supported format")
@@ -22,14 +22,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def evaluate_model(model: str, corpus: str | None = None, split: str = "test", file: str | None = None,
+def evaluate_model(model: str | list[str], corpus: str | None = None, split: str = "test", file: str | None = None,
                    data_dir: str | None = None) -> Report:
-    """Scores of the model in ``model`` on a corpus split or an annotated file."""
+    """Scores of the model in ``model`` (or of the ensemble of a list of files) on a corpus
+    split or an annotated file."""
     sentences = corpus_split(corpus, split, data_dir) if corpus else read_sentences(file)
     return Tagger.load(model).evaluate(sentences)
 
 
 def run(args: argparse.Namespace) -> int:
-    report = evaluate_model(args.model, args.corpus, args.split, args.file, args.data_dir)
+    report = evaluate_model(models(args), args.corpus, args.split, args.file, args.data_dir)
     print(json.dumps(report.to_dict(), ensure_ascii=False) if args.json else report.table())
     return 0

@@ -10,6 +10,7 @@ from typing import IO, Iterator
 from tqdm import tqdm
 
 from brandner.atomic import atomic_output
+from brandner.cli.common import add_models, models
 from brandner.errors import BrandnerError
 from brandner.lexicon import parse_gazetteers
 from brandner.streaming import read_documents, tag_documents, tag_documents_parallel, write_lines
@@ -18,7 +19,7 @@ from brandner.tagger import Tagger
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("tag", help="tag raw text", description=__doc__)
-    parser.add_argument("-m", "--model", required=True, metavar="MODEL")
+    add_models(parser)
     parser.add_argument("texts", nargs="*", metavar="TEXT", help="texts to tag")
     parser.add_argument("-i", "--input", metavar="FILE",
                         help="one document per line, plain text or JSON lines with 'string'/'text' ('-': stdin)")
@@ -48,11 +49,12 @@ def run(args: argparse.Namespace) -> int:
     scores = args.scores or args.min_score is not None
     gazetteers = parse_gazetteers(args.gazetteer) or None
     # fails early on a bad model file or word list
-    tagger = Tagger.load(args.model, batch_size=args.batch_size, int8=args.int8, gazetteers=gazetteers)
+    model = models(args)
+    tagger = Tagger.load(model, batch_size=args.batch_size, int8=args.int8, gazetteers=gazetteers)
     with _input(args.input) as (lines, name), _output(args.output) as out:
         documents = read_documents(lines, name) if args.input else ((t, {}) for t in args.texts)
         if args.workers > 1:
-            lines_out = tag_documents_parallel(args.model, documents, args.workers, batch_size=args.batch_size,
+            lines_out = tag_documents_parallel(model, documents, args.workers, batch_size=args.batch_size,
                                              int8=args.int8, scores=scores, min_score=args.min_score,
                                              gazetteers=gazetteers)
         else:
