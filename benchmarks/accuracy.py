@@ -15,6 +15,13 @@ corpus and variant from such a log, with test scores only for ``--chosen`` varia
     python benchmarks/accuracy.py --corpus weibo --variant chars --log runs.jsonl
     python benchmarks/accuracy.py --corpus weibo --variant bigrams+lexicon --log runs.jsonl
     python benchmarks/accuracy.py --ablation runs.jsonl --chosen bigrams+lexicon
+
+Ensembles: ``--ensemble`` also scores the ensemble of each corpus's seeds (Tagger.ensemble,
+the mean of the models' scores) as one more row; ``--models DIR`` keeps the models, and
+``--ensemble-of FILE…`` scores the ensemble of models trained before, training nothing:
+
+    python benchmarks/accuracy.py --corpus resume --seeds 1 2 3 --ensemble --models models
+    python benchmarks/accuracy.py --corpus resume --ensemble-of models/resume-1.pt models/resume-2.pt
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from benchmarks.common import default_data_dir, publish  # noqa: E402
 from brandner.config import load_config  # noqa: E402
 from brandner.corpora import load_split  # noqa: E402
 from brandner.fit import fit  # noqa: E402
+from brandner.tagger import Tagger  # noqa: E402
 
 DEFAULT_PLAN = {"ecommerce": [1], "weibo": [1, 2, 3], "resume": [1]}
 # The ecommerce corpus's own brand (HP) and product (HC) lists.
@@ -61,12 +69,16 @@ def variant_overrides(name: str, vectors: str | None, data_dir: str) -> list[str
     return [o.format(vectors=vectors, data=data_dir) for o in overrides]
 
 
+def model_file(workdir: Path, corpus: str, seed: int) -> Path:
+    return workdir / f"{corpus}-{seed}.pt"
+
+
 def run_one(corpus: str, seed: int, overrides: list[str], data_dir: str | None, workdir: Path,
             variant: str = "") -> dict:
     config = load_config(None, overrides + [f"seed={seed}"])
     train, dev, test = (load_split(corpus, split, data_dir) for split in ("train", "dev", "test"))
     started = time.perf_counter()
-    summary = fit(train, dev, config, workdir / f"{corpus}-{seed}.pt", test=test)
+    summary = fit(train, dev, config, model_file(workdir, corpus, seed), test=test)
     row = {"corpus": corpus, "variant": variant, "overrides": overrides, "seed": seed,
            "dev_f1": summary["dev"]["f1"], "test_f1": summary["test"]["f1"],
            "test_per_type": {t: s["f1"] for t, s in summary["test"]["per_type"].items()},
@@ -74,6 +86,24 @@ def run_one(corpus: str, seed: int, overrides: list[str], data_dir: str | None, 
            "epochs": summary["epochs_run"], "best_epoch": summary["best_epoch"],
            "seconds": time.perf_counter() - started,
            "train_sentences_per_second": summary["train_sentences_per_second"]}
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def ensemble_row(corpus: str, models: list[Path], data_dir: str | None, variant: str = "",
+                 seeds: list[int] | None = None) -> dict:
+    """Dev and test F1 of the ensemble of ``models`` (:meth:`Tagger.ensemble`: the mean of their
+    scores), in :func:`run_one`'s row shape; ``seeds`` name the members (default: the files)."""
+    dev, test = (load_split(corpus, split, data_dir) for split in ("dev", "test"))
+    started = time.perf_counter()
+    tagger = Tagger.load(models)
+    reports = {split: tagger.evaluate(sentences).to_dict() for split, sentences in (("dev", dev), ("test", test))}
+    row = {"corpus": corpus, "variant": variant, "ensemble": [str(m) for m in models],
+           "seed": "+".join(map(str, seeds)) if seeds else " + ".join(Path(m).name for m in models),
+           "dev_f1": reports["dev"]["f1"], "test_f1": reports["test"]["f1"],
+           "test_per_type": {t: s["f1"] for t, s in reports["test"]["per_type"].items()},
+           "dev_per_type": {t: s["f1"] for t, s in reports["dev"]["per_type"].items()},
+           "epochs": "-", "best_epoch": "-", "seconds": time.perf_counter() - started}
     print(json.dumps(row), flush=True)
     return row
 
@@ -87,13 +117,20 @@ def table(rows: list[dict]) -> str:
                      f"{types} | {r['epochs']} ({r['best_epoch']}) | {r['seconds']:.0f} |")
     by_corpus: dict[str, list[dict]] = {}
     for r in rows:
-        by_corpus.setdefault(r["corpus"], []).append(r)
+        if "ensemble" not in r:
+            by_corpus.setdefault(r["corpus"], []).append(r)
     lines.append("")
     for corpus, runs in by_corpus.items():
         lines.append(f"- {corpus}: test F1 {_mean_std([r['test_f1'] for r in runs])}, "
                      f"dev F1 {_mean_std([r['dev_f1'] for r in runs])} over {len(runs)} seed(s)"
                      + (f"; HP (brand) test F1 {_mean_std([r['test_per_type'].get('HP', 0) for r in runs])}"
                         if corpus == "ecommerce" else ""))
+    for r in rows:
+        if "ensemble" in r:
+            lines.append(f"- {r['corpus']}: the ensemble of seeds {r['seed']} (the mean of their scores; wall s = "
+                         f"scoring dev and test): test F1 {r['test_f1'] * 100:.2f}, dev F1 {r['dev_f1'] * 100:.2f}"
+                         + (f"; HP (brand) test F1 {r['test_per_type'].get('HP', 0) * 100:.2f}"
+                            if r["corpus"] == "ecommerce" else ""))
     return "\n".join(lines)
 
 
@@ -102,7 +139,8 @@ def ablation_table(rows: list[dict], chosen: set[str]) -> str:
     variants (``VARIANT`` for every corpus, ``CORPUS=VARIANT`` for one)."""
     groups: dict[tuple[str, str], list[dict]] = {}
     for r in rows:
-        groups.setdefault((r["corpus"], r.get("variant") or "bigrams"), []).append(r)
+        if "ensemble" not in r:  # a row of its own, not one more seed
+            groups.setdefault((r["corpus"], r.get("variant") or "bigrams"), []).append(r)
     order = {name: i for i, name in enumerate(VARIANTS)}
     lines = ["| corpus | variant | seeds | dev F1 | dev HP (brand) | test F1 | test HP | wall s / run |",
              "|---|---|---|---|---|---|---|---|"]
@@ -120,6 +158,12 @@ def _brand(runs: list[dict], split: str) -> str:
     if runs[0]["corpus"] != "ecommerce":
         return ""
     return _mean_std([r[f"{split}_per_type"].get("HP", 0) for r in runs])
+
+
+def _append_log(path: str | None, row: dict) -> None:
+    if path:
+        with open(path, "a", encoding="utf-8") as log:
+            log.write(json.dumps(row) + "\n")
 
 
 def read_log(path: str) -> list[dict]:
@@ -142,6 +186,12 @@ def main() -> None:
     parser.add_argument("--variant", choices=list(VARIANTS), help="feature set to train with (see VARIANTS)")
     parser.add_argument("--vectors", help="folder written by `brandner embed`, for the variants with vectors")
     parser.add_argument("--log", help="append each run as a JSON line to this file")
+    parser.add_argument("--models", type=Path, metavar="DIR",
+                        help="keep each run's model as DIR/CORPUS-SEED.pt (default: a temporary folder)")
+    parser.add_argument("--ensemble", action="store_true",
+                        help="also score the ensemble of each corpus's seeds (needs two seeds or more)")
+    parser.add_argument("--ensemble-of", nargs="+", type=Path, metavar="MODEL",
+                        help="train nothing: score the ensemble of these model files on --corpus (one)")
     parser.add_argument("--ablation", metavar="LOG", help="print the ablation table of a --log file and exit")
     parser.add_argument("--chosen", action="append", default=[], metavar="[CORPUS=]VARIANT",
                         help="with --ablation: show test scores for this variant, on every corpus or on one "
@@ -151,16 +201,29 @@ def main() -> None:
         publish("Ablation (benchmarks/accuracy.py)", ablation_table(read_log(args.ablation), set(args.chosen)),
                 write=not args.no_write)
         return
+    if args.ensemble_of:
+        if not args.corpus or len(args.corpus) != 1:
+            raise SystemExit("--ensemble-of scores one --corpus")
+        row = ensemble_row(args.corpus[0], args.ensemble_of, args.data_dir, args.variant or "")
+        _append_log(args.log, row)
+        publish("Accuracy (benchmarks/accuracy.py)", table([row]), write=not args.no_write)
+        return
+    if args.ensemble and len(args.seeds or [1]) < 2:
+        raise SystemExit("--ensemble needs two seeds or more")
     overrides = (variant_overrides(args.variant, args.vectors, args.data_dir) if args.variant else []) + args.overrides
     plan = {c: args.seeds or [1] for c in args.corpus} if args.corpus else DEFAULT_PLAN
     rows = []
-    with tempfile.TemporaryDirectory() as workdir:
+    with tempfile.TemporaryDirectory() as scratch:
+        workdir = args.models or Path(scratch)
+        workdir.mkdir(parents=True, exist_ok=True)
         for corpus, seeds in plan.items():
             for seed in seeds:
-                rows.append(run_one(corpus, seed, overrides, args.data_dir, Path(workdir), args.variant or ""))
-                if args.log:
-                    with open(args.log, "a", encoding="utf-8") as log:
-                        log.write(json.dumps(rows[-1]) + "\n")
+                rows.append(run_one(corpus, seed, overrides, args.data_dir, workdir, args.variant or ""))
+                _append_log(args.log, rows[-1])
+            if args.ensemble:
+                rows.append(ensemble_row(corpus, [model_file(workdir, corpus, seed) for seed in seeds], args.data_dir,
+                                         args.variant or "", seeds))
+                _append_log(args.log, rows[-1])
     publish("Accuracy (benchmarks/accuracy.py)", table(rows), write=not args.no_write)
 
 

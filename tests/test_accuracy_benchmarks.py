@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
 import pytest
 
-from benchmarks.accuracy import VARIANTS, ablation_table, variant_overrides
+from benchmarks.accuracy import VARIANTS, ablation_table, read_log, variant_overrides
 from brandner.config import load_config
 from tests.conftest import REPO
 
@@ -38,6 +39,26 @@ def test_ablation_table_shows_dev_means_and_test_only_for_the_chosen():
     lines = ablation_table(rows, {"ecommerce=bigrams+lexicon"}).splitlines()
     assert lines[2] == "| ecommerce | bigrams+lexicon | 1 | 75.00 | 65.00 | 74.00 | 64.00 | 10 |"  # HP = F1 - 0.1 here
     assert lines[4].endswith("| 61.00 ± 1.41 |  |  |  | 15 |")
+
+
+def test_ensemble_rows_score_the_kept_models(shared_data, tmp_path):
+    """--ensemble adds a row for the seeds' ensemble; --ensemble-of scores kept models again, the same."""
+    def accuracy(*args: str) -> str:
+        done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "accuracy.py"), "--corpus", "brands-sample",
+                               "--data-dir", str(shared_data), "--log", "runs.jsonl", "--no-write", *args],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    out = accuracy("--seeds", "1", "2", "--set", "max_epochs=1", "--ensemble", "--models", "kept")
+    assert "- brands-sample: the ensemble of seeds 1+2" in out
+    assert sorted(p.name for p in (tmp_path / "kept").iterdir() if p.suffix == ".pt") == [
+        "brands-sample-1.pt", "brands-sample-2.pt"]
+    out = accuracy("--ensemble-of", "kept/brands-sample-1.pt", "kept/brands-sample-2.pt")
+    trained, again = (json.loads(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines()[2:])
+    assert again["dev_f1"] == trained["dev_f1"] and again["test_per_type"] == trained["test_per_type"]
+    assert trained["seed"] == "1+2" and again["ensemble"] == ["kept/brands-sample-1.pt", "kept/brands-sample-2.pt"]
+    assert len(ablation_table(read_log(str(tmp_path / "runs.jsonl")), set()).splitlines()) == 3  # the seeds' row only
 
 
 def test_search_runs_trials_on_dev(shared_data, tmp_path):
