@@ -92,3 +92,14 @@ def test_evaluate_and_tag_take_several_models(seeds, tmp_path):
         result = brandner("tag", *models, "-i", "texts.txt", "--scores", "--workers", workers, cwd=tmp_path)
         assert result.returncode == 0, result.stderr
         assert [json.loads(line)["entities"] for line in result.stdout.splitlines()] == expected
+
+
+def test_members_may_differ_in_size_and_backend(seeds, tmp_path):
+    """Only the encoding must match: another hidden size joins, and an ONNX export of a member
+    tags as that member does (float ONNX gives the PyTorch model's entities)."""
+    pytest.importorskip("onnxruntime", reason="ONNX members need pip install 'brandner[onnx]'")
+    from brandner.export import export_model
+    wider = train_tiny(tmp_path / "wider.pt", "hidden_size=24", "seed=3", sentences=100, epochs=2)
+    export_model(seeds[1], tmp_path / "seed2.onnx")
+    mixed = Tagger.load([seeds[0], tmp_path / "seed2.onnx", wider])
+    assert mixed.predict(TEXTS) == Tagger.load([seeds[0], seeds[1], wider]).predict(TEXTS)
