@@ -71,11 +71,11 @@ from brandner.corpora import load_split  # noqa: E402
 from brandner.encoding import Encoder  # noqa: E402
 from brandner.evaluate import Report, score  # noqa: E402
 from brandner.export import export_onnx  # noqa: E402
-from brandner.fit import adam  # noqa: E402
+from brandner.fit import adam, training_singletons  # noqa: E402
 from brandner.model.decoding import decode  # noqa: E402
 from brandner.sentence import Sentence, Span  # noqa: E402
 from brandner.tagger import Tagger  # noqa: E402
-from brandner.train import EpochEvent, TrainState, singleton_ids, train_loop  # noqa: E402
+from brandner.train import EpochEvent, TrainState, train_loop  # noqa: E402
 
 SEED = 1
 BATCH_SIZES = (1, 256)
@@ -106,7 +106,8 @@ class System(Protocol):
 class Brandner:
     """brandner's encoder, model, training loop and Tagger, at the default configuration
     but for bigrams (off unless --set bigram_dim=N), with its default singleton-to-<UNK>
-    replacement, which the reference does not do."""
+    replacement (of bigrams and lexicon words too, where the config has them), which the
+    reference does not do."""
 
     name = "brandner"
 
@@ -121,7 +122,7 @@ class Brandner:
         self.state = TrainState()
         self.taggers: dict[int, Tagger] = {}
         self.epochs = train_loop(self.model, optimizer, data, lambda: score([], []), config.train, self.state,
-                                 random.Random(SEED), {"chars": singleton_ids(data, len(self.encoder.chars))})
+                                 random.Random(SEED), training_singletons(data, self.encoder))
 
     def train(self, epochs: int) -> float:
         before, done = self.state.step_seconds, 0
