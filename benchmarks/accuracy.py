@@ -80,14 +80,19 @@ def run_one(corpus: str, seed: int, overrides: list[str], data_dir: str | None, 
     started = time.perf_counter()
     summary = fit(train, dev, config, model_file(workdir, corpus, seed), test=test)
     row = {"corpus": corpus, "variant": variant, "overrides": overrides, "seed": seed,
-           "dev_f1": summary["dev"]["f1"], "test_f1": summary["test"]["f1"],
-           "test_per_type": {t: s["f1"] for t, s in summary["test"]["per_type"].items()},
-           "dev_per_type": {t: s["f1"] for t, s in summary["dev"]["per_type"].items()},
+           **_f1_fields(summary["dev"], summary["test"]),
            "epochs": summary["epochs_run"], "best_epoch": summary["best_epoch"],
            "seconds": time.perf_counter() - started,
            "train_sentences_per_second": summary["train_sentences_per_second"]}
     print(json.dumps(row), flush=True)
     return row
+
+
+def _f1_fields(dev: dict, test: dict) -> dict:
+    """A row's F1 fields from the dev and test ``Report.to_dict()``s."""
+    return {"dev_f1": dev["f1"], "test_f1": test["f1"],
+            "test_per_type": {t: s["f1"] for t, s in test["per_type"].items()},
+            "dev_per_type": {t: s["f1"] for t, s in dev["per_type"].items()}}
 
 
 def ensemble_row(corpus: str, models: list[Path], data_dir: str | None, variant: str = "",
@@ -97,12 +102,9 @@ def ensemble_row(corpus: str, models: list[Path], data_dir: str | None, variant:
     dev, test = (load_split(corpus, split, data_dir) for split in ("dev", "test"))
     started = time.perf_counter()
     tagger = Tagger.load(models)
-    reports = {split: tagger.evaluate(sentences).to_dict() for split, sentences in (("dev", dev), ("test", test))}
     row = {"corpus": corpus, "variant": variant, "ensemble": [str(m) for m in models],
            "seed": "+".join(map(str, seeds)) if seeds else " + ".join(Path(m).name for m in models),
-           "dev_f1": reports["dev"]["f1"], "test_f1": reports["test"]["f1"],
-           "test_per_type": {t: s["f1"] for t, s in reports["test"]["per_type"].items()},
-           "dev_per_type": {t: s["f1"] for t, s in reports["dev"]["per_type"].items()},
+           **_f1_fields(tagger.evaluate(dev).to_dict(), tagger.evaluate(test).to_dict()),
            "epochs": "-", "best_epoch": "-", "seconds": time.perf_counter() - started}
     print(json.dumps(row), flush=True)
     return row
