@@ -1,6 +1,7 @@
 """Speed of brandner against a pytorch-crf BiLSTM-CRF (benchmarks/reference_torchcrf.py), in one run.
 
     python benchmarks/speed.py                                    # ecommerce, 2 timed epochs
+    python benchmarks/speed.py --set workers=2                    # brandner trains in 2 processes
     python benchmarks/speed.py --corpus weibo --threads 1 --tag-file-lines 100000
     python benchmarks/speed.py --set segmenter=jieba-fast --tag-file-lines 100000 --tag-model onnx_int8 \
         --tag-options '--workers 2'                              # brandner's fastest tagging
@@ -437,7 +438,7 @@ def run(args: argparse.Namespace) -> str:
     facts = {"train": len(train), "dev": len(dev), "test": len(texts), "flops": work,
              "gflops": matmul_gflops(), "peak_mb": peak_rss_mb(), "memory": memory.added, "tag_file": tag_file,
              "tag_file_reference": reference_rate, "lstm_floor": floor,
-             "variants": variants}
+             "variants": variants, "workers": config.train.workers}
     return report(rows, facts, args)
 
 
@@ -456,9 +457,12 @@ METRICS = [  # key, label, format, whether higher is better
 
 def report(rows: dict[str, dict[str, float]], facts: dict, args: argparse.Namespace) -> str:
     ours, ref = rows["brandner"], rows["reference"]
+    workers = facts["workers"]
+    training = (f"brandner trains in {workers} processes (`train.workers`) of one thread each" if workers > 1
+                else f"brandner trains in one process of {args.threads} thread(s)")
     lines = [f"{args.corpus}: {facts['train']} train, {facts['dev']} dev, {facts['test']} test sentences; "
-             f"{args.epochs} timed epoch(s) after 1 warm-up; tagging rates best of {args.repeats}; "
-             "the two systems take turns at every measurement.", "",
+             f"{args.epochs} timed epoch(s) after 1 warm-up; {training}, the reference with {args.threads}; "
+             f"tagging rates best of {args.repeats}; the two systems take turns at every measurement.", "",
              "| | brandner | reference (pytorch-crf) | brandner / reference |", "|---|---|---|---|"]
     for key, label, form, higher in METRICS:
         arrow = "higher is better" if higher else "lower is better"

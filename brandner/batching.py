@@ -54,14 +54,24 @@ def length_batches(lengths: Sequence[int], batch_size: int, rng: random.Random |
     batch order is shuffled, so each epoch sees different batches; without, the
     order is deterministic (longest first).
     """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    return [batch for run in length_runs(lengths, batch_size, rng) for batch in run]
+
+
+def length_runs(lengths: Sequence[int], batch_size: int, rng: random.Random | None = None,
+                group: int = 1) -> list[list[list[int]]]:
+    """:func:`length_batches` in runs of ``group`` neighbours in length (the last run may
+    be shorter), shuffled as runs: parallel training takes a run at a time, a batch a
+    worker, and batches of similar length keep the workers finishing together.
+    ``group=1`` draws the same random numbers as :func:`length_batches` always has."""
+    if batch_size < 1 or group < 1:
+        raise ValueError(f"batch_size and group must be positive, got {batch_size} and {group}")
     keys = [rng.random() for _ in lengths] if rng else range(len(lengths))
     order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], keys[i]))
     batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    runs = [batches[i:i + group] for i in range(0, len(batches), group)]
     if rng:
-        rng.shuffle(batches)
-    return batches
+        rng.shuffle(runs)
+    return runs
 
 
 def pad(items: Sequence[Encoded]) -> Arrays:

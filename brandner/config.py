@@ -118,13 +118,17 @@ class TrainConfig:
     # Evaluate and keep an exponential moving average of the weights, with this decay per
     # step (e.g. 0.999); 0 = the weights as trained.
     weight_average: float = 0.0
+    # Training processes, each taking its own batch (brandner.parallel); results depend on
+    # it (a run of W batches takes W steps from gradients at the run's first weights) but
+    # not on timing. 1 = one process, as before.
+    workers: int = 1
     # Pretrained vectors: a word2vec text file of character vectors, or a folder
     # written by `brandner embed` (chars.vec, bigrams.vec, words.vec; see brandner.embeddings).
     embeddings: str = ""
 
     def __post_init__(self) -> None:
         _check_finite(self)
-        _check_positive(self, "lr", "batch_size", "max_epochs", "patience", "min_char_count")
+        _check_positive(self, "lr", "batch_size", "max_epochs", "patience", "min_char_count", "workers")
         if not 0.0 <= self.unk_replace < 1.0:
             raise BrandnerError(f"train.unk_replace must be in [0, 1), got {self.unk_replace}")
         if not 0.0 <= self.weight_average < 1.0:

@@ -14,7 +14,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 import torch
 
-from brandner.batching import Batch, Encoded, collate, length_batches
+from brandner.batching import Batch, Encoded, collate, length_runs
 from brandner.config import TrainConfig
 from brandner.evaluate import Report
 from brandner.lexicon import BEGIN, SINGLE
@@ -70,9 +70,12 @@ class WeightAverage:
         self.held = [p.detach().clone() for p in self.params]  # the average, or the training weights while swapped
 
     @torch.no_grad()
-    def update(self) -> None:
+    def update(self, only: Sequence[int] | None = None) -> None:
+        """One step's update: of every parameter, or of those at the positions ``only``
+        (of ``model.parameters()`` that are trained; brandner.parallel splits them)."""
         decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
-        torch._foreach_lerp_(self.held, [p.detach() for p in self.params], 1.0 - decay)
+        chosen = range(len(self.params)) if only is None else only
+        torch._foreach_lerp_([self.held[i] for i in chosen], [self.params[i].detach() for i in chosen], 1.0 - decay)
         self.updates += 1
 
     @torch.no_grad()
@@ -108,47 +111,91 @@ def train_loop(model: BiLSTMTagger, optimizer: torch.optim.Optimizer, data: Sequ
     With ``average``, it is updated after every step, and the model holds the average
     from the dev evaluation until the loop goes on after the epoch's event (so a caller
     saving the model at the event saves the average).
+
+    With ``config.workers`` > 1 the steps run in that many processes (brandner.parallel),
+    which share the model's, the optimizer's and the average's tensors with this one.
     """
     lengths = [len(item.chars) for item in data]
-    trained = [p for p in model.parameters() if p.requires_grad]
-    for epoch in range(state.epoch + 1, config.max_epochs + 1):
-        if state.epoch - state.best_epoch >= config.patience:
-            break
-        started = time.perf_counter()
-        for group in optimizer.param_groups:  # from the epoch alone, so a resumed run continues the schedule
-            group["lr"] = epoch_lr(config, epoch)
-        model.train()
-        batches = length_batches(lengths, config.batch_size, rng)
-        total = 0.0
-        for step, indices in enumerate(batches, start=1):
-            batch = collate([data[i] for i in indices])
-            if singletons is not None and config.unk_replace > 0:
-                for field, mask in singletons.items():
-                    batch = with_unknowns(batch, mask, config.unk_replace, field)
-            loss = model.loss(batch)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if config.clip > 0:
-                clip_gradients(trained, config.clip)
-            optimizer.step()
+    if config.workers > 1:
+        from brandner.parallel import ParallelSteps  # it imports this module
+
+        steps: SerialSteps | ParallelSteps = ParallelSteps(model, optimizer, data, config, singletons, average,
+                                                           config.workers)
+    else:
+        steps = SerialSteps(model, optimizer, data, config, singletons, average)
+    with steps:
+        for epoch in range(state.epoch + 1, config.max_epochs + 1):
+            if state.epoch - state.best_epoch >= config.patience:
+                break
+            started = time.perf_counter()
+            for group in optimizer.param_groups:  # from the epoch alone, so a resumed run continues the schedule
+                group["lr"] = epoch_lr(config, epoch)
+            model.train()
+            runs = length_runs(lengths, config.batch_size, rng, config.workers)
+            # the workers' random streams; serial training draws from torch's, as it always has
+            seeds = [rng.getrandbits(63) for _ in range(config.workers)] if config.workers > 1 else []
+            batches = sum(len(run) for run in runs)
+            total = 0.0
+            for step, (sentences, loss) in enumerate(steps.epoch(runs, seeds), start=1):
+                total += loss * sentences
+                yield StepEvent(epoch, step, batches, loss)
+            state.step_seconds += time.perf_counter() - started
+            state.sentences_seen += len(data)
+            model.eval()
             if average is not None:
-                average.update()
-            total += loss.item() * len(indices)
-            yield StepEvent(epoch, step, len(batches), loss.item())
-        state.step_seconds += time.perf_counter() - started
-        state.sentences_seen += len(data)
-        model.eval()
-        if average is not None:
-            average.swap()
-        report = evaluate()
-        improved = report.micro.f1 > state.best_f1
-        state.epoch = epoch
-        if improved:
-            state.best_f1, state.best_epoch = report.micro.f1, epoch
-        yield EpochEvent(epoch, total / max(len(data), 1), report, improved, state,
-                         time.perf_counter() - started)
-        if average is not None:
-            average.swap()
+                average.swap()
+            report = evaluate()
+            improved = report.micro.f1 > state.best_f1
+            state.epoch = epoch
+            if improved:
+                state.best_f1, state.best_epoch = report.micro.f1, epoch
+            yield EpochEvent(epoch, total / max(len(data), 1), report, improved, state,
+                             time.perf_counter() - started)
+            if average is not None:
+                average.swap()
+
+
+class SerialSteps:
+    """Training steps in this process, one batch after another (``train.workers = 1``);
+    the interface of brandner.parallel.ParallelSteps."""
+
+    def __init__(self, model: BiLSTMTagger, optimizer: torch.optim.Optimizer, data: Sequence[Encoded],
+                 config: TrainConfig, singletons: dict[str, torch.Tensor] | None,
+                 average: WeightAverage | None) -> None:
+        self.model, self.optimizer, self.data, self.config = model, optimizer, data, config
+        self.singletons, self.average = singletons, average
+        self.trained = [p for p in model.parameters() if p.requires_grad]
+
+    def __enter__(self) -> "SerialSteps":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        pass
+
+    def epoch(self, runs: Sequence[Sequence[Sequence[int]]], seeds: Sequence[int]) -> Iterator[tuple[int, float]]:
+        """(sentences, loss) of each batch, trained in turn; ``seeds`` is not used."""
+        for run in runs:
+            for indices in run:
+                batch = training_batch(self.data, indices, self.singletons, self.config.unk_replace)
+                loss = self.model.loss(batch)
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if self.config.clip > 0:
+                    clip_gradients(self.trained, self.config.clip)
+                self.optimizer.step()
+                if self.average is not None:
+                    self.average.update()
+                yield len(indices), loss.item()
+
+
+def training_batch(data: Sequence[Encoded], indices: Sequence[int], singletons: dict[str, torch.Tensor] | None,
+                   unk_replace: float) -> Batch:
+    """The batch of ``data[indices]``, singletons read as ``<UNK>`` with probability ``unk_replace``."""
+    batch = collate([data[i] for i in indices])
+    if singletons is not None and unk_replace > 0:
+        for field, mask in singletons.items():
+            batch = with_unknowns(batch, mask, unk_replace, field)
+    return batch
 
 
 def clip_gradients(parameters: Sequence[torch.Tensor], max_norm: float) -> None:

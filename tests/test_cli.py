@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -129,6 +130,41 @@ def test_kill_then_resume_from_the_command_line(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "resuming after epoch 2" in result.stderr and "epoch 3:" in result.stderr and "epoch 1:" not in result.stderr
     assert json.loads((tmp_path / "m.pt.json").read_text(encoding="utf-8"))["epochs_run"] == 3
+
+
+def test_train_in_worker_processes_from_the_command_line(tmp_path):
+    write_jsonl(tmp_path / "train.jsonl", synthetic_sentences(60))
+    write_jsonl(tmp_path / "dev.jsonl", synthetic_sentences(10, seed=1))
+    result = brandner("train", "--train", "train.jsonl", "--dev", "dev.jsonl", *SMALL, "--workers", "2",
+                      "--epochs", "2", "-o", "m.pt", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "m.pt.json").read_text(encoding="utf-8"))
+    assert summary["config"]["train"]["workers"] == 2 and summary["epochs_run"] == 2
+
+
+def test_ctrl_c_in_parallel_training_keeps_the_last_epoch_and_leaves_no_worker(tmp_path):
+    write_jsonl(tmp_path / "train.jsonl", synthetic_sentences(400))
+    write_jsonl(tmp_path / "dev.jsonl", synthetic_sentences(10, seed=1))
+    env = dict(os.environ, PYTHONPATH=str(REPO), BRANDNER_DATA=str(data_dir()))
+    process = subprocess.Popen([sys.executable, "-m", "brandner.cli.main", "train", "--train", "train.jsonl",
+                                "--dev", "dev.jsonl", *SMALL, "--workers", "2", "--epochs", "1000", "--set",
+                                "patience=1000", "-o", "m.pt"],
+                               cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True, encoding="utf-8")
+    for line in process.stderr:
+        if "epoch 2:" in line:
+            break
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=60) == 130
+    from brandner.checkpoint import safe_load
+    assert safe_load(tmp_path / "m.pt.resume", "brandner-resume")["state"]["epoch"] >= 2
+    assert [pid for pid in os.listdir("/proc") if pid.isdigit() and _cwd(pid) == str(tmp_path)] == []
+
+
+def _cwd(pid: str) -> str | None:
+    try:
+        return os.readlink(f"/proc/{pid}/cwd")
+    except OSError:  # gone meanwhile, or not ours to read
+        return None
 
 
 def test_train_and_evaluate_on_a_named_corpus(shared_data, tmp_path):

@@ -35,6 +35,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="override a setting, e.g. --set hidden_size=200 (repeatable)")
     parser.add_argument("--seed", type=int, help="random seed (train.seed)")
     parser.add_argument("--epochs", type=int, metavar="MAX", help="maximum epochs (train.max_epochs)")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help="train in N processes, a batch each (train.workers; e.g. your cores); the model "
+                             "depends on N, not on timing")
     parser.add_argument("--gazetteer", metavar="TYPE=FILE", action="append", default=[],
                         help="a typed gazetteer as input features, e.g. --gazetteer brand=brands.txt "
                              "(repeatable; model.gazetteers)")
@@ -52,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from brandner.fit import fit
 
     overrides = list(args.overrides)
-    for key, value in (("seed", args.seed), ("max_epochs", args.epochs)):
+    for key, value in (("seed", args.seed), ("max_epochs", args.epochs), ("workers", args.workers)):
         if value is not None:
             overrides.append(f"train.{key}={value}")
     # As TOML strings: json.dumps writes one, unless ensure_ascii escapes emoji as surrogate pairs, which TOML refuses.

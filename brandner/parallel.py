@@ -1,0 +1,297 @@
+"""Training steps in worker processes (``train.workers`` > 1): a batch a worker at a time.
+
+Why: at the default batch of 20 sentences the BiLSTM's matrix products are too small
+for two threads to share one step well. On the ecommerce corpus a step took 13.8 ms at
+one thread and 10.6 ms at two (benchmarks/train_profile.py, 3 Dec), while two
+processes of one thread each, each with a batch of its own, take about 14 ms for two
+steps.
+
+How it stays one training run, reproducible: the trained parameters, the Adam state
+and the weight average live in shared memory; the workers are forked when training
+starts. An epoch's batches come in runs of W (the number of workers) batches of
+similar length (``batching.length_runs``). For a run, worker k computes the clipped
+gradient of the run's k-th batch at the current weights into its shared gradient
+buffer; all wait; then each worker applies the run's W gradients in order (W Adam
+steps, and the weight average's updates) to its own share of the parameters (Adam
+works element by element, so splitting it by parameter changes no number); all wait
+again. A run is thus W steps in the serial order, the j-th (from 0) with a gradient
+taken j steps before its update, as in asynchronous SGD with a fixed delay. The
+numbers depend on W but not on timing: the same seed and W give the same weights.
+The workers' random streams (dropout, ``<UNK>`` replacement) are seeded at every epoch
+from the loop's ``random.Random``, so a resumed run goes on as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import mmap
+import multiprocessing
+import os
+import signal
+import traceback
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from typing import Iterator, Sequence
+
+import torch
+
+from brandner.batching import Encoded
+from brandner.config import TrainConfig
+from brandner.errors import BrandnerError
+from brandner.model.network import BiLSTMTagger
+from brandner.train import WeightAverage, clip_gradients, training_batch
+
+RUNS_PER_MESSAGE = 8  # runs sent to the workers at once; their losses come back (and progress moves) as often
+ABORTED = "stopped"  # what a worker stopped at the barrier answers
+Runs = Sequence[Sequence[Sequence[int]]]  # runs of batches of sentence indices
+
+
+class Aborted(Exception):
+    """Raised in a worker waiting at the barrier when training is being stopped."""
+
+
+class SpinBarrier:
+    """Each of ``parties`` processes waits in :meth:`wait` until all have arrived.
+
+    A party writes only its own slot (how many barriers it has reached), so no atomic
+    operations are needed; the wait gives the CPU up to any other runnable process at
+    each turn. (multiprocessing.Barrier took 220 us a wait between two processes, 3% of
+    a run of two steps.) ``stop`` set makes every waiting party raise :class:`Aborted`."""
+
+    def __init__(self, parties: int) -> None:
+        self.arrived = shared_zeros(parties, torch.int64).numpy()
+        self.stopped = shared_zeros(1, torch.int64).numpy()
+        self.passed = 0  # barriers reached: each forked process counts its own
+
+    def wait(self, party: int) -> None:
+        self.passed += 1
+        self.arrived[party] = self.passed
+        while self.arrived.min() < self.passed:
+            if self.stopped[0]:
+                raise Aborted
+            os.sched_yield()
+
+    def stop(self) -> None:
+        self.stopped[0] = 1
+
+
+def shared_zeros(shape: int | Sequence[int], dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Zeros in anonymous shared memory, which processes forked later share (no file in
+    /dev/shm, whose size containers often limit to 64 MB, and nothing left behind)."""
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    count = 1
+    for size in shape:
+        count *= size
+    itemsize = torch.empty((), dtype=dtype).element_size()
+    buffer = mmap.mmap(-1, max(count * itemsize, 1))  # MAP_SHARED | MAP_ANONYMOUS, zero-filled
+    return torch.frombuffer(buffer, dtype=dtype, count=count).view(shape)  # the tensor keeps buffer alive
+
+
+def shared_copy(tensor: torch.Tensor) -> torch.Tensor:
+    return shared_zeros(tensor.shape, tensor.dtype).copy_(tensor)
+
+
+@dataclass(frozen=True)
+class _Work:
+    """A message to a worker: runs to train, at ``lr``; ``updates``, the weight average's
+    updates before the first of them; ``seed``, to reseed the worker's random streams."""
+
+    runs: Runs
+    lr: float
+    updates: int
+    seed: int | None
+
+
+class ParallelSteps:
+    """Trains ``model`` in ``workers`` forked processes (see the module's docstring). A context
+    manager: the workers run between enter and exit.
+
+    Each worker runs one torch thread: GNU OpenMP hangs in a parallel region of a process forked
+    from one that had its threads already (seen here with 2), and one thread a worker is where
+    this scheme gains anyway.
+
+    The model's trained parameters, the optimizer's state and the average's tensors are moved
+    to shared memory in place, so the caller's objects see every update."""
+
+    def __init__(self, model: BiLSTMTagger, optimizer: torch.optim.Adam, data: Sequence[Encoded],
+                 config: TrainConfig, singletons: dict[str, torch.Tensor] | None,
+                 average: WeightAverage | None, workers: int) -> None:
+        if "fork" not in multiprocessing.get_all_start_methods():
+            raise BrandnerError(f"train.workers={workers} needs processes started by fork (Linux, macOS); "
+                                "train with workers=1 here")
+        self.model, self.optimizer, self.data, self.config = model, optimizer, data, config
+        self.singletons, self.average, self.workers = singletons, average, workers
+        self.trained = [p for p in model.parameters() if p.requires_grad]
+        with torch.no_grad():
+            for param in self.trained:
+                param.data = shared_copy(param.data)
+        _share_adam_state(optimizer, self.trained)
+        if average is not None:
+            average.held = [shared_copy(t) for t in average.held]
+        self.grads = [[shared_zeros(p.shape) for p in self.trained] for _ in range(workers)]
+        self.shares = split_by_size([p.numel() for p in self.trained], workers)
+        self.barrier = SpinBarrier(workers)
+        self.processes: list[multiprocessing.Process] = []
+        self.connections: list[Connection] = []
+
+    def __enter__(self) -> "ParallelSteps":
+        context = multiprocessing.get_context("fork")
+        for k in range(self.workers):
+            ours, theirs = context.Pipe()
+            process = context.Process(target=self._serve, args=(k, theirs), name=f"brandner-train-{k}", daemon=True)
+            process.start()
+            theirs.close()
+            self.processes.append(process)
+            self.connections.append(ours)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close(failed=exc_info[0] is not None)
+
+    def close(self, failed: bool = False) -> None:
+        if failed:
+            self.barrier.stop()
+        for connection in self.connections:
+            try:
+                connection.send(None)
+            except OSError:  # that worker is gone already
+                pass
+        for process in self.processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.terminate()
+                process.join()
+        for connection in self.connections:
+            connection.close()
+        self.processes, self.connections = [], []
+
+    def epoch(self, runs: Runs, seeds: Sequence[int]) -> Iterator[tuple[int, float]]:
+        """Train on ``runs`` at the optimizer's current rate, the workers' random streams
+        seeded with ``seeds`` (one per worker); yields (sentences, loss) for each batch in
+        the serial order, as the workers finish them."""
+        lr = self.optimizer.param_groups[0]["lr"]
+        updates = self.average.updates if self.average is not None else 0
+        messages = [runs[i:i + RUNS_PER_MESSAGE] for i in range(0, len(runs), RUNS_PER_MESSAGE)]
+        starts = [updates]
+        for message in messages:
+            starts.append(starts[-1] + sum(len(run) for run in message))
+
+        def send(m: int) -> None:
+            for k, connection in enumerate(self.connections):
+                connection.send(_Work(messages[m], lr, starts[m], seeds[k] if m == 0 else None))
+
+        for m in range(min(2, len(messages))):  # one message ahead, so that no worker waits for the next
+            send(m)
+        for m, message in enumerate(messages):
+            losses = [iter(self._reply(k)) for k in range(self.workers)]
+            if m + 2 < len(messages):
+                send(m + 2)
+            for run in message:
+                for k, indices in enumerate(run):
+                    yield len(indices), next(losses[k])
+        if self.average is not None:
+            self.average.updates = starts[-1]
+
+    def _reply(self, k: int) -> list[float]:
+        """Worker k's losses for its next message; a worker's failure as an error."""
+        reply = self._receive(k)
+        if isinstance(reply, list):
+            return reply
+        self.barrier.stop()
+        failures = [reply] + [self._receive(j, timeout=2.0) for j in range(self.workers) if j != k]
+        # the one that failed says why; the others only that they were stopped
+        reason = next((f for f in failures if f not in (ABORTED, None)), reply)
+        raise BrandnerError(f"a training worker failed:\n{reason}")
+
+    def _receive(self, k: int, timeout: float | None = None) -> list[float] | str | None:
+        """What worker k sends next: losses, a traceback, ABORTED, or a line saying that it died."""
+        connection, process = self.connections[k], self.processes[k]
+        wait([connection, process.sentinel], timeout)
+        try:
+            return connection.recv() if connection.poll() else None
+        except EOFError:
+            return f"worker {k} died (exit code {process.exitcode})"
+
+    # ---------------------------------------------------------------- in the worker
+
+    def _serve(self, k: int, connection: Connection) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the trainer stops the workers on Ctrl-C
+        torch.set_num_threads(1)
+        self.model.train()
+        mine = [self.trained[i] for i in self.shares[k]]
+        optimizer = torch.optim.Adam(mine, lr=self.optimizer.defaults["lr"], fused=True)
+        for param in mine:
+            optimizer.state[param] = self.optimizer.state[param]  # the shared tensors
+        try:
+            while (work := connection.recv()) is not None:
+                connection.send(self._run(k, work, optimizer))
+        except Aborted:
+            connection.send(ABORTED)
+        except BaseException:  # noqa: BLE001 - every failure goes to the trainer, which raises it
+            self.barrier.stop()
+            connection.send(traceback.format_exc())
+
+    def _run(self, k: int, work: _Work, optimizer: torch.optim.Adam) -> list[float]:
+        if work.seed is not None:
+            torch.manual_seed(work.seed)
+        for group in optimizer.param_groups:
+            group["lr"] = work.lr
+        mine = self.shares[k]
+        losses, updates = [], work.updates
+        for run in work.runs:
+            if k < len(run):
+                losses.append(self._gradient(run[k], self.grads[k]))
+            self.barrier.wait(k)
+            for grads in self.grads[:len(run)]:
+                for i in mine:
+                    self.trained[i].grad = grads[i]
+                optimizer.step()
+                if self.average is not None:
+                    self.average.updates = updates
+                    self.average.update(mine)
+                updates += 1
+            self.barrier.wait(k)
+        return losses
+
+    def _gradient(self, indices: Sequence[int], out: list[torch.Tensor]) -> float:
+        """The loss of a batch, and its gradient (clipped) into ``out``."""
+        batch = training_batch(self.data, indices, self.singletons, self.config.unk_replace)
+        loss = self.model.loss(batch)
+        for param in self.trained:
+            param.grad = None  # not the shared buffers the last Adam steps read: backward would add to them
+        loss.backward()
+        if self.config.clip > 0:
+            clip_gradients(self.trained, self.config.clip)
+        for param, buffer in zip(self.trained, out, strict=True):
+            if param.grad is None:
+                buffer.zero_()
+            else:
+                buffer.copy_(param.grad)
+        return loss.item()
+
+
+def split_by_size(sizes: Sequence[int], parts: int) -> list[list[int]]:
+    """Indices of ``sizes`` in ``parts`` groups of about equal total size (largest first,
+    each to the lightest group so far); each group in index order."""
+    groups: list[list[int]] = [[] for _ in range(parts)]
+    totals = [0] * parts
+    for i in sorted(range(len(sizes)), key=lambda i: -sizes[i]):
+        lightest = totals.index(min(totals))
+        groups[lightest].append(i)
+        totals[lightest] += sizes[i]
+    return [sorted(group) for group in groups]
+
+
+def _share_adam_state(optimizer: torch.optim.Adam, params: Sequence[torch.Tensor]) -> None:
+    """Give every parameter its Adam state now (zeros and step 0, as Adam's first step would,
+    unless it has one, resumed) and move it to shared memory."""
+    fused = optimizer.defaults.get("fused")
+    if not fused or optimizer.defaults.get("amsgrad"):
+        raise ValueError("parallel training expects brandner.fit.adam's fused Adam")
+    for param in params:
+        state = optimizer.state[param]
+        if not state:
+            state["step"] = torch.zeros((), dtype=torch.float32)
+            state["exp_avg"] = torch.zeros_like(param)
+            state["exp_avg_sq"] = torch.zeros_like(param)
+        for key, value in state.items():
+            state[key] = shared_copy(value)
