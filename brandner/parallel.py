@@ -129,12 +129,12 @@ class ParallelSteps:
             average.held = [shared_copy(t) for t in average.held]
         self.grads = [[shared_zeros(p.shape) for p in self.trained] for _ in range(workers)]
         self.shares = split_by_size([p.numel() for p in self.trained], workers)
-        self.barrier = SpinBarrier(workers)
         self.processes: list[multiprocessing.Process] = []
         self.connections: list[Connection] = []
 
     def __enter__(self) -> "ParallelSteps":
         context = multiprocessing.get_context("fork")
+        self.barrier = SpinBarrier(self.workers)  # anew for each set of workers: its counts start with theirs
         for k in range(self.workers):
             ours, theirs = context.Pipe()
             process = context.Process(target=self._serve, args=(k, theirs), name=f"brandner-train-{k}", daemon=True)
@@ -226,6 +226,8 @@ class ParallelSteps:
                 connection.send(self._run(k, work, optimizer))
         except Aborted:
             connection.send(ABORTED)
+        except (EOFError, BrokenPipeError):
+            pass  # the trainer is gone (killed): no one to tell
         except BaseException:  # noqa: BLE001 - every failure goes to the trainer, which raises it
             self.barrier.stop()
             connection.send(traceback.format_exc())

@@ -11,15 +11,15 @@ import random
 import pytest
 import torch
 
-from brandner.batching import length_batches, length_runs
+from brandner.batching import collate, length_batches, length_runs
 from brandner.checkpoint import network_for, safe_load
 from brandner.config import load_config
 from brandner.encoding import Encoder
 from brandner.errors import BrandnerError
 from brandner.evaluate import score
 from brandner.fit import adam, fit, training_singletons
-from brandner.parallel import SpinBarrier, split_by_size
-from brandner.train import EpochEvent, StepEvent, TrainState, WeightAverage, clip_gradients, epoch_lr, train_loop
+from brandner.parallel import Aborted, SpinBarrier, split_by_size
+from brandner.train import StepEvent, TrainState, WeightAverage, clip_gradients, epoch_lr, train_loop
 from tests.conftest import synthetic_sentences
 
 TINY = ["char_dim=8", "seg_dim=4", "hidden_size=8", "bigram_dim=4", "lr=0.05", "lr_decay=0.5", "batch_size=3",
@@ -67,7 +67,6 @@ def test_two_workers_give_serial_adam_steps_with_each_run_s_gradients_taken_at_i
         for run in runs:
             grads = []
             for indices in run:
-                from brandner.batching import collate
                 loss = oracle.loss(collate([data[i] for i in indices]))
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -172,7 +171,6 @@ def test_the_spin_barrier_lets_no_party_through_early_and_stops_on_request():
     barrier.arrived[1] = 1  # the other party reached the first barrier
     barrier.wait(0)  # passes at once
     barrier.stop()
-    from brandner.parallel import Aborted
     with pytest.raises(Aborted):
         barrier.wait(0)  # the other has not reached the second: stopped, not stuck
 
