@@ -147,7 +147,7 @@ def test_length_runs_of_one_are_length_batches_and_longer_runs_hold_neighbours_i
     draw = random.Random(3)
     lengths = [draw.randint(1, 40) for _ in range(106)]
     assert [b for run in length_runs(lengths, 7, random.Random(5)) for b in run] == \
-        length_batches(lengths, 7, random.Random(5))
+        length_batches(lengths, 7, random.Random(5)) == old_length_batches(lengths, 7, random.Random(5))
     ordered = length_batches(lengths, 7)  # longest first, no shuffling
     runs = length_runs(lengths, 7, random.Random(5), group=3)
     assert sorted(i for run in runs for batch in run for i in batch) == list(range(106))
@@ -158,6 +158,15 @@ def test_length_runs_of_one_are_length_batches_and_longer_runs_hold_neighbours_i
 
     assert sorted(map(lengths_of, runs)) == sorted(map(lengths_of, neighbours))
     assert runs != length_runs(lengths, 7, random.Random(6), group=3)
+
+
+def old_length_batches(lengths, batch_size, rng):
+    """length_batches as it was before runs: serial training still gets these batches in this order."""
+    keys = [rng.random() for _ in lengths]
+    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], keys[i]))
+    batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    rng.shuffle(batches)
+    return batches
 
 
 def test_split_by_size_balances_the_parameters_between_the_workers():
@@ -178,3 +187,10 @@ def test_the_spin_barrier_lets_no_party_through_early_and_stops_on_request():
 def test_workers_must_be_positive():
     with pytest.raises(BrandnerError, match="train.workers must be positive"):
         load_config(None, ["workers=0"])
+
+
+def test_without_fork_parallel_training_is_refused_with_a_way_out(monkeypatch):
+    config, model, data, encoder = setup("workers=2", "max_epochs=1")
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    with pytest.raises(BrandnerError, match="needs processes started by fork.*workers=1"):
+        run_loop(config, model, data, encoder)
