@@ -7,7 +7,7 @@ import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from brandner.config import ModelConfig
-from brandner.model.network import BiLSTMTagger, reverse_positions
+from brandner.model.network import BiLSTMTagger, Reversed, reverse_positions, reversed_rows
 
 
 def test_reverse_positions_reverses_each_sentence_and_leaves_padding():
@@ -45,3 +45,18 @@ def test_bilstm_states_and_gradients_equal_the_packed_bilstm(lengths):
     torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-5)
     for a, b in zip(our_grads, their_grads, strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-5)
+
+
+def test_reversed_gives_gather_s_values_and_gradients_exactly():
+    torch.manual_seed(1)
+    lengths = torch.tensor([5, 3, 5, 1])
+    inputs = torch.randn(4, 5, 3, requires_grad=True)
+    upstream = torch.randn(4, 5, 3)
+    reverse = reverse_positions(lengths, 5)[:, :, None].expand(4, 5, 3)
+    ours = Reversed.apply(inputs, reversed_rows(lengths, 5))
+    (ours * upstream).sum().backward()
+    our_grad, inputs.grad = inputs.grad, None
+    theirs = inputs.gather(1, reverse)
+    (theirs * upstream).sum().backward()
+    assert torch.equal(ours, theirs) and torch.equal(our_grad, inputs.grad)
+    assert torch.equal(ours[1, :3], inputs[1, :3].flip(0)) and torch.equal(ours[1, 3:], inputs[1, 3:])

@@ -123,7 +123,7 @@ class BiLSTMTagger(nn.Module):
         # states. On the speed benchmark's ecommerce batches the LSTM's forward and backward
         # took 15-25% less time this way than packed (the same numbers but for float rounding).
         # torch._VF.lstm is the kernel nn.LSTM itself calls, here one direction at a time.
-        reverse = reverse_positions(lengths, steps)  # (batch, seq)
+        rows = reversed_rows(lengths, steps)  # (batch * seq,)
         start = embedded.new_zeros(1, embedded.size(0), self.lstm.hidden_size)
         forward_weights, backward_weights = self.lstm.all_weights
 
@@ -131,8 +131,7 @@ class BiLSTMTagger(nn.Module):
             return torch._VF.lstm(inputs, (start, start), weights, True, 1, 0.0, self.training, False, True)[0]
 
         forward = run(embedded, forward_weights)  # (batch, seq, hidden)
-        backward = run(embedded.gather(1, reverse[:, :, None].expand_as(embedded)), backward_weights)
-        backward = backward.gather(1, reverse[:, :, None].expand_as(backward))  # back in reading order
+        backward = Reversed.apply(run(Reversed.apply(embedded, rows), backward_weights), rows)  # reading order
         inside = (torch.arange(steps) < lengths[:, None]).unsqueeze(2)  # (batch, seq, 1)
         return torch.cat([forward, backward], dim=2) * inside  # zeros past each length, as packing gives
 
@@ -152,6 +151,30 @@ class BiLSTMTagger(nn.Module):
         emissions = self.emissions(batch).cpu().numpy()
         crf_scores = self.crf._decoding_scores() if self.crf is not None else None
         return torch.from_numpy(decode(emissions, batch.lengths.numpy(), crf_scores))
+
+
+def reversed_rows(lengths: torch.Tensor, steps: int) -> torch.Tensor:
+    """``(batch * steps,)``: for each position of a flattened ``(batch, steps, ...)`` tensor, the
+    row of the flattened tensor that :class:`Reversed` puts there."""
+    offsets = torch.arange(lengths.size(0))[:, None] * steps  # (batch, 1)
+    return (offsets + reverse_positions(lengths, steps)).reshape(-1)
+
+
+class Reversed(torch.autograd.Function):
+    """``(batch, seq, dim)`` with each sentence's positions reversed within its length, by
+    ``reversed_rows``. The reversal is its own inverse, so the backward pass is the same
+    ``index_select``: a third of ``gather``'s time forward and a tenth of its backward
+    (``scatter_add_``) on a (20, 30, 120) batch at one thread."""
+
+    @staticmethod
+    def forward(ctx, inputs: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(rows)
+        return inputs.reshape(-1, inputs.size(2)).index_select(0, rows).view(inputs.shape)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        (rows,) = ctx.saved_tensors
+        return grad.reshape(-1, grad.size(2)).index_select(0, rows).view(grad.shape), None
 
 
 def reverse_positions(lengths: torch.Tensor, steps: int) -> torch.Tensor:
