@@ -42,6 +42,8 @@ from brandner.train import WeightAverage, clip_gradients, training_batch
 
 RUNS_PER_MESSAGE = 8  # runs sent to the workers at once; their losses come back (and progress moves) as often
 ABORTED = "stopped"  # what a worker stopped at the barrier answers
+# the settings of the trainer's Adam that the workers' own (over their shares) takes
+ADAM_SETTINGS = ("lr", "betas", "eps", "weight_decay", "amsgrad", "maximize", "fused")
 Runs = Sequence[Sequence[Sequence[int]]]  # runs of batches of sentence indices
 
 
@@ -110,7 +112,9 @@ class ParallelSteps:
     this scheme gains anyway.
 
     The model's trained parameters, the optimizer's state and the average's tensors are moved
-    to shared memory in place, so the caller's objects see every update."""
+    to shared memory in place, so the caller's objects see every update. A parameter that a
+    batch gives no gradient takes its Adam step with zeros (serial training would skip it);
+    every trained parameter of this network gets one from every batch."""
 
     def __init__(self, model: BiLSTMTagger, optimizer: torch.optim.Adam, data: Sequence[Encoded],
                  config: TrainConfig, singletons: dict[str, torch.Tensor] | None,
@@ -218,7 +222,7 @@ class ParallelSteps:
         torch.set_num_threads(1)
         self.model.train()
         mine = [self.trained[i] for i in self.shares[k]]
-        optimizer = torch.optim.Adam(mine, lr=self.optimizer.defaults["lr"], fused=True)
+        optimizer = torch.optim.Adam(mine, **{key: self.optimizer.defaults[key] for key in ADAM_SETTINGS})
         for param in mine:
             optimizer.state[param] = self.optimizer.state[param]  # the shared tensors
         try:
