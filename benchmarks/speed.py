@@ -229,18 +229,20 @@ def in_turns(systems: Sequence[System], run: Callable[[System, int], object], ro
 
 
 def measure_training(systems: Sequence[System], sentences: int, epochs: int, memory: Memory,
-                     rows: dict[str, dict[str, float]]) -> None:
+                     rows: dict[str, dict[str, float]]) -> list[float]:
     """Into ``rows``: training sentences/s over ``epochs`` epochs after a warm-up epoch,
-    the systems taking turns epoch by epoch."""
+    the systems taking turns epoch by epoch. Returns the first system's rate over the
+    second's in each round of turns (the machine's speed drifts; a round sees one speed)."""
     for system in systems:
         with memory.phase(f"{system.name} train"):
             system.train(1)
-    seconds = [0.0] * len(systems)
+    seconds: list[list[float]] = [[] for _ in systems]
     for _ in range(epochs):
         for i, system in enumerate(systems):
-            seconds[i] += system.train(1)
-    for system, total in zip(systems, seconds):
-        rows[system.name]["train"] = epochs * sentences / total
+            seconds[i].append(system.train(1))
+    for system, times in zip(systems, seconds):
+        rows[system.name]["train"] = epochs * sentences / sum(times)
+    return [theirs / ours for ours, theirs in zip(seconds[0], seconds[-1])]
 
 
 def measure_tagging(systems: Sequence[System], texts: Sequence[str], repeats: int,
@@ -408,7 +410,7 @@ def run(args: argparse.Namespace) -> str:
         ref = Reference(train)
     systems: list[System] = [ours, ref]
     rows: dict[str, dict[str, float]] = {s.name: {} for s in systems}
-    measure_training(systems, len(train), args.epochs, memory, rows)
+    epoch_ratios = measure_training(systems, len(train), args.epochs, memory, rows)
     for system in systems:
         with memory.phase(f"{system.name} tag"):  # also the warm-up for the tagging measurements
             rows[system.name]["dev_f1"] = dev_f1(system, dev) * 100
@@ -438,7 +440,7 @@ def run(args: argparse.Namespace) -> str:
     facts = {"train": len(train), "dev": len(dev), "test": len(texts), "flops": work,
              "gflops": matmul_gflops(), "peak_mb": peak_rss_mb(), "memory": memory.added, "tag_file": tag_file,
              "tag_file_reference": reference_rate, "lstm_floor": floor,
-             "variants": variants, "workers": config.train.workers}
+             "variants": variants, "workers": config.train.workers, "epoch_ratios": epoch_ratios}
     return report(rows, facts, args)
 
 
@@ -476,6 +478,10 @@ def report(rows: dict[str, dict[str, float]], facts: dict, args: argparse.Namesp
               f"- peak RSS of the process (both systems): {facts['peak_mb']:.0f} MB; resident memory added by "
               + ", ".join(f"{name} {mb:+.0f} MB" for name, mb in facts["memory"].items())
               + " (the later system may reuse memory the earlier one freed)"]
+    ratios = sorted(facts["epoch_ratios"])
+    lines.append(f"- training epoch by epoch (each brandner epoch beside the reference epoch after it): "
+                 f"brandner / reference median {statistics.median(ratios):.2f}, from {ratios[0]:.2f} to "
+                 f"{ratios[-1]:.2f} over {len(ratios)} epochs; at least 3x in {sum(r >= 3 for r in ratios)}")
     floor_rate = facts["train"] / facts["lstm_floor"]
     lines.append(f"- training floor: the BiLSTM's matrix products alone (forward and backward, brandner's batches, "
                  f"no other work) take {facts['lstm_floor']:.2f} s an epoch here = {floor_rate:.0f} sentences/s, "
