@@ -41,3 +41,21 @@ def test_training_floor_times_the_lstm_products_of_each_batch():
     small = min(lstm_products_seconds([3, 5, 2], 2, input_size=8, hidden=4) for _ in range(3))
     large = min(lstm_products_seconds([300] * 40, 20, input_size=120, hidden=100) for _ in range(3))
     assert 0 < small < large
+
+
+def test_measure_training_takes_turns_and_gives_each_round_s_ratio():
+    from benchmarks.speed import Memory, measure_training
+
+    class Fake:
+        def __init__(self, name, seconds):
+            self.name, self.seconds, self.calls = name, iter(seconds), []
+
+        def train(self, epochs):
+            self.calls.append(epochs)
+            return next(self.seconds)
+
+    ours, theirs = Fake("brandner", [9.0, 1.0, 2.0]), Fake("reference", [9.0, 3.0, 8.0])  # warm-up first
+    rows = {"brandner": {}, "reference": {}}
+    ratios = measure_training([ours, theirs], 100, 2, Memory(), rows)
+    assert ratios == [3.0, 4.0] and ours.calls == theirs.calls == [1, 1, 1]
+    assert rows["brandner"]["train"] == pytest.approx(200 / 3) and rows["reference"]["train"] == pytest.approx(200 / 11)
