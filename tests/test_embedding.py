@@ -89,3 +89,17 @@ def test_model_files_keep_fixed_rows_and_old_files_still_load(tmp_path):
     old, _ = load_model(tmp_path / "old.pt")
     assert old.char_embedding.frozen.size(0) == 0
     assert torch.equal(old.char_embedding.table(), model.char_embedding.table())
+
+
+def test_a_sparse_gradient_holds_the_dense_gradient_s_rows():
+    """brandner.parallel's workers take the table's gradient as the rows used; densified, it is the dense one."""
+    torch.manual_seed(0)
+    table = TokenEmbedding(7, 3, frozen=2)
+    ids = torch.tensor([[1, 6, 0, 1], [4, 5, 2, 0]])  # trained, frozen and padding ids, one twice
+    upstream = torch.randn(2, 4, 3)
+    (table(ids) * upstream).sum().backward()
+    dense, table.weight.grad = table.weight.grad, None
+    table.sparse = True
+    (table(ids) * upstream).sum().backward()
+    assert table.weight.grad.is_sparse
+    torch.testing.assert_close(table.weight.grad.to_dense(), dense, rtol=0, atol=1e-6)

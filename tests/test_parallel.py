@@ -11,6 +11,7 @@ import random
 import pytest
 import torch
 
+from brandner import parallel
 from brandner.batching import collate, length_batches, length_runs
 from brandner.checkpoint import network_for, safe_load
 from brandner.config import load_config
@@ -47,9 +48,11 @@ def run_loop(config, model, data, encoder, seed=0):
     return model, losses
 
 
-def test_two_workers_give_serial_adam_steps_with_each_run_s_gradients_taken_at_its_start():
+@pytest.mark.parametrize("sparse_from", [0, parallel.SPARSE_FROM])  # every table's gradient sparse, or none here
+def test_two_workers_give_serial_adam_steps_with_each_run_s_gradients_taken_at_its_start(monkeypatch, sparse_from):
     """The oracle: in this process, for each run of two batches, both gradients (clipped) at
     the run's first weights, then two Adam steps and two updates of the weight average."""
+    monkeypatch.setattr(parallel, "SPARSE_FROM", sparse_from)
     config, model, data, encoder = setup("workers=2", "dropout=0", "unk_replace=0", "clip=0.5",
                                          "weight_average=0.5", "max_epochs=3")
     oracle = copy.deepcopy(model)

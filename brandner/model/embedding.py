@@ -36,6 +36,9 @@ class TokenEmbedding(nn.Module):
         trained = num_embeddings - frozen
         self.weight = nn.Parameter(table[:trained].clone())
         self.register_buffer("frozen", table[trained:].clone())
+        # The weight's gradient as the rows the batch used (a sparse tensor) instead of the
+        # whole table: brandner.parallel's workers, which copy it into shared memory, set it.
+        self.sparse = False
 
     @property
     def num_embeddings(self) -> int:
@@ -44,11 +47,11 @@ class TokenEmbedding(nn.Module):
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         """``(..., dim)`` rows for ids ``(...)``."""
         if not self.frozen.size(0):
-            return F.embedding(ids, self.weight, padding_idx=0)
+            return F.embedding(ids, self.weight, padding_idx=0, sparse=self.sparse)
         trained = self.weight.size(0)
         learns = ids < trained
         # two look-ups and a choice: the gradient stays the size of the trained rows
-        learned = F.embedding(torch.where(learns, ids, 0), self.weight, padding_idx=0)
+        learned = F.embedding(torch.where(learns, ids, 0), self.weight, padding_idx=0, sparse=self.sparse)
         fixed = F.embedding(torch.where(learns, 0, ids - trained), self.frozen)
         return torch.where(learns.unsqueeze(-1), learned, fixed)
 
