@@ -47,7 +47,7 @@ ABORTED = "stopped"  # what a worker stopped at the barrier answers
 ADAM_SETTINGS = ("lr", "betas", "eps", "weight_decay", "amsgrad", "maximize", "fused")
 # Embedding tables of this many weights or more give the workers their gradients as the rows
 # a batch used (see ParallelSteps._gradient). On the ecommerce corpus, two workers trained 4%
-# slower with the character table's 294,700 weights sparse, and 1.35x against 1.13x one
+# slower with the character table's 294,700 weights sparse, and 1.30-1.35x against 1.13x one
 # process's rate with the bigram table's 2,413,450 (benchmarks/train_workers.py, 3 Dec).
 SPARSE_FROM = 1_000_000
 Runs = Sequence[Sequence[Sequence[int]]]  # runs of batches of sentence indices
