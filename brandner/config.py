@@ -122,6 +122,10 @@ class TrainConfig:
     # it (a run of W batches takes W steps from gradients at the run's first weights) but
     # not on timing. 1 = one process, as before.
     workers: int = 1
+    # Sparse gradients and lazy Adam updates (torch's SparseAdam) for the bigram and lexicon
+    # word tables: only the rows a batch uses move (brandner.optim). Faster with large tables;
+    # other numbers than dense Adam, so off by default. Needs workers = 1.
+    sparse_embeddings: bool = False
     # Pretrained vectors: a word2vec text file of character vectors, or a folder
     # written by `brandner embed` (chars.vec, bigrams.vec, words.vec; see brandner.embeddings).
     embeddings: str = ""
@@ -135,6 +139,9 @@ class TrainConfig:
             raise BrandnerError(f"train.weight_average must be in [0, 1) (0 turns it off), got {self.weight_average}")
         if self.lr_decay < 0:
             raise BrandnerError(f"train.lr_decay must be >= 0 (0 keeps lr constant), got {self.lr_decay}")
+        if self.sparse_embeddings and self.workers > 1:
+            raise BrandnerError("train.sparse_embeddings needs train.workers = 1 (parallel training "
+                                "updates every table densely)")
         if self.clip < 0:
             raise BrandnerError(f"train.clip must be >= 0 (0 turns clipping off), got {self.clip}")
 

@@ -27,6 +27,7 @@ from brandner.encoding import Encoder
 from brandner.errors import BrandnerError
 from brandner.model.embedding import TokenEmbedding
 from brandner.model.network import BiLSTMTagger
+from brandner.optim import LazyTablesAdam
 from brandner.sentence import Sentence
 from brandner.tagger import Tagger
 from brandner.train import EpochEvent, StepEvent, TrainState, WeightAverage, epoch_lr, singleton_ids, train_loop
@@ -63,7 +64,7 @@ def fit(train: Sequence[Sentence], dev: Sequence[Sentence], config: Config, outp
         config = Config(model.config, config.train)
     else:
         model, encoder = _build(train, config)
-        optimizer = adam(model, config.train.lr)
+        optimizer = adam(model, config.train.lr, config.train.sparse_embeddings)
         average = WeightAverage(model, config.train.weight_average) if config.train.weight_average else None
     log.info("%d training sentences, %d characters in the vocabulary, tags: %s",
              len(train), len(encoder.chars), " ".join(encoder.tags))
@@ -160,7 +161,7 @@ def _resume(output: Path, config: Config):
                if k not in ("max_epochs", "patience") and saved.get(k, defaults[k]) != v]
     if changed:
         raise BrandnerError(f"{path}: cannot resume with different settings: {', '.join(changed)}")
-    optimizer = adam(model, config.train.lr)
+    optimizer = adam(model, config.train.lr, config.train.sparse_embeddings)
     optimizer.load_state_dict(payload["optimizer"])
     state = TrainState(**payload["state"])
     rng = random.Random()
@@ -224,9 +225,14 @@ def _log_scalars(writer, event: EpochEvent, lr: float) -> None:
     writer.flush()
 
 
-def adam(model: BiLSTMTagger, lr: float) -> torch.optim.Adam:
+def adam(model: BiLSTMTagger, lr: float, lazy_tables: bool = False) -> torch.optim.Adam | LazyTablesAdam:
     """Adam with its fused CPU kernel: one pass over each parameter instead of a dozen
     tensor operations (an update took 0.4-0.6 ms against 1.9-2.1 ms for ``foreach`` on the
     speed benchmark's ecommerce model at one thread; more with a bigram table). The
-    weights it gives differ from ``foreach``'s by float rounding only."""
+    weights it gives differ from ``foreach``'s by float rounding only.
+
+    ``lazy_tables`` (``train.sparse_embeddings``): the bigram and lexicon word tables
+    sparse and lazily updated instead (brandner.optim)."""
+    if lazy_tables:
+        return LazyTablesAdam(model, lr)
     return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
