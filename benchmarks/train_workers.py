@@ -11,7 +11,8 @@ at ``--threads`` torch threads; each worker runs one. For W > 1 it also clocks, 
 each worker, per run of W batches: computing its batch's gradient, the Adam (and weight
 average) updates of its share of the parameters, and waiting at the two barriers (for
 the slower worker's gradient, and for the other shares' updates); the ideal is W steps in
-the time of one. The table is appended to benchmarks/RESULTS.md unless ``--no-write``.
+the time of one. ``--set sparse_embeddings=true`` (lazy Adam for the bigram and word tables)
+works with ``--workers 1`` only. The table is appended to benchmarks/RESULTS.md unless ``--no-write``.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ class WorkerClocks:
 def train_rate(model: BiLSTMTagger, data: list, encoder: Encoder, config: Config, epochs: int
                ) -> tuple[float, int]:
     """Sentences/s over ``epochs`` epochs after a warm-up epoch, and the steps an epoch."""
-    optimizer = adam(model, config.train.lr)
+    optimizer = adam(model, config.train.lr, config.train.sparse_embeddings)
     state = TrainState()
     train = dataclasses.replace(config.train, max_epochs=epochs + 1, patience=epochs + 2)
     steps, warm_seconds = 0, 0.0
