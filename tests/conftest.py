@@ -57,6 +57,18 @@ def train_tiny(path: Path, *overrides: str, sentences: int = 200, epochs: int = 
     return path
 
 
+def whole_and_resumed(folder: Path, settings: list[str]) -> tuple[dict, dict]:
+    """The resume files of a 3-epoch training and of one stopped after 2 epochs and resumed to 3."""
+    from brandner.checkpoint import safe_load
+    from brandner.config import load_config
+    from brandner.fit import fit
+    train, dev = synthetic_sentences(30), synthetic_sentences(6, seed=1)
+    fit(train, dev, load_config(None, settings + ["max_epochs=3"]), folder / "whole.pt")
+    fit(train, dev, load_config(None, settings + ["max_epochs=2"]), folder / "cut.pt")
+    fit(train, dev, load_config(None, settings + ["max_epochs=3"]), folder / "cut.pt", resume=True)
+    return tuple(safe_load(folder / name, "brandner-resume") for name in ("whole.pt.resume", "cut.pt.resume"))
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
     """A model trained for a few epochs on synthetic sentences (seconds on a CPU)."""

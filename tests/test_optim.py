@@ -8,14 +8,14 @@ import pytest
 import torch
 
 from brandner.batching import collate
-from brandner.checkpoint import load_model, network_for, safe_load
+from brandner.checkpoint import load_model, network_for
 from brandner.config import load_config
 from brandner.encoding import Encoder
 from brandner.errors import BrandnerError
-from brandner.fit import adam, fit
+from brandner.fit import adam
 from brandner.optim import LazyTablesAdam
 from brandner.train import clip_gradients
-from tests.conftest import synthetic_sentences
+from tests.conftest import synthetic_sentences, whole_and_resumed
 
 TINY = ["char_dim=8", "seg_dim=4", "hidden_size=8", "bigram_dim=4", "lr=0.05", "patience=100"]
 
@@ -76,13 +76,7 @@ def test_clipping_counts_a_sparse_gradient_as_its_dense_rows():
 
 
 def test_a_lazy_run_resumes_as_an_uninterrupted_one_and_its_model_tags(tmp_path):
-    train, dev = synthetic_sentences(30), synthetic_sentences(6, seed=1)
-    settings = TINY + ["sparse_embeddings=true", "weight_average=0.9"]
-    fit(train, dev, load_config(None, settings + ["max_epochs=3"]), tmp_path / "whole.pt")
-    fit(train, dev, load_config(None, settings + ["max_epochs=2"]), tmp_path / "cut.pt")
-    fit(train, dev, load_config(None, settings + ["max_epochs=3"]), tmp_path / "cut.pt", resume=True)
-    whole = safe_load(tmp_path / "whole.pt.resume", "brandner-resume")
-    cut = safe_load(tmp_path / "cut.pt.resume", "brandner-resume")
+    whole, cut = whole_and_resumed(tmp_path, TINY + ["sparse_embeddings=true", "weight_average=0.9"])
     assert set(whole["optimizer"]) == {"dense", "lazy"}
     for key, tensor in whole["model"]["state_dict"].items():
         assert torch.equal(tensor, cut["model"]["state_dict"][key]), key

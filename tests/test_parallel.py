@@ -13,15 +13,15 @@ import torch
 
 from brandner import parallel
 from brandner.batching import collate, length_batches, length_runs
-from brandner.checkpoint import network_for, safe_load
+from brandner.checkpoint import network_for
 from brandner.config import load_config
 from brandner.encoding import Encoder
 from brandner.errors import BrandnerError
 from brandner.evaluate import score
-from brandner.fit import adam, fit, training_singletons
+from brandner.fit import adam, training_singletons
 from brandner.parallel import Aborted, SpinBarrier, split_by_size
 from brandner.train import StepEvent, TrainState, WeightAverage, clip_gradients, epoch_lr, train_loop
-from tests.conftest import synthetic_sentences
+from tests.conftest import synthetic_sentences, whole_and_resumed
 
 TINY = ["char_dim=8", "seg_dim=4", "hidden_size=8", "bigram_dim=4", "lr=0.05", "lr_decay=0.5", "batch_size=3",
         "patience=100"]
@@ -101,15 +101,8 @@ def test_the_same_seed_and_workers_give_the_same_weights_whatever_the_timing():
 
 
 def test_a_resumed_parallel_run_ends_as_an_uninterrupted_one(tmp_path):
-    train, dev = synthetic_sentences(30), synthetic_sentences(6, seed=1)
-    settings = TINY + ["workers=2", "weight_average=0.9"]
-    fit(train, dev, load_config(None, settings + ["max_epochs=3"]), tmp_path / "whole.pt")
-    fit(train, dev, load_config(None, settings + ["max_epochs=2"]), tmp_path / "cut.pt")
-    fit(train, dev, load_config(None, settings + ["max_epochs=3"]), tmp_path / "cut.pt", resume=True)
-    for name in ("whole.pt.resume", "cut.pt.resume"):
-        assert safe_load(tmp_path / name, "brandner-resume")["state"]["epoch"] == 3
-    whole = safe_load(tmp_path / "whole.pt.resume", "brandner-resume")
-    cut = safe_load(tmp_path / "cut.pt.resume", "brandner-resume")
+    whole, cut = whole_and_resumed(tmp_path, TINY + ["workers=2", "weight_average=0.9"])
+    assert whole["state"]["epoch"] == cut["state"]["epoch"] == 3
     for key, tensor in whole["model"]["state_dict"].items():
         assert torch.equal(tensor, cut["model"]["state_dict"][key]), key
     assert whole["optimizer"]["state"].keys() == cut["optimizer"]["state"].keys()
