@@ -39,7 +39,7 @@ from brandner.config import TrainConfig
 from brandner.errors import BrandnerError
 from brandner.model.embedding import TokenEmbedding
 from brandner.model.network import BiLSTMTagger
-from brandner.train import WeightAverage, training_batch
+from brandner.train import WeightAverage, clip_gradients, training_batch
 
 RUNS_PER_MESSAGE = 8  # runs sent to the workers at once; their losses come back (and progress moves) as often
 ABORTED = "stopped"  # what a worker stopped at the barrier answers
@@ -131,9 +131,8 @@ class ParallelSteps:
         self.model, self.optimizer, self.data, self.config = model, optimizer, data, config
         self.singletons, self.average, self.workers = singletons, average, workers
         self.trained = [p for p in model.parameters() if p.requires_grad]
-        with torch.no_grad():
-            for param in self.trained:
-                param.data = shared_copy(param.data)
+        for param in self.trained:
+            param.data = shared_copy(param.data)
         _share_adam_state(optimizer, self.trained)
         if average is not None:
             average.held = [shared_copy(t) for t in average.held]
@@ -274,31 +273,26 @@ class ParallelSteps:
         A large embedding table's gradient comes as the rows the batch used (sparse): only those
         rows are written (and the rows written last time zeroed), where a dense gradient would be
         built, copied and clipped over the whole table (the bigram table of the ecommerce corpus
-        is 48,269 x 50). ``out`` then holds the dense gradient all the same, and the norm is
-        ``clip_gradients``' but for the order of the sums."""
+        is 48,269 x 50). ``out`` then holds the dense gradient all the same."""
         batch = training_batch(self.data, indices, self.singletons, self.config.unk_replace)
         loss = self.model.loss(batch)
         for param in self.trained:
             param.grad = None  # not the shared buffers the last Adam steps read: backward would add to them
         loss.backward()
-        grads = [None if p.grad is None else p.grad.coalesce() if p.grad.is_sparse else p.grad for p in self.trained]
-        scale = None
         if self.config.clip > 0:
-            norms = [torch.linalg.vector_norm(g.values() if g.is_sparse else g) for g in grads if g is not None]
-            if norms:
-                scale = self.config.clip / (torch.linalg.vector_norm(torch.stack(norms)) + 1e-6)
-                scale = scale if bool(scale < 1.0) else None
-        for i, (grad, buffer) in enumerate(zip(grads, out, strict=True)):
-            if grad is None:
+            clip_gradients(self.trained, self.config.clip)
+        for i, (param, buffer) in enumerate(zip(self.trained, out, strict=True)):
+            if param.grad is None:
                 buffer.zero_()
-            elif grad.is_sparse:
-                rows, values = grad.indices()[0], grad.values()
+            elif param.grad.is_sparse:
+                grad = param.grad.coalesce()
+                rows = grad.indices()[0]
                 if i in self.written:
                     buffer.index_fill_(0, self.written[i], 0.0)
-                buffer.index_copy_(0, rows, values if scale is None else values * scale)
+                buffer.index_copy_(0, rows, grad.values())
                 self.written[i] = rows
             else:
-                buffer.copy_(grad if scale is None else grad * scale)
+                buffer.copy_(param.grad)
         return loss.item()
 
 
