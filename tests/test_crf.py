@@ -7,8 +7,19 @@ import itertools
 import pytest
 import torch
 
+from brandner.model import compiled
 from brandner.model.crf import CRF
 from brandner.schemes import IOBES
+
+
+@pytest.fixture(params=["compiled", "numpy"])
+def nll_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs a test of ``CRF.nll`` on each of its implementations: the compiled kernel and numpy."""
+    if request.param == "numpy":
+        monkeypatch.setattr(compiled, "compiled_nll", lambda: None)
+    elif compiled.compiled_nll() is None:
+        pytest.skip("numba is not installed")
+    return request.param
 
 def sequence_score(crf: CRF, emissions: torch.Tensor, tags: tuple[int, ...], constrained: bool = False) -> float:
     transitions, start, end = crf.constrained() if constrained else (crf.transitions, crf.start, crf.end)
@@ -46,7 +57,7 @@ def test_log_partition_matches_brute_force(lengths):
         assert log_z[b].item() == pytest.approx(torch.logsumexp(scores, 0).item(), abs=1e-9)
 
 
-def test_nll_is_minus_log_probability_and_probabilities_sum_to_one():
+def test_nll_is_minus_log_probability_and_probabilities_sum_to_one(nll_path):
     num_tags, lengths = 3, [3, 2]
     crf = make_crf(num_tags)
     emissions, mask = batch(lengths, num_tags)
@@ -60,7 +71,7 @@ def test_nll_is_minus_log_probability_and_probabilities_sum_to_one():
         assert total == pytest.approx(1.0, abs=1e-9)
 
 
-def test_padding_does_not_change_scores():
+def test_padding_does_not_change_scores(nll_path):
     crf = make_crf(4)
     emissions, mask = batch([3], 4)
     tags = torch.tensor([[1, 2, 3]])
@@ -119,7 +130,7 @@ def test_allowed_sequences_are_exactly_the_valid_iobes_ones():
         assert (sequence_score(crf, emissions, seq, constrained=True) != float("-inf")) == valid, names
 
 
-def test_gradients_flow_to_all_parameters():
+def test_gradients_flow_to_all_parameters(nll_path):
     crf = make_crf(3)
     emissions, mask = batch([3, 2], 3)
     emissions.requires_grad_(True)
@@ -130,7 +141,7 @@ def test_gradients_flow_to_all_parameters():
     assert emissions.grad[1, 2].abs().sum() == 0  # padding gets no gradient
 
 
-def test_training_normalises_over_allowed_sequences_only():
+def test_training_normalises_over_allowed_sequences_only(nll_path):
     tags = IOBES.tags_for(["A"])  # 5 tags
     allowed = tuple(torch.tensor(x) for x in IOBES.allowed(tags))
     crf = make_crf(len(tags), allowed, seed=3)
@@ -187,8 +198,8 @@ def test_gradients_of_log_partition_match_autograd_through_brute_force(constrain
 
 
 @pytest.mark.parametrize("constrained", [False, True])
-def test_nll_and_its_gradients_equal_log_partition_minus_score_through_autograd(constrained):
-    """nll's numpy gradient (marginals minus the gold path's indicators) against autograd of
+def test_nll_and_its_gradients_equal_log_partition_minus_score_through_autograd(constrained, nll_path):
+    """nll's gradient (marginals minus the gold path's indicators) against autograd of
     log Z minus the score of the tags, with mixed lengths, noise in the padding and a
     weighted sum (as a mean or a masked loss would weight sentences)."""
     tags_of = IOBES.tags_for(["A", "B"])  # 9 tags

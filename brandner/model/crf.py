@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from brandner.model.compiled import nll_and_gradients
 from brandner.model.decoding import viterbi
 from brandner.model.forward_backward import Marginals, forward_backward
 
@@ -52,7 +53,8 @@ class CRF(nn.Module):
         """Negative log-likelihood of ``tags`` (a valid sequence) per sentence: ``(batch,)``.
 
         emissions ``(batch, seq, tags)``, tags ``(batch, seq)`` long, mask ``(batch, seq)`` bool.
-        Equal to ``log_partition - score``, computed with its gradient in numpy in one go
+        Equal to ``log_partition - score``, computed with its gradient in one go, by the
+        compiled kernel of brandner.model.compiled where numba is installed, else in numpy
         (autograd through ``score``'s gathers and index look-ups cost a training step more
         than computing the gold path's score and counts in numpy).
         """
@@ -105,13 +107,17 @@ class CRF(nn.Module):
 
 class NegLogLikelihood(torch.autograd.Function):
     """``log Z - score(tags)`` ``(batch,)``; its gradient is the marginals minus the gold path's
-    indicators (tags per position, moves, first and last tags)."""
+    indicators (tags per position, moves, first and last tags): each sentence's from the
+    compiled kernel, or the marginals from numpy's forward-backward and the path's apart."""
 
     @staticmethod
     def forward(ctx, emissions: torch.Tensor, tags: torch.Tensor, lengths: torch.Tensor, transitions: torch.Tensor,
                 start: torch.Tensor, end: torch.Tensor) -> torch.Tensor:
         scores = [x.detach().cpu().numpy() for x in (emissions, transitions, start, end)]
         gold, steps = tags.cpu().numpy(), lengths.cpu().numpy()
+        ctx.sentences = nll_and_gradients(scores[0], steps, gold, *scores[1:])
+        if ctx.sentences is not None:
+            return torch.from_numpy(ctx.sentences.nll).to(emissions.device, emissions.dtype)
         marginals = forward_backward(scores[0], steps, *scores[1:])
         path = GoldPath(gold, steps)
         ctx.marginals, ctx.path = marginals, path
@@ -119,8 +125,13 @@ class NegLogLikelihood(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
-        path = ctx.path
         g = grad.detach().cpu().numpy().astype(np.float64)  # (batch,)
+        if ctx.sentences is not None:
+            s = ctx.sentences
+            unary = s.unary * g.astype(s.unary.dtype)[:, None, None]
+            return (to_torch(unary, grad), None, None, to_torch(np.tensordot(g, s.moves, axes=1), grad),
+                    to_torch(g @ s.first, grad), to_torch(g @ s.last, grad))
+        path = ctx.path
         unary, moves, first, last = log_z_gradients(ctx.marginals, g)
         num_tags = unary.shape[2]
         path.subtract_tags(unary, g)
