@@ -90,3 +90,24 @@ def test_nll_gives_the_same_loss_and_gradients_with_and_without_the_kernel(monke
                                       *[t.detach().numpy() for t in crf.constrained(FORBIDDEN)]) is None
     for a, b in zip(with_kernel, run(), strict=True):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_the_kernel_compiles_without_a_cache_where_numba_has_nowhere_to_write_one(monkeypatch):
+    import numba
+
+    njit = numba.njit
+
+    def no_cache_directory(*args, cache: bool = False, **kwargs):
+        if cache:
+            raise RuntimeError("cannot cache function: no locator available")  # numba's words
+        return njit(*args, **kwargs)
+
+    monkeypatch.setattr(numba, "njit", no_cache_directory)
+    compiled.compiled_nll.cache_clear()
+    try:
+        kernel = compiled.compiled_nll()
+        nll = kernel(np.zeros((1, 2, 3), np.float32), np.array([2]), np.zeros((1, 2), np.int64), np.zeros((3, 3)),
+                     np.zeros(3), np.zeros(3))[0]
+    finally:
+        compiled.compiled_nll.cache_clear()
+    assert nll[0] == pytest.approx(np.log(9))  # 9 equally likely paths of 2 positions over 3 tags

@@ -39,7 +39,10 @@ def compiled_nll():
         import numba
     except ImportError:
         return None
-    return numba.njit(cache=True, nogil=True)(_nll_and_gradients)
+    try:
+        return numba.njit(cache=True, nogil=True)(_nll_and_gradients)
+    except RuntimeError:  # nowhere to write the cache (a read-only install and home): compile in each process
+        return numba.njit(nogil=True)(_nll_and_gradients)
 
 
 def nll_and_gradients(emissions: np.ndarray, lengths: np.ndarray, tags: np.ndarray, transitions: np.ndarray,
@@ -47,7 +50,7 @@ def nll_and_gradients(emissions: np.ndarray, lengths: np.ndarray, tags: np.ndarr
     """Each sentence's ``log Z - score(tags)`` and its gradients, or None without numba.
 
     emissions ``(batch, seq, tags)`` float32 or float64; lengths ``(batch,)`` each >= 1; tags
-    ``(batch, seq)`` int64, a valid path within each length; transitions ``(from, to)``,
+    ``(batch, seq)`` int64, the given path within each length; transitions ``(from, to)``,
     start and end ``(tags,)`` float32, forbidden moves very negative (see brandner.model.crf).
     """
     kernel = compiled_nll()
