@@ -39,7 +39,7 @@ from brandner.config import TrainConfig
 from brandner.errors import BrandnerError
 from brandner.model.embedding import TokenEmbedding
 from brandner.model.network import BiLSTMTagger
-from brandner.train import WeightAverage, clip_gradients, training_batch
+from brandner.train import WeightAverage, batch_gradient
 
 RUNS_PER_MESSAGE = 8  # runs sent to the workers at once; their losses come back (and progress moves) as often
 ABORTED = "stopped"  # what a worker stopped at the barrier answers
@@ -274,13 +274,8 @@ class ParallelSteps:
         rows are written (and the rows written last time zeroed), where a dense gradient would be
         built, copied and clipped over the whole table (the bigram table of the ecommerce corpus
         is 48,269 x 50). ``out`` then holds the dense gradient all the same."""
-        batch = training_batch(self.data, indices, self.singletons, self.config.unk_replace)
-        loss = self.model.loss(batch)
-        for param in self.trained:
-            param.grad = None  # not the shared buffers the last Adam steps read: backward would add to them
-        loss.backward()
-        if self.config.clip > 0:
-            clip_gradients(self.trained, self.config.clip)
+        # new .grad tensors, not the shared buffers the last Adam steps read: backward would add to them
+        loss = batch_gradient(self.model, self.trained, self.data, indices, self.singletons, self.config)
         for i, (param, buffer) in enumerate(zip(self.trained, out, strict=True)):
             if param.grad is None:
                 buffer.zero_()
@@ -293,7 +288,7 @@ class ParallelSteps:
                 self.written[i] = rows
             else:
                 buffer.copy_(param.grad)
-        return loss.item()
+        return loss
 
 
 def split_by_size(sizes: Sequence[int], parts: int) -> list[list[int]]:

@@ -176,16 +176,26 @@ class SerialSteps:
         """(sentences, loss) of each batch, trained in turn; ``seeds`` is not used."""
         for run in runs:
             for indices in run:
-                batch = training_batch(self.data, indices, self.singletons, self.config.unk_replace)
-                loss = self.model.loss(batch)
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if self.config.clip > 0:
-                    clip_gradients(self.trained, self.config.clip)
+                loss = batch_gradient(self.model, self.trained, self.data, indices, self.singletons, self.config)
                 self.optimizer.step()
                 if self.average is not None:
                     self.average.update()
-                yield len(indices), loss.item()
+                yield len(indices), loss
+
+
+def batch_gradient(model: BiLSTMTagger, trained: Sequence[torch.Tensor], data: Sequence[Encoded],
+                   indices: Sequence[int], singletons: dict[str, torch.Tensor] | None, config: TrainConfig) -> float:
+    """The loss of the batch ``data[indices]`` (see :func:`training_batch`); its gradient, clipped
+    at ``config.clip``, in the ``.grad`` of each of the ``trained`` parameters, new tensors (not
+    added to what those held)."""
+    batch = training_batch(data, indices, singletons, config.unk_replace)
+    loss = model.loss(batch)
+    for param in trained:
+        param.grad = None
+    loss.backward()
+    if config.clip > 0:
+        clip_gradients(trained, config.clip)
+    return loss.item()
 
 
 def training_batch(data: Sequence[Encoded], indices: Sequence[int], singletons: dict[str, torch.Tensor] | None,

@@ -95,7 +95,20 @@ def test_nll_gives_the_same_loss_and_gradients_with_and_without_the_kernel(monke
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
 
 
-def test_the_kernel_compiles_without_a_cache_where_numba_has_nowhere_to_write_one(monkeypatch):
+@pytest.fixture
+def fresh_kernel():
+    """compiled_nll built anew in the test (its cache cleared before and after)."""
+    compiled.compiled_nll.cache_clear()
+    yield
+    compiled.compiled_nll.cache_clear()
+
+
+# one sentence of 2 positions, 3 tags, every score 0
+TWO_STEPS = (np.zeros((1, 2, 3), np.float32), np.array([2]), np.zeros((1, 2), np.int64), np.zeros((3, 3)),
+             np.zeros(3), np.zeros(3))
+
+
+def test_the_kernel_compiles_without_a_cache_where_numba_has_nowhere_to_write_one(monkeypatch, fresh_kernel):
     import numba
 
     njit = numba.njit
@@ -106,26 +119,15 @@ def test_the_kernel_compiles_without_a_cache_where_numba_has_nowhere_to_write_on
         return njit(*args, **kwargs)
 
     monkeypatch.setattr(numba, "njit", no_cache_directory)
-    compiled.compiled_nll.cache_clear()
-    try:
-        kernel = compiled.compiled_nll()
-        nll = kernel(np.zeros((1, 2, 3), np.float32), np.array([2]), np.zeros((1, 2), np.int64), np.zeros((3, 3)),
-                     np.zeros(3), np.zeros(3))[0]
-    finally:
-        compiled.compiled_nll.cache_clear()
+    nll = compiled.compiled_nll()(*TWO_STEPS)[0]
     assert nll[0] == pytest.approx(np.log(9))  # 9 equally likely paths of 2 positions over 3 tags
 
 
-def test_without_numba_the_log_says_so_once_and_nll_falls_back(monkeypatch, caplog):
+def test_without_numba_the_log_says_so_once_and_nll_falls_back(monkeypatch, caplog, fresh_kernel):
     monkeypatch.setitem(sys.modules, "numba", None)  # import numba raises ImportError
-    compiled.compiled_nll.cache_clear()
-    try:
-        with caplog.at_level(logging.WARNING, logger="brandner.model.compiled"):
-            first = compiled.nll_and_gradients(np.zeros((1, 2, 3), np.float32), np.array([2]),
-                                               np.zeros((1, 2), np.int64), np.zeros((3, 3)), np.zeros(3), np.zeros(3))
-            compiled.compiled_nll()
-    finally:
-        compiled.compiled_nll.cache_clear()
+    with caplog.at_level(logging.WARNING, logger="brandner.model.compiled"):
+        first = compiled.nll_and_gradients(*TWO_STEPS)
+        compiled.compiled_nll()
     assert first is None
     assert [r.getMessage() for r in caplog.records].count(
         "numba is not installed: the CRF loss runs in numpy, which made training 5-7% slower (pip install numba)") == 1
