@@ -20,8 +20,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import default_data_dir, publish, timed  # noqa: E402
-from brandner.corpora import load_split  # noqa: E402
-from brandner.tagger import Tagger  # noqa: E402
+from brandner.data.corpora import load_split  # noqa: E402
+from brandner.tagging.tagger import Tagger  # noqa: E402
 
 
 def measure(models: list[Path], texts: list[str], rounds: int) -> list[tuple[int, float]]:

@@ -1,4 +1,4 @@
-"""Speed of the lexicon matcher (brandner.lexicon.Lexicon) against a brute-force scan.
+"""Speed of the lexicon matcher (brandner.data.lexicon.Lexicon) against a brute-force scan.
 
     python benchmarks/lexicon_speed.py                          # jieba's dictionary on ecommerce train
     python benchmarks/lexicon_speed.py --corpus weibo --lexicon jieba --lexicon FILE --no-write
@@ -24,10 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import default_data_dir, publish  # noqa: E402
 from brandner.config import ModelConfig  # noqa: E402
-from brandner.corpora import load_split  # noqa: E402
-from brandner.encoding import Encoder  # noqa: E402
-from brandner.lexicon import Lexicon, read_words  # noqa: E402
-from brandner.text import Normalizer  # noqa: E402
+from brandner.data.corpora import load_split  # noqa: E402
+from brandner.data.encoder import Encoder  # noqa: E402
+from brandner.data.lexicon import Lexicon, read_words  # noqa: E402
+from brandner.data.text import Normalizer  # noqa: E402
 
 
 def brute_force(words: frozenset[str], longest: int) -> Callable[[str], list[tuple[int, int]]]:

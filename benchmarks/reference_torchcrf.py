@@ -25,9 +25,9 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from torchcrf import CRF
 
-from brandner.features import NUM_SEGMENT_IDS, segment_ids
-from brandner.schemes import IOBES, spans_from_tags
-from brandner.sentence import Sentence, Span
+from brandner.data.features import NUM_SEGMENT_IDS, segment_ids
+from brandner.data.schemes import IOBES, spans_from_tags
+from brandner.data.sentence import Sentence, Span
 
 PAD_ID, UNK_ID = 0, 1
 

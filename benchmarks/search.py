@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import default_data_dir, publish  # noqa: E402
 from brandner.config import load_config  # noqa: E402
-from brandner.corpora import load_split  # noqa: E402
-from brandner.fit import fit  # noqa: E402
-from brandner.train import EpochEvent  # noqa: E402
+from brandner.data.corpora import load_split  # noqa: E402
+from brandner.training.job import fit  # noqa: E402
+from brandner.training.loop import EpochEvent  # noqa: E402
 
 # name -> (kind, choices or (low, high)); "log" floats are drawn on a log scale. Features
 # (bigrams, lexicon, vectors) are chosen by the ablation in accuracy.py and fixed with --set;

@@ -65,18 +65,18 @@ from benchmarks.common import (  # noqa: E402
     write_cycled,
 )
 from benchmarks.reference_torchcrf import ReferenceNER  # noqa: E402
-from brandner.batching import Arrays, collate, length_batches, pad  # noqa: E402
-from brandner.checkpoint import network_for, save_model  # noqa: E402
+from brandner.data.batching import Arrays, collate, length_batches, pad  # noqa: E402
+from brandner.model.model_file import network_for, save_model  # noqa: E402
 from brandner.config import Config, ModelConfig, load_config  # noqa: E402
-from brandner.corpora import load_split  # noqa: E402
-from brandner.encoding import Encoder  # noqa: E402
-from brandner.evaluate import Report, score  # noqa: E402
-from brandner.export import export_onnx  # noqa: E402
-from brandner.fit import adam, training_singletons  # noqa: E402
-from brandner.model.decoding import decode  # noqa: E402
-from brandner.sentence import Sentence, Span  # noqa: E402
-from brandner.tagger import Tagger  # noqa: E402
-from brandner.train import EpochEvent, TrainState, train_loop  # noqa: E402
+from brandner.data.corpora import load_split  # noqa: E402
+from brandner.data.encoder import Encoder  # noqa: E402
+from brandner.data.metrics import Report, score  # noqa: E402
+from brandner.tagging.export import export_onnx  # noqa: E402
+from brandner.training.job import adam, training_singletons  # noqa: E402
+from brandner.crf.decoding import decode  # noqa: E402
+from brandner.data.sentence import Sentence, Span  # noqa: E402
+from brandner.tagging.tagger import Tagger  # noqa: E402
+from brandner.training.loop import EpochEvent, TrainState, train_loop  # noqa: E402
 
 SEED = 1
 BATCH_SIZES = (1, 256)
@@ -118,7 +118,7 @@ class Brandner:
         self.encoder = Encoder.build(train, m)
         self.num_tags = len(self.encoder.tags)
         self.model = network_for(m, self.encoder)
-        optimizer = adam(self.model, config.train.lr)  # as brandner.fit trains
+        optimizer = adam(self.model, config.train.lr)  # as brandner.training.job trains
         data = [self.encoder.encode_sentence(s) for s in train]
         self.state = TrainState()
         self.taggers: dict[int, Tagger] = {}

@@ -33,7 +33,7 @@ from typing import Sequence
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import brandner_command, default_data_dir, publish, write_cycled  # noqa: E402
-from brandner.corpora import load_split  # noqa: E402
+from brandner.data.corpora import load_split  # noqa: E402
 
 
 @dataclass(frozen=True)

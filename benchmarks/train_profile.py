@@ -4,7 +4,7 @@
     python benchmarks/train_profile.py --threads 1 --set bigram_dim=50 --no-write
 
 A measurement for issue 3 (training speed). It trains brandner's network as
-``brandner.train.train_loop`` does (the same batches, singleton ``<UNK>`` replacement,
+``brandner.training.loop.train_loop`` does (the same batches, singleton ``<UNK>`` replacement,
 loss, clipping and fused Adam) but with a clock between the phases of each step:
 building the batch, the ``<UNK>`` replacement, embeddings and dropout, the BiLSTM,
 the projection, the CRF loss, the backward passes of the CRF and projection, of the
@@ -33,14 +33,14 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import default_data_dir, matmul_gflops, publish  # noqa: E402
-from brandner.batching import Encoded, collate, length_batches  # noqa: E402
-from brandner.checkpoint import network_for  # noqa: E402
+from brandner.data.batching import Encoded, collate, length_batches  # noqa: E402
+from brandner.model.model_file import network_for  # noqa: E402
 from brandner.config import Config, load_config  # noqa: E402
-from brandner.corpora import load_split  # noqa: E402
-from brandner.encoding import Encoder  # noqa: E402
-from brandner.fit import adam, training_singletons  # noqa: E402
+from brandner.data.corpora import load_split  # noqa: E402
+from brandner.data.encoder import Encoder  # noqa: E402
+from brandner.training.job import adam, training_singletons  # noqa: E402
 from brandner.model.network import BiLSTMTagger  # noqa: E402
-from brandner.train import clip_gradients, with_unknowns  # noqa: E402
+from brandner.training.loop import clip_gradients, with_unknowns  # noqa: E402
 
 PHASES = ["batch", "<UNK> replacement", "embeddings + dropout", "BiLSTM forward", "projection", "CRF loss",
           "CRF + projection backward", "BiLSTM backward", "embeddings backward", "clipping", "Adam"]

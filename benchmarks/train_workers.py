@@ -4,7 +4,7 @@
     python benchmarks/train_workers.py --workers 1 2 3 --no-write
 
 A measurement for issue 3 (training speed). For each worker count W it trains brandner's
-network with ``brandner.train.train_loop``, as ``brandner train`` does (bigrams off unless
+network with ``brandner.training.loop.train_loop``, as ``brandner train`` does (bigrams off unless
 ``--set bigram_dim=N``, as in benchmarks/speed.py), from the same initial weights, for one
 warm-up epoch and ``--epochs`` timed ones, and gives sentences/s and ms a step. W = 1 runs
 at ``--threads`` torch threads; each worker runs one. For W > 1 it also clocks, inside
@@ -31,15 +31,15 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import default_data_dir, publish  # noqa: E402
-from brandner import parallel  # noqa: E402
-from brandner.checkpoint import network_for  # noqa: E402
+from brandner.training import parallel  # noqa: E402
+from brandner.model.model_file import network_for  # noqa: E402
 from brandner.config import Config, load_config  # noqa: E402
-from brandner.corpora import load_split  # noqa: E402
-from brandner.encoding import Encoder  # noqa: E402
-from brandner.evaluate import score  # noqa: E402
-from brandner.fit import adam, training_singletons  # noqa: E402
+from brandner.data.corpora import load_split  # noqa: E402
+from brandner.data.encoder import Encoder  # noqa: E402
+from brandner.data.metrics import score  # noqa: E402
+from brandner.training.job import adam, training_singletons  # noqa: E402
 from brandner.model.network import BiLSTMTagger  # noqa: E402
-from brandner.train import EpochEvent, TrainState, train_loop  # noqa: E402
+from brandner.training.loop import EpochEvent, TrainState, train_loop  # noqa: E402
 
 PARTS = ("gradient", "waiting", "run")  # seconds per worker; Adam and the rest = run - gradient - waiting
 

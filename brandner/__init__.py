@@ -5,8 +5,8 @@
 {'string': '我买了特步鞋', 'entities': [{'word': '特步', 'type': 'SHOE', 'start': 3, 'end': 5}]}
 """
 
-from brandner.sentence import Sentence, Span
-from brandner.tagger import Tagger
+from brandner.data.sentence import Sentence, Span
+from brandner.tagging.tagger import Tagger
 
 __version__ = "0.1.0"
 __all__ = ["Sentence", "Span", "Tagger", "__version__"]

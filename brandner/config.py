@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from brandner.errors import BrandnerError
-from brandner.features import SEGMENTERS
-from brandner.lexicon import parse_gazetteers
+from brandner.data.features import SEGMENTERS
+from brandner.data.lexicon import parse_gazetteers
 
 HEADS = ("crf", "softmax")
 # What a model file written before a feature existed means by its absence: the feature off.
@@ -76,7 +76,7 @@ class ModelConfig:
 
     @property
     def gazetteer_lists(self) -> dict[str, list[str]]:
-        """``gazetteers`` as ``{type: [files]}`` (see brandner.lexicon.parse_gazetteers)."""
+        """``gazetteers`` as ``{type: [files]}`` (see brandner.data.lexicon.parse_gazetteers)."""
         return parse_gazetteers(self.gazetteers)
 
     def __post_init__(self) -> None:
@@ -118,16 +118,16 @@ class TrainConfig:
     # Evaluate and keep an exponential moving average of the weights, with this decay per
     # step (e.g. 0.999); 0 = the weights as trained.
     weight_average: float = 0.0
-    # Training processes, each taking its own batch (brandner.parallel); results depend on
+    # Training processes, each taking its own batch (brandner.training.parallel); results depend on
     # it (a run of W batches takes W steps from gradients at the run's first weights) but
     # not on timing. 1 = one process, as before.
     workers: int = 1
     # Sparse gradients and lazy Adam updates (torch's SparseAdam) for the bigram and lexicon
-    # word tables: only the rows a batch uses move (brandner.optim). Faster with large tables;
+    # word tables: only the rows a batch uses move (brandner.training.optim). Faster with large tables;
     # other numbers than dense Adam, so off by default. Needs workers = 1.
     sparse_embeddings: bool = False
     # Pretrained vectors: a word2vec text file of character vectors, or a folder
-    # written by `brandner embed` (chars.vec, bigrams.vec, words.vec; see brandner.embeddings).
+    # written by `brandner embed` (chars.vec, bigrams.vec, words.vec; see brandner.data.vectors).
     embeddings: str = ""
 
     def __post_init__(self) -> None:

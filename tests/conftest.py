@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from brandner.sentence import Sentence, Span
+from brandner.data.sentence import Sentence, Span
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -50,7 +50,7 @@ def synthetic_sentences(count: int, seed: int = 0) -> list[Sentence]:
 def train_tiny(path: Path, *overrides: str, sentences: int = 200, epochs: int = 8) -> Path:
     """Train a small model on synthetic sentences into ``path`` (seconds on a CPU)."""
     from brandner.config import load_config
-    from brandner.fit import fit
+    from brandner.training.job import fit
     config = load_config(None, [f"max_epochs={epochs}", "char_dim=16", "seg_dim=4", "hidden_size=16", "dropout=0.1",
                                 "lr=0.02", *overrides])
     fit(synthetic_sentences(sentences), synthetic_sentences(sentences // 5, seed=1), config, path)
@@ -59,9 +59,9 @@ def train_tiny(path: Path, *overrides: str, sentences: int = 200, epochs: int = 
 
 def whole_and_resumed(folder: Path, settings: list[str]) -> tuple[dict, dict]:
     """The resume files of a 3-epoch training and of one stopped after 2 epochs and resumed to 3."""
-    from brandner.checkpoint import safe_load
+    from brandner.model.model_file import safe_load
     from brandner.config import load_config
-    from brandner.fit import fit
+    from brandner.training.job import fit
     train, dev = synthetic_sentences(30), synthetic_sentences(6, seed=1)
     fit(train, dev, load_config(None, settings + ["max_epochs=3"]), folder / "whole.pt")
     fit(train, dev, load_config(None, settings + ["max_epochs=2"]), folder / "cut.pt")

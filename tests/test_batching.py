@@ -7,9 +7,9 @@ import random
 import numpy as np
 import torch
 
-from brandner.batching import Encoded, collate, length_batches
-from brandner.train import with_unknowns
-from brandner.vocab import UNK_ID, Vocab
+from brandner.data.batching import Encoded, collate, length_batches
+from brandner.training.loop import with_unknowns
+from brandner.data.vocab import UNK_ID, Vocab
 
 
 def test_batches_cover_everything_once_with_similar_lengths():

@@ -11,11 +11,11 @@ import pytest
 import torch
 
 from brandner import Tagger
-from brandner.checkpoint import load_model, safe_load, save_model
+from brandner.model.model_file import load_model, safe_load, save_model
 from brandner.config import load_config
 from brandner.errors import BrandnerError
-from brandner.fit import fit, resume_path, summary_path
-from brandner.train import EpochEvent
+from brandner.training.job import fit, resume_path, summary_path
+from brandner.training.loop import EpochEvent
 from tests.conftest import synthetic_sentences
 
 SMALL = ["char_dim=8", "seg_dim=4", "hidden_size=8", "lr=0.02", "patience=100"]
@@ -146,7 +146,7 @@ def test_a_resume_file_from_before_a_setting_existed_resumes_at_its_default(tmp_
 
 
 def test_pretrained_vectors_initialise_the_embedding(shared_data, tmp_path):
-    from brandner.embeddings import read_word2vec
+    from brandner.data.vectors import read_word2vec
     vectors = shared_data / "embeddings-demo" / "char.vec200.demo"
     train, dev = synthetic_sentences(20), synthetic_sentences(5, seed=1)
     path = tmp_path / "m.pt"
@@ -175,7 +175,7 @@ def test_brandners_adam_updates_like_torchs_plain_adam():
     """fit.adam (the fused kernel, for speed) moves the weights as the textbook loop does,
     but for float rounding."""
     from brandner.config import ModelConfig
-    from brandner.fit import adam
+    from brandner.training.job import adam
     from brandner.model.network import BiLSTMTagger
 
     models = []
@@ -197,8 +197,8 @@ def test_decoding_follows_the_crf_weights_as_the_fused_adam_moves_them():
     """Regression: fused Adam updates weights without bumping their version counters; a
     cache of the CRF's decoding scores keyed on them decoded every later dev evaluation
     with the first epoch's transitions."""
-    from brandner.fit import adam
-    from brandner.model.crf import CRF
+    from brandner.training.job import adam
+    from brandner.crf.layer import CRF
 
     crf = CRF(3)
     before, version = crf._decoding_scores()[0].copy(), crf.transitions._version

@@ -155,7 +155,7 @@ def test_ctrl_c_in_parallel_training_keeps_the_last_epoch_and_leaves_no_worker(t
             break
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=60) == 130
-    from brandner.checkpoint import safe_load
+    from brandner.model.model_file import safe_load
     assert safe_load(tmp_path / "m.pt.resume", "brandner-resume")["state"]["epoch"] >= 2
     assert [pid for pid in os.listdir("/proc") if pid.isdigit() and _cwd(pid) == str(tmp_path)] == []
 

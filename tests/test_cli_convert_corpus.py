@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from brandner.formats import read_file
+from brandner.data.formats import read_file
 
 
 def brandner(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from brandner import Tagger
-from brandner.streaming import tag_documents
+from brandner.tagging.streaming import tag_documents
 from tests.test_cli import brandner
 
 TEXTS = ["我买了特步鞋", "昨天在店里看到小米和安踏", "", "推荐耐克给大家"]

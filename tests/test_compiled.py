@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from brandner.model import compiled
-from brandner.model.crf import CRF, FORBIDDEN, GoldPath
-from brandner.model.forward_backward import forward_backward
-from brandner.schemes import IOBES
+from brandner.crf import compiled
+from brandner.crf.layer import CRF, FORBIDDEN, GoldPath
+from brandner.crf.forward_backward import forward_backward
+from brandner.data.schemes import IOBES
 
 pytestmark = pytest.mark.skipif(compiled.compiled_nll() is None, reason="numba is not installed")
 
@@ -125,7 +125,7 @@ def test_the_kernel_compiles_without_a_cache_where_numba_has_nowhere_to_write_on
 
 def test_without_numba_the_log_says_so_once_and_nll_falls_back(monkeypatch, caplog, fresh_kernel):
     monkeypatch.setitem(sys.modules, "numba", None)  # import numba raises ImportError
-    with caplog.at_level(logging.WARNING, logger="brandner.model.compiled"):
+    with caplog.at_level(logging.WARNING, logger="brandner.crf.compiled"):
         first = compiled.nll_and_gradients(*TWO_STEPS)
         compiled.compiled_nll()
     assert first is None

@@ -7,9 +7,9 @@ import itertools
 import pytest
 import torch
 
-from brandner.model import compiled
-from brandner.model.crf import CRF
-from brandner.schemes import IOBES
+from brandner.crf import compiled
+from brandner.crf.layer import CRF
+from brandner.data.schemes import IOBES
 
 
 @pytest.fixture(params=["compiled", "numpy"])
@@ -119,7 +119,7 @@ def test_constrained_viterbi_takes_only_allowed_paths(seed):
 
 
 def test_allowed_sequences_are_exactly_the_valid_iobes_ones():
-    from brandner.schemes import spans_from_tags
+    from brandner.data.schemes import spans_from_tags
     tags = IOBES.tags_for(["A"])
     allowed = tuple(torch.tensor(x) for x in IOBES.allowed(tags))
     crf = make_crf(len(tags), allowed)
@@ -183,7 +183,7 @@ def test_gradients_of_log_partition_match_autograd_through_brute_force(constrain
     params = [emissions, crf.transitions, crf.start, crf.end]
     ours = torch.autograd.grad((crf.log_partition(emissions, mask) * weights).sum(), params)
 
-    from brandner.model.crf import FORBIDDEN
+    from brandner.crf.layer import FORBIDDEN
     transitions, start, end = crf.constrained(FORBIDDEN)
     brute = []
     for b, n in enumerate(lengths):

@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 import torch
 
-from brandner.checkpoint import load_model
+from brandner.model.model_file import load_model
 from brandner.config import load_config
-from brandner.embed import EmbedConfig, read_texts, token_sequences, train_vectors
-from brandner.embeddings import KINDS, read_vectors, read_word2vec, write_word2vec
+from brandner.training.word2vec import EmbedConfig, read_texts, token_sequences, train_vectors
+from brandner.data.vectors import KINDS, read_vectors, read_word2vec, write_word2vec
 from brandner.errors import BrandnerError, InputFileError
-from brandner.features import bigrams
-from brandner.fit import fit
-from brandner.sentence import Sentence
+from brandner.data.features import bigrams
+from brandner.training.job import fit
+from brandner.data.sentence import Sentence
 from tests.conftest import synthetic_sentences
 from tests.test_cli import brandner
 

@@ -8,10 +8,10 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from brandner.batching import collate, length_batches
-from brandner.checkpoint import load_model, model_payload, network_for, save_model
+from brandner.data.batching import collate, length_batches
+from brandner.model.model_file import load_model, model_payload, network_for, save_model
 from brandner.config import ModelConfig
-from brandner.encoding import Encoder
+from brandner.data.encoder import Encoder
 from brandner.model.embedding import TokenEmbedding
 from tests.conftest import synthetic_sentences
 
@@ -92,7 +92,7 @@ def test_model_files_keep_fixed_rows_and_old_files_still_load(tmp_path):
 
 
 def test_a_sparse_gradient_holds_the_dense_gradient_s_rows():
-    """brandner.parallel's workers take the table's gradient as the rows used; densified, it is the dense one."""
+    """brandner.training.parallel's workers take the table's gradient as the rows used; densified, it is the dense one."""
     torch.manual_seed(0)
     table = TokenEmbedding(7, 3, frozen=2)
     ids = torch.tensor([[1, 6, 0, 1], [4, 5, 2, 0]])  # trained, frozen and padding ids, one twice

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from brandner import Tagger
-from brandner.batching import pad
+from brandner.data.batching import pad
 from brandner.errors import BrandnerError
-from brandner.model.decoding import decode
-from brandner.model.forward_backward import forward_backward
+from brandner.crf.decoding import decode
+from brandner.crf.forward_backward import forward_backward
 from tests.conftest import synthetic_sentences, train_tiny
 from tests.test_cli import brandner, write_jsonl
 
@@ -98,7 +98,7 @@ def test_members_may_differ_in_size_and_backend(seeds, tmp_path):
     """Only the encoding must match: another hidden size joins, and an ONNX export of a member
     tags as that member does (float ONNX gives the PyTorch model's entities)."""
     pytest.importorskip("onnxruntime", reason="ONNX members need pip install 'brandner[onnx]'")
-    from brandner.export import export_model
+    from brandner.tagging.export import export_model
     wider = train_tiny(tmp_path / "wider.pt", "hidden_size=24", "seed=3", sentences=100, epochs=2)
     export_model(seeds[1], tmp_path / "seed2.onnx")
     mixed = Tagger.load([seeds[0], tmp_path / "seed2.onnx", wider])

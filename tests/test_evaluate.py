@@ -8,8 +8,8 @@ import pytest
 from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
 from seqeval.scheme import IOBES as SEQEVAL_IOBES
 
-from brandner.evaluate import score
-from brandner.schemes import BIO, IOBES, spans_from_tags
+from brandner.data.metrics import score
+from brandner.data.schemes import BIO, IOBES, spans_from_tags
 
 
 def random_tags(rng: random.Random, scheme, n: int) -> list[str]:

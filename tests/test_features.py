@@ -10,18 +10,18 @@ import pytest
 import torch
 
 from brandner import Tagger
-from brandner.batching import collate
-from brandner.checkpoint import load_model, network_for, safe_load, save_model
+from brandner.data.batching import collate
+from brandner.model.model_file import load_model, network_for, safe_load, save_model
 from brandner.config import Config, ModelConfig, load_config
-from brandner.encoding import LEXICON_SLOTS, Encoder
+from brandner.data.encoder import LEXICON_SLOTS, Encoder
 from brandner.errors import BrandnerError
-from brandner.features import bigrams
-from brandner.fit import fit
-from brandner.lexicon import BEGIN, END, INSIDE, NUM_POSITIONS, SINGLE, outermost
+from brandner.data.features import bigrams
+from brandner.training.job import fit
+from brandner.data.lexicon import BEGIN, END, INSIDE, NUM_POSITIONS, SINGLE, outermost
 from brandner.model.network import BiLSTMTagger
-from brandner.sentence import Sentence
-from brandner.train import singleton_ids, with_unknowns
-from brandner.vocab import UNK_ID
+from brandner.data.sentence import Sentence
+from brandner.training.loop import singleton_ids, with_unknowns
+from brandner.data.vocab import UNK_ID
 from tests.conftest import synthetic_sentences
 
 TEXT = "我买了富士康手机"

@@ -6,8 +6,8 @@ import doctest
 
 import pytest
 
-import brandner.html
-from brandner.html import PALETTE, highlight, legend, render, table, type_colors
+import brandner.reports.html
+from brandner.reports.html import PALETTE, highlight, legend, render, table, type_colors
 
 
 def result(text: str, *entities: tuple[int, int, str]) -> dict:
@@ -65,4 +65,4 @@ def test_table_escapes_cells():
 
 
 def test_docstring_example():
-    assert doctest.testmod(brandner.html).failed == 0
+    assert doctest.testmod(brandner.reports.html).failed == 0

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from brandner.errors import BrandnerError
-from brandner.lexicon import BEGIN, END, INSIDE, SINGLE, Lexicon, positions, read_lexicon, read_words
+from brandner.data.lexicon import BEGIN, END, INSIDE, SINGLE, Lexicon, positions, read_lexicon, read_words
 
 
 def brute_force(words: set[str], text: str) -> list[tuple[int, int]]:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from brandner.formats import write_file
-from brandner.sentence import Sentence, Span
+from brandner.data.formats import write_file
+from brandner.data.sentence import Sentence, Span
 from tests.conftest import REPO, synthetic_sentences
 
 nbformat = pytest.importorskip("nbformat")

@@ -12,20 +12,20 @@ import pytest
 import torch
 
 from brandner import Tagger
-from brandner.batching import pad
-from brandner.checkpoint import load_model, network_for
+from brandner.data.batching import pad
+from brandner.model.model_file import load_model, network_for
 from brandner.cli.main import main
 from brandner.config import ModelConfig, load_config
-from brandner.encoding import Encoder
+from brandner.data.encoder import Encoder
 from brandner.errors import BrandnerError
-from brandner.text import split_chunks
+from brandner.data.text import split_chunks
 from tests.conftest import synthetic_sentences
 from tests.test_cli import brandner, write_jsonl
 
 pytest.importorskip("onnx", reason="ONNX export needs onnx (pip install '.[onnx]')")
 pytest.importorskip("onnxruntime", reason="the ONNX backend needs onnxruntime (pip install '.[onnx]')")
 
-from brandner.export import export_model, export_onnx  # noqa: E402
+from brandner.tagging.export import export_model, export_onnx  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -224,8 +224,8 @@ def test_tag_with_workers_and_evaluate_read_the_onnx_file(exported, taggers, mon
 def test_identical_entities_on_the_test_sets(shared_data, tmp_path, corpus):
     """Acceptance: a small model trained briefly on the corpus, exported; every predicted
     entity on the whole test set is the same from onnxruntime as from PyTorch."""
-    from brandner.corpora import load_split
-    from brandner.fit import fit
+    from brandner.data.corpora import load_split
+    from brandner.training.job import fit
     train, dev, test = (load_split(corpus, split, shared_data) for split in ("train", "dev", "test"))
     config = load_config(None, ["max_epochs=2", "char_dim=32", "seg_dim=8", "hidden_size=32", "lr=0.01",
                                 "batch_size=32"])
@@ -275,7 +275,7 @@ def test_tagging_with_an_onnx_file_never_loads_pytorch(exported):
     line and a --workers process tag with an ONNX file without it."""
     model = str(exported / "model.onnx")
     code = ("import sys\n"
-            "from brandner import worker\n"
+            "from brandner.tagging import worker\n"
             "from brandner.cli.main import main\n"
             f"status = main(['tag', '-m', {model!r}, '我买了特步鞋'])\n"
             f"worker.load({model!r}, 1)\n"

@@ -7,14 +7,14 @@ import copy
 import pytest
 import torch
 
-from brandner.batching import collate
-from brandner.checkpoint import load_model, network_for
+from brandner.data.batching import collate
+from brandner.model.model_file import load_model, network_for
 from brandner.config import load_config
-from brandner.encoding import Encoder
+from brandner.data.encoder import Encoder
 from brandner.errors import BrandnerError
-from brandner.fit import adam
-from brandner.optim import LazyTablesAdam
-from brandner.train import clip_gradients
+from brandner.training.job import adam
+from brandner.training.optim import LazyTablesAdam
+from brandner.training.loop import clip_gradients
 from tests.conftest import synthetic_sentences, whole_and_resumed
 
 TINY = ["char_dim=8", "seg_dim=4", "hidden_size=8", "bigram_dim=4", "lr=0.05", "patience=100"]

@@ -11,16 +11,16 @@ import random
 import pytest
 import torch
 
-from brandner import parallel
-from brandner.batching import collate, length_batches, length_runs
-from brandner.checkpoint import network_for
+from brandner.training import parallel
+from brandner.data.batching import collate, length_batches, length_runs
+from brandner.model.model_file import network_for
 from brandner.config import load_config
-from brandner.encoding import Encoder
+from brandner.data.encoder import Encoder
 from brandner.errors import BrandnerError
-from brandner.evaluate import score
-from brandner.fit import adam, training_singletons
-from brandner.parallel import Aborted, SpinBarrier, split_by_size
-from brandner.train import StepEvent, TrainState, WeightAverage, clip_gradients, epoch_lr, train_loop
+from brandner.data.metrics import score
+from brandner.training.job import adam, training_singletons
+from brandner.training.parallel import Aborted, SpinBarrier, split_by_size
+from brandner.training.loop import StepEvent, TrainState, WeightAverage, clip_gradients, epoch_lr, train_loop
 from tests.conftest import synthetic_sentences, whole_and_resumed
 
 TINY = ["char_dim=8", "seg_dim=4", "hidden_size=8", "bigram_dim=4", "lr=0.05", "lr_decay=0.5", "batch_size=3",

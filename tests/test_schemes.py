@@ -6,8 +6,8 @@ import itertools
 
 import pytest
 
-from brandner.schemes import BIO, BMES, IOBES, convert_tags, detect_scheme, get_scheme, spans_from_tags
-from brandner.sentence import Span
+from brandner.data.schemes import BIO, BMES, IOBES, convert_tags, detect_scheme, get_scheme, spans_from_tags
+from brandner.data.sentence import Span
 
 SPANS = [Span(0, 1, "A"), Span(2, 5, "B"), Span(5, 7, "A")]
 

@@ -13,8 +13,8 @@ pytest.importorskip("fastapi", reason="the serve extra is not installed")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from brandner import Tagger, __version__  # noqa: E402
-from brandner.serve import create_app  # noqa: E402
-from brandner.service import ApiError, Limits, MicroBatcher, parse_request  # noqa: E402
+from brandner.serving.app import create_app  # noqa: E402
+from brandner.serving.batcher import ApiError, Limits, MicroBatcher, parse_request  # noqa: E402
 from tests.server import echo_or_die  # noqa: E402
 
 TEXTS = ["我买了特步鞋", "", "华为手机真好用", "推荐耐克给大家"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 
-from brandner.evaluate import ERROR_KINDS, SpanError, span_errors
-from brandner.sentence import Span
+from brandner.data.metrics import ERROR_KINDS, SpanError, span_errors
+from brandner.data.sentence import Span
 
 
 def test_hand_worked_sentence():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from brandner.errors import InputFileError
-from brandner.streaming import read_documents
+from brandner.tagging.streaming import read_documents
 
 
 def documents(data: bytes, tmp_path) -> list:

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from brandner import Tagger
-from brandner.text import split_chunks
+from brandner.data.text import split_chunks
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +115,7 @@ def test_any_iterable_of_texts_is_read_once(tagger):
 
 
 def test_options_are_checked_where_they_are_given(tiny_model, tagger):
-    from brandner.tagger import MAX_NBEST
+    from brandner.tagging.tagger import MAX_NBEST
 
     with pytest.raises(ValueError, match=f"nbest must be a whole number from 1 to {MAX_NBEST}, got {MAX_NBEST + 1}"):
         tagger.predict("特步", nbest=MAX_NBEST + 1)
@@ -135,8 +135,8 @@ def test_fast_span_reading_agrees_with_the_lenient_reader_on_valid_sequences():
 
     import numpy as np
 
-    from brandner.encoding import Encoder
-    from brandner.schemes import IOBES, spans_from_tags
+    from brandner.data.encoder import Encoder
+    from brandner.data.schemes import IOBES, spans_from_tags
     from brandner.config import ModelConfig
     from tests.conftest import synthetic_sentences
 
@@ -151,7 +151,7 @@ def test_fast_span_reading_agrees_with_the_lenient_reader_on_valid_sequences():
 
 def test_the_softmax_head_tags_too(tmp_path):
     from brandner.config import load_config
-    from brandner.fit import fit
+    from brandner.training.job import fit
     from tests.conftest import synthetic_sentences
     path = tmp_path / "softmax.pt"
     config = load_config(None, ["head=softmax", "max_epochs=6", "char_dim=16", "seg_dim=4", "hidden_size=16",
@@ -181,8 +181,8 @@ def test_span_reading_of_a_padded_batch_agrees_row_by_row():
     import numpy as np
 
     from brandner.config import ModelConfig
-    from brandner.encoding import Encoder
-    from brandner.schemes import IOBES, spans_from_tags
+    from brandner.data.encoder import Encoder
+    from brandner.data.schemes import IOBES, spans_from_tags
     from tests.conftest import synthetic_sentences
 
     encoder = Encoder.build(synthetic_sentences(20), ModelConfig())

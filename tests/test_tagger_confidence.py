@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from brandner import Tagger
-from brandner.text import split_chunks
+from brandner.data.text import split_chunks
 
 TEXTS = ["我买了特步鞋", "昨天在店里看到小米和安踏", "", "苹果手机真好用", "   ", "推荐耐克给大家", "特"]
 

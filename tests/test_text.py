@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from brandner.features import segment_ids, word_positions
-from brandner.text import Normalizer, split_chunks
+from brandner.data.features import segment_ids, word_positions
+from brandner.data.text import Normalizer, split_chunks
 
 
 def test_normalisation_is_character_for_character():
@@ -62,7 +62,7 @@ def test_chunks_without_sentence_ends_cut_after_a_comma_or_space():
 
 
 def test_the_fast_segmenter_gives_the_same_kind_of_ids():
-    from brandner.features import SEGMENTERS
+    from brandner.data.features import SEGMENTERS
     assert SEGMENTERS == ("jieba", "jieba-fast")
     assert segment_ids("我买了富士康手机", "jieba-fast") == [0, 0, 0, 1, 2, 3, 1, 3]
     for text in ["", " ", "1.2米电脑桌", "😀 emoji"]:

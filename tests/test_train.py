@@ -7,13 +7,13 @@ import random
 import pytest
 import torch
 
-from brandner.checkpoint import network_for
+from brandner.model.model_file import network_for
 from brandner.config import TrainConfig, load_config
-from brandner.encoding import Encoder
+from brandner.data.encoder import Encoder
 from brandner.errors import BrandnerError
-from brandner.evaluate import score
-from brandner.fit import adam
-from brandner.train import EpochEvent, StepEvent, TrainState, WeightAverage, clip_gradients, epoch_lr, train_loop
+from brandner.data.metrics import score
+from brandner.training.job import adam
+from brandner.training.loop import EpochEvent, StepEvent, TrainState, WeightAverage, clip_gradients, epoch_lr, train_loop
 from tests.conftest import synthetic_sentences
 
 

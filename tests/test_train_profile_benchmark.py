@@ -10,12 +10,12 @@ from pathlib import Path
 import torch
 
 from benchmarks.train_profile import PHASES, Clock, lstm_flops, timed_epoch
-from brandner.checkpoint import network_for
+from brandner.model.model_file import network_for
 from brandner.config import load_config
-from brandner.encoding import Encoder
-from brandner.evaluate import score
-from brandner.fit import adam, training_singletons
-from brandner.train import TrainState, train_loop
+from brandner.data.encoder import Encoder
+from brandner.data.metrics import score
+from brandner.training.job import adam, training_singletons
+from brandner.training.loop import TrainState, train_loop
 from tests.conftest import synthetic_sentences
 
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from brandner import parallel
+from brandner.training import parallel
 
 
 def test_the_script_prints_the_rates_and_where_a_worker_s_time_goes(tmp_path):

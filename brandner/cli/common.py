@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from brandner.sentence import Sentence
+from brandner.data.sentence import Sentence
 
 
 def add_data_dir(parser: argparse.ArgumentParser) -> None:
@@ -26,10 +26,10 @@ def models(args: argparse.Namespace) -> str | list[str]:
 
 def read_sentences(path: str | Path) -> list[Sentence]:
     """Annotated sentences from a file in any supported format (detected)."""
-    from brandner.formats import read_file
+    from brandner.data.formats import read_file
     return read_file(path).sentences
 
 
 def corpus_split(name: str, split: str, data_dir: str | None) -> list[Sentence]:
-    from brandner.corpora import load_split
+    from brandner.data.corpora import load_split
     return load_split(name, split, data_dir)

@@ -6,7 +6,7 @@ import argparse
 import json
 
 from brandner.cli.common import add_data_dir
-from brandner.corpora import CorpusInfo, corpus_stats, list_corpora
+from brandner.data.corpora import CorpusInfo, corpus_stats, list_corpora
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

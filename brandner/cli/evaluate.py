@@ -6,8 +6,8 @@ import argparse
 import json
 
 from brandner.cli.common import add_data_dir, add_models, corpus_split, models, read_sentences
-from brandner.evaluate import Report
-from brandner.tagger import Tagger
+from brandner.data.metrics import Report
+from brandner.tagging.tagger import Tagger
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

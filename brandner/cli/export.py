@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from brandner.onnx_backend import OPSET
+from brandner.tagging.onnx_backend import OPSET
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -20,7 +20,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from brandner.export import export_model
+    from brandner.tagging.export import export_model
 
     written = export_model(args.model, args.output, args.opset, args.int8)
     print(f"wrote {written['output']} ({written['bytes'] / 2**20:.2f} MB, {'int8, ' if args.int8 else ''}"

@@ -9,7 +9,7 @@ import os
 import socket
 
 from brandner.errors import BrandnerError
-from brandner.service import Limits
+from brandner.serving.batcher import Limits
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         import uvicorn
 
-        from brandner.serve import SETTINGS_VARIABLE, load_app
+        from brandner.serving.app import SETTINGS_VARIABLE, load_app
     except ImportError as error:
         raise BrandnerError(f"brandner serve needs FastAPI and uvicorn: pip install 'brandner[serve]' ({error})")
     if args.workers < 1:
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     else:  # each worker process builds its own app from the settings in the environment
         os.environ[SETTINGS_VARIABLE] = json.dumps({"model": os.path.abspath(args.model), "threads": args.threads,
                                                     "limits": dataclasses.asdict(limits)})
-        uvicorn.run("brandner.serve:app_from_environment", factory=True, workers=args.workers, **options)
+        uvicorn.run("brandner.serving.app:app_from_environment", factory=True, workers=args.workers, **options)
     return 0
 
 

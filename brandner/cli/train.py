@@ -14,7 +14,7 @@ from brandner.config import load_config
 from brandner.errors import BrandnerError
 
 if TYPE_CHECKING:
-    from brandner.fit import Event
+    from brandner.training.job import Event
 
 # PyTorch loads inside run(), not when the CLI starts (see cli/main.py)
 
@@ -52,7 +52,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from brandner.fit import fit
+    from brandner.training.job import fit
 
     overrides = list(args.overrides)
     for key, value in (("seed", args.seed), ("max_epochs", args.epochs), ("workers", args.workers)):
@@ -100,7 +100,7 @@ class _Progress:
         self.bar: tqdm | None = None
 
     def __call__(self, event: Event) -> None:
-        from brandner.train import EpochEvent, StepEvent
+        from brandner.training.loop import EpochEvent, StepEvent
 
         if isinstance(event, StepEvent):
             if self.bar is None:

@@ -1,1 +1,1 @@
-"""The network: tensors in, tensors out (no files, vocabularies or printing)."""
+"""The network in torch (nn modules only: tensors in, tensors out), and the model file that stores it with its encoder."""

@@ -37,7 +37,7 @@ class TokenEmbedding(nn.Module):
         self.weight = nn.Parameter(table[:trained].clone())
         self.register_buffer("frozen", table[trained:].clone())
         # The weight's gradient as the rows the batch used (a sparse tensor) instead of the
-        # whole table: brandner.parallel's workers, which copy it into shared memory, set it.
+        # whole table: brandner.training.parallel's workers, which copy it into shared memory, set it.
         self.sparse = False
 
     @property

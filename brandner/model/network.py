@@ -19,12 +19,12 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from brandner.batching import Batch
+from brandner.data.batching import Batch
 from brandner.config import ModelConfig
-from brandner.features import NUM_SEGMENT_IDS
-from brandner.lexicon import NUM_POSITIONS
-from brandner.model.crf import CRF
-from brandner.model.decoding import decode
+from brandner.data.features import NUM_SEGMENT_IDS
+from brandner.data.lexicon import NUM_POSITIONS
+from brandner.crf.layer import CRF
+from brandner.crf.decoding import decode
 from brandner.model.dropout import Dropout
 from brandner.model.embedding import TokenEmbedding
 
@@ -53,7 +53,7 @@ class BiLSTMTagger(nn.Module):
         for name, on, size in (("bigram", config.bigram_dim, num_bigrams), ("lexicon word", config.lexicon, num_words)):
             if on and size < 2:  # <PAD> and <UNK> at least
                 raise ValueError(f"the config turns {name}s on but the {name} vocabulary has {size} entries; "
-                                 "build the network with brandner.checkpoint.network_for(config, encoder)")
+                                 "build the network with brandner.model.model_file.network_for(config, encoder)")
         if config.bigram_dim:
             self.bigram_embedding = TokenEmbedding(num_bigrams, config.bigram_dim, frozen.get("bigrams", 0))
             input_size += config.bigram_dim
@@ -63,7 +63,7 @@ class BiLSTMTagger(nn.Module):
             if config.lexicon_pooling == "frequency":
                 if word_weights is None or len(word_weights) != num_words:
                     raise ValueError(f"frequency pooling needs a weight for each of the {num_words} lexicon "
-                                     "words; build the network with brandner.checkpoint.network_for")
+                                     "words; build the network with brandner.model.model_file.network_for")
                 self.register_buffer("word_weights", torch.as_tensor(word_weights, dtype=torch.float32),
                                      persistent=False)
         self.num_gazetteers = len(config.gazetteer_lists)

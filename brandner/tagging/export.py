@@ -10,7 +10,7 @@ The file is self-contained. Its metadata (``metadata_props``) holds, as JSON,
 the model config, the encoder (normaliser, characters, tags, scheme,
 segmenter) and the CRF's constrained ``(transitions, start, end)`` scores
 (``-Infinity`` for forbidden moves; absent for the softmax head), so loading it
-(:mod:`brandner.onnx_backend`) needs neither torch weights nor a pickle.
+(:mod:`brandner.tagging.onnx_backend`) needs neither torch weights nor a pickle.
 """
 
 from __future__ import annotations
@@ -32,12 +32,12 @@ import torch
 from torch import nn
 
 from brandner.atomic import atomic_output
-from brandner.batching import Batch, as_batch, collate, pad
-from brandner.checkpoint import load_model
-from brandner.encoding import Encoder
+from brandner.data.batching import Batch, as_batch, collate, pad
+from brandner.model.model_file import load_model
+from brandner.data.encoder import Encoder
 from brandner.errors import BrandnerError
 from brandner.model.network import BiLSTMTagger
-from brandner.onnx_backend import (FORMAT, META_CONFIG, META_CRF, META_ENCODER, META_FORMAT, META_VERSION,
+from brandner.tagging.onnx_backend import (FORMAT, META_CONFIG, META_CRF, META_ENCODER, META_FORMAT, META_VERSION,
                                    OPSET, VERSION, OnnxEmissions, is_onnx_file, session)
 
 MIN_OPSET = 11  # 7 to 9 cannot sort a batch of unknown size; 10 writes a graph onnxruntime refuses

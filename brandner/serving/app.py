@@ -11,7 +11,7 @@ scores) drops entities below it. Errors are JSON ``{"detail": message}``: 400 fo
 body that is not JSON, 413 for a body, text count or text length over its limit
 (the message names the limit), 422 for JSON of the wrong shape, 500 when tagging
 fails (that request only; the server carries on). Concurrent requests are tagged in
-shared batches (see :mod:`brandner.service`).
+shared batches (see :mod:`brandner.serving.batcher`).
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 import brandner
-from brandner import worker
-from brandner.service import ApiError, Limits, MicroBatcher, parse_request
-from brandner.tagger import Tagger
+from brandner.tagging import worker
+from brandner.serving.batcher import ApiError, Limits, MicroBatcher, parse_request
+from brandner.tagging.tagger import Tagger
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -60,7 +60,7 @@ def model_info(tagger: Tagger, name: str) -> dict:
 
 def page() -> str:
     """The self-contained web page served at ``/``."""
-    return resources.files("brandner").joinpath("web/index.html").read_text(encoding="utf-8")
+    return resources.files("brandner.serving").joinpath("web/index.html").read_text(encoding="utf-8")
 
 
 def create_app(tagger: Tagger, limits: Limits = Limits(), name: str = "model",

@@ -1,4 +1,4 @@
-"""Tag scores from an ONNX file written by :mod:`brandner.export`, with onnxruntime.
+"""Tag scores from an ONNX file written by :mod:`brandner.tagging.export`, with onnxruntime.
 
 Loading reads the graph and its metadata (config, encoder, CRF scores) and needs
 only onnxruntime and numpy; the Tagger decodes in numpy exactly as for a PyTorch
@@ -14,14 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-from brandner.batching import Arrays, Batch
+from brandner.data.batching import Arrays, Batch
 from brandner.config import ModelConfig
-from brandner.encoding import Encoder
+from brandner.data.encoder import Encoder
 from brandner.errors import BrandnerError
 
 FORMAT, VERSION = "brandner-onnx", 1
-OPSET = 17  # the ONNX opset brandner.export writes by default
-# metadata_props keys (brandner.export writes them)
+OPSET = 17  # the ONNX opset brandner.tagging.export writes by default
+# metadata_props keys (brandner.tagging.export writes them)
 META_FORMAT, META_VERSION = "brandner.format", "brandner.version"
 META_CONFIG, META_ENCODER, META_CRF = "brandner.model_config", "brandner.encoder", "brandner.crf"
 ZIP_MAGIC = b"PK\x03\x04"  # torch.save files are zip archives
@@ -67,7 +67,7 @@ def session(model: str | Path | bytes, threads: int | None):
 
 
 class OnnxEmissions:
-    """Tag scores ``(batch, seq, tags)`` of padded arrays (brandner.batching.pad) from an onnxruntime session.
+    """Tag scores ``(batch, seq, tags)`` of padded arrays (brandner.data.batching.pad) from an onnxruntime session.
 
     The graph's LSTM steps every row of a batch to the batch's longest sentence, so a
     batch runs as slices of at most ``rows`` sentences of similar length, each cut to its

@@ -1,6 +1,6 @@
 """The CRF's training loss and its gradient in one compiled loop (numba), when numba is installed.
 
-:func:`brandner.model.forward_backward.forward_backward` does the same work in numpy,
+:func:`brandner.crf.forward_backward.forward_backward` does the same work in numpy,
 a few calls a time step; at the default batch of 20 sentences those calls' overhead,
 not their arithmetic, is most of a training step's CRF time (about 1.3 of 14 ms at
 one thread on the ecommerce corpus). Here each sentence is one loop over its own
@@ -54,7 +54,7 @@ def nll_and_gradients(emissions: np.ndarray, lengths: np.ndarray, tags: np.ndarr
 
     emissions ``(batch, seq, tags)`` float32 or float64; lengths ``(batch,)`` each >= 1; tags
     ``(batch, seq)`` int64, the given path within each length; transitions ``(from, to)``,
-    start and end ``(tags,)`` float32, forbidden moves very negative (see brandner.model.crf).
+    start and end ``(tags,)`` float32, forbidden moves very negative (see brandner.crf.layer).
     """
     kernel = compiled_nll()
     if kernel is None:

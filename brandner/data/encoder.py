@@ -15,15 +15,15 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from brandner.batching import Encoded
+from brandner.data.batching import Encoded
 from brandner.config import ModelConfig
 from brandner.errors import BrandnerError
-from brandner.features import bigrams, segment_ids
-from brandner.lexicon import NUM_POSITIONS, Lexicon, outermost, positions, read_lexicon
-from brandner.schemes import IOBES, Scheme, get_scheme, spans_from_roles
-from brandner.sentence import Sentence, Span
-from brandner.text import Normalizer
-from brandner.vocab import PAD_ID, UNK_ID, Vocab
+from brandner.data.features import bigrams, segment_ids
+from brandner.data.lexicon import NUM_POSITIONS, Lexicon, outermost, positions, read_lexicon
+from brandner.data.schemes import IOBES, Scheme, get_scheme, spans_from_roles
+from brandner.data.sentence import Sentence, Span
+from brandner.data.text import Normalizer
+from brandner.data.vocab import PAD_ID, UNK_ID, Vocab
 
 # Lexicon words kept per character and position (B/M/E/S); on the ecommerce corpus
 # with jieba's dictionary more than this many is rare (see tests/test_lexicon.py).
@@ -96,7 +96,7 @@ class Encoder:
     @property
     def vocabularies(self) -> dict[str, Vocab]:
         """The token vocabularies this encoder has, by kind of token (and of pretrained
-        vectors, see brandner.embeddings.KINDS): ``chars``, ``bigrams``, ``words``."""
+        vectors, see brandner.data.vectors.KINDS): ``chars``, ``bigrams``, ``words``."""
         found = {"chars": self.chars, "bigrams": self.bigrams, "words": self.words}
         return {kind: vocab for kind, vocab in found.items() if vocab is not None}
 
@@ -113,7 +113,7 @@ class Encoder:
 
     def gazetteer_matches(self, text: str) -> np.ndarray:
         """``(seq, types * positions)``: 1 where a character begins, is inside, ends or is
-        an entry of each gazetteer (B, M, E, S as in brandner.lexicon), else 0."""
+        an entry of each gazetteer (B, M, E, S as in brandner.data.lexicon), else 0."""
         assert self.gazetteers
         out = np.zeros((len(text), len(self.gazetteers), NUM_POSITIONS), dtype=np.int64)
         for g, gazetteer in enumerate(self.gazetteers.values()):
@@ -126,7 +126,7 @@ class Encoder:
     def lexicon_ids(self, text: str) -> np.ndarray:
         """``(seq, positions, slots)`` ids of the lexicon words holding each character of
         (normalised) ``text``, by the character's position in the word (B, M, E, S: see
-        brandner.lexicon); at most LEXICON_SLOTS words each, the first found, 0 for none."""
+        brandner.data.lexicon); at most LEXICON_SLOTS words each, the first found, 0 for none."""
         assert self.lexicon is not None and self.words is not None
         matches = self.lexicon.matches(text)
         get = self.words.index.get

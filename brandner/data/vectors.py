@@ -22,7 +22,7 @@ import numpy as np
 
 from brandner.atomic import atomic_output
 from brandner.errors import BrandnerError, InputFileError
-from brandner.formats import decoded_lines
+from brandner.data.formats import decoded_lines
 
 log = logging.getLogger("brandner")
 

@@ -16,7 +16,7 @@ import torch
 
 from brandner.atomic import atomic_output
 from brandner.config import ModelConfig
-from brandner.encoding import Encoder
+from brandner.data.encoder import Encoder
 from brandner.errors import BrandnerError
 from brandner.model.network import BiLSTMTagger
 

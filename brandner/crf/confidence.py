@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from brandner.model.forward_backward import forward_backward, passes
+from brandner.crf.forward_backward import forward_backward, passes
 
 CRFScores = tuple[np.ndarray, np.ndarray, np.ndarray]  # transitions (from, to), start, end
 

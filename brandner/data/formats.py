@@ -34,9 +34,9 @@ from typing import Callable, Iterable, Iterator
 
 from brandner.atomic import atomic_output
 from brandner.errors import BrandnerError, InputFileError
-from brandner.schemes import IOBES, Role, Scheme, detect_scheme, get_scheme, spans_from_roles
-from brandner.sentence import Sentence, Span
-from brandner.text import LONE_SURROGATE, writable
+from brandner.data.schemes import IOBES, Role, Scheme, detect_scheme, get_scheme, spans_from_roles
+from brandner.data.sentence import Sentence, Span
+from brandner.data.text import LONE_SURROGATE, writable
 
 FORMATS = ("columns", "jsonl", "cluener")
 OVERLAP_POLICIES = ("error", "outer")

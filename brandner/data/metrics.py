@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from brandner.sentence import Span
+from brandner.data.sentence import Span
 
 
 @dataclass(frozen=True)

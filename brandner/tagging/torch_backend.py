@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from brandner.batching import Arrays, as_batch
+from brandner.data.batching import Arrays, as_batch
 from brandner.model.network import BiLSTMTagger
 
 

@@ -19,9 +19,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from brandner.model.compiled import nll_and_gradients
-from brandner.model.decoding import viterbi
-from brandner.model.forward_backward import Marginals, forward_backward
+from brandner.crf.compiled import nll_and_gradients
+from brandner.crf.decoding import viterbi
+from brandner.crf.forward_backward import Marginals, forward_backward
 
 FORBIDDEN = -1e4  # exp(-1e4) is 0 in float32 and float64, yet its gradient is not NaN
 
@@ -54,7 +54,7 @@ class CRF(nn.Module):
 
         emissions ``(batch, seq, tags)``, tags ``(batch, seq)`` long, mask ``(batch, seq)`` bool.
         Equal to ``log_partition - score``, computed with its gradient in one go, by the
-        compiled kernel of brandner.model.compiled where numba is installed, else in numpy
+        compiled kernel of brandner.crf.compiled where numba is installed, else in numpy
         (autograd through ``score``'s gathers and index look-ups cost a training step more
         than computing the gold path's score and counts in numpy).
         """

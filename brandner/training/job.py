@@ -19,19 +19,19 @@ import numpy as np
 import torch
 
 from brandner.atomic import atomic_output
-from brandner.batching import Encoded
-from brandner.checkpoint import EMBEDDINGS, atomic_save, model_from_payload, model_payload, network_for, safe_load
+from brandner.data.batching import Encoded
+from brandner.model.model_file import EMBEDDINGS, atomic_save, model_from_payload, model_payload, network_for, safe_load
 from brandner.config import Config, TrainConfig
-from brandner.embeddings import read_vectors
-from brandner.encoding import Encoder
+from brandner.data.vectors import read_vectors
+from brandner.data.encoder import Encoder
 from brandner.errors import BrandnerError
 from brandner.model.embedding import TokenEmbedding
 from brandner.model.network import BiLSTMTagger
-from brandner.optim import LazyTablesAdam
-from brandner.sentence import Sentence
-from brandner.tagger import Tagger
-from brandner.train import EpochEvent, StepEvent, TrainState, WeightAverage, epoch_lr, singleton_ids, train_loop
-from brandner.vocab import UNK_ID, Vocab
+from brandner.training.optim import LazyTablesAdam
+from brandner.data.sentence import Sentence
+from brandner.tagging.tagger import Tagger
+from brandner.training.loop import EpochEvent, StepEvent, TrainState, WeightAverage, epoch_lr, singleton_ids, train_loop
+from brandner.data.vocab import UNK_ID, Vocab
 
 log = logging.getLogger("brandner")
 RESUME_FORMAT = "brandner-resume"
@@ -232,7 +232,7 @@ def adam(model: BiLSTMTagger, lr: float, lazy_tables: bool = False) -> torch.opt
     weights it gives differ from ``foreach``'s by float rounding only.
 
     ``lazy_tables`` (``train.sparse_embeddings``): the bigram and lexicon word tables
-    sparse and lazily updated instead (brandner.optim)."""
+    sparse and lazily updated instead (brandner.training.optim)."""
     if lazy_tables:
         return LazyTablesAdam(model, lr)
     return torch.optim.Adam(model.parameters(), lr=lr, fused=True)

@@ -34,12 +34,12 @@ from typing import Iterator, Sequence
 
 import torch
 
-from brandner.batching import Encoded
+from brandner.data.batching import Encoded
 from brandner.config import TrainConfig
 from brandner.errors import BrandnerError
 from brandner.model.embedding import TokenEmbedding
 from brandner.model.network import BiLSTMTagger
-from brandner.train import WeightAverage, batch_gradient
+from brandner.training.loop import WeightAverage, batch_gradient
 
 RUNS_PER_MESSAGE = 8  # runs sent to the workers at once; their losses come back (and progress moves) as often
 ABORTED = "stopped"  # what a worker stopped at the barrier answers
@@ -308,7 +308,7 @@ def _share_adam_state(optimizer: torch.optim.Adam, params: Sequence[torch.Tensor
     unless it has one, resumed) and move it to shared memory."""
     fused = optimizer.defaults.get("fused")
     if not fused or optimizer.defaults.get("amsgrad"):
-        raise ValueError("parallel training expects brandner.fit.adam's fused Adam")
+        raise ValueError("parallel training expects brandner.training.job.adam's fused Adam")
     for param in params:
         state = optimizer.state[param]
         if not state:

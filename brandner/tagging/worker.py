@@ -10,8 +10,8 @@ from __future__ import annotations
 import signal
 from typing import Any
 
-from brandner.onnx_backend import is_onnx_file
-from brandner.tagger import Tagger
+from brandner.tagging.onnx_backend import is_onnx_file
+from brandner.tagging.tagger import Tagger
 
 _tagger: Tagger | None = None
 

@@ -33,8 +33,8 @@ from pathlib import Path
 
 from brandner.errors import BrandnerError
 from brandner.atomic import atomic_output
-from brandner.formats import read_file
-from brandner.sentence import Sentence, Span
+from brandner.data.formats import read_file
+from brandner.data.sentence import Sentence, Span
 
 log = logging.getLogger("brandner")
 

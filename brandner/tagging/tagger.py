@@ -13,23 +13,23 @@ from typing import TYPE_CHECKING, AbstractSet, Callable, Iterable, Iterator, Map
 
 import numpy as np
 
-from brandner.batching import Arrays, length_batches, pad
-from brandner.encoding import Encoder
+from brandner.data.batching import Arrays, length_batches, pad
+from brandner.data.encoder import Encoder
 from brandner.errors import BrandnerError
-from brandner.evaluate import Report, score
-from brandner.lexicon import read_lexicon
-from brandner.model.confidence import CRFScores, span_log_probabilities, tag_probabilities
-from brandner.model.decoding import decode, kbest_viterbi
-from brandner.model.forward_backward import forward_backward
-from brandner.onnx_backend import is_onnx_file
-from brandner.schemes import OUTSIDE
-from brandner.sentence import Sentence, Span
-from brandner.text import split_chunks
+from brandner.data.metrics import Report, score
+from brandner.data.lexicon import read_lexicon
+from brandner.crf.confidence import CRFScores, span_log_probabilities, tag_probabilities
+from brandner.crf.decoding import decode, kbest_viterbi
+from brandner.crf.forward_backward import forward_backward
+from brandner.tagging.onnx_backend import is_onnx_file
+from brandner.data.schemes import OUTSIDE
+from brandner.data.sentence import Sentence, Span
+from brandner.data.text import split_chunks
 
 if TYPE_CHECKING:
     from brandner.model.network import BiLSTMTagger
 
-# PyTorch (brandner.torch_backend, brandner.checkpoint) is imported only for a PyTorch
+# PyTorch (brandner.tagging.torch_backend, brandner.model.model_file) is imported only for a PyTorch
 # model: a process tagging with an ONNX model starts about 2 s sooner without it.
 
 
@@ -41,7 +41,7 @@ class Tagger:
         quantisation), F1 within a few tenths of the float model. Its speed varies: measured
         from 0.6x (batch 1) to 1.4x (large batches) the float model's on a 2-core CPU; an ONNX
         export (``brandner export --int8``) was faster in every measured case."""
-        from brandner.torch_backend import TorchEmissions
+        from brandner.tagging.torch_backend import TorchEmissions
 
         emissions = TorchEmissions(model, int8)
         self.model = emissions.model
@@ -86,7 +86,7 @@ class Tagger:
                                     "for ONNX, quantise when exporting (brandner export --int8)")
             tagger = cls.from_onnx(path, batch_size, threads)
         else:
-            from brandner.checkpoint import load_model
+            from brandner.model.model_file import load_model
 
             tagger = cls(*load_model(path), batch_size, int8)
         if gazetteers:
@@ -99,7 +99,7 @@ class Tagger:
     def from_onnx(cls, path: str | Path, batch_size: int = 256, threads: int | None = None) -> "Tagger":
         """A Tagger whose tag scores come from onnxruntime; decoding and everything else is as
         for the PyTorch model, and ``self.model`` is None."""
-        from brandner.onnx_backend import load_onnx  # onnxruntime is an optional dependency
+        from brandner.tagging.onnx_backend import load_onnx  # onnxruntime is an optional dependency
         loaded = load_onnx(path, threads)
         tagger = cls.__new__(cls)  # __init__ wraps a torch model; this one has none
         tagger.model, tagger.config, tagger.encoder, tagger.batch_size = None, loaded.config, loaded.encoder, batch_size
@@ -315,7 +315,7 @@ class Tagger:
     def evaluate(self, sentences: Sequence[Sentence]) -> Report:
         """Entity-level scores of this model's predictions against the sentences' spans."""
         sentences = _as_items(sentences, Sentence, "evaluate",
-                              "Sentence objects (from brandner.formats.read_file or brandner.corpora.load_split)")
+                              "Sentence objects (from brandner.data.formats.read_file or brandner.data.corpora.load_split)")
         predicted = self.predict_spans([s.text for s in sentences])
         return score([s.spans for s in sentences], predicted)
 

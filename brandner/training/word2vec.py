@@ -3,9 +3,9 @@
 Users may have no large pretrained vectors, but they have text: their own posts,
 or the text of annotated corpora. Three word2vec models (gensim) are trained on
 it, one on the characters, one on the character bigrams (as in
-brandner.features.bigrams) and one on jieba's words, after the same
+brandner.data.features.bigrams) and one on jieba's words, after the same
 normalisation a model applies (full-width to half-width, lowercase). The result
-is a vectors folder (see brandner.embeddings) for ``brandner train --embeddings``::
+is a vectors folder (see brandner.data.vectors) for ``brandner train --embeddings``::
 
     vectors/chars.vec  bigrams.vec  words.vec  vectors.json
 
@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from brandner.atomic import atomic_output
-from brandner.embeddings import KINDS, write_word2vec
+from brandner.data.vectors import KINDS, write_word2vec
 from brandner.errors import BrandnerError
-from brandner.features import SEGMENTERS, bigrams, words
-from brandner.formats import decoded_lines
-from brandner.text import Normalizer
+from brandner.data.features import SEGMENTERS, bigrams, words
+from brandner.data.formats import decoded_lines
+from brandner.data.text import Normalizer
 
 log = logging.getLogger("brandner")
 SUMMARY = "vectors.json"
@@ -66,7 +66,7 @@ def read_texts(path: str | Path) -> list[str]:
 
 
 def token_sequences(texts: Iterable[str], config: EmbedConfig) -> dict[str, list[list[str]]]:
-    """``{kind: one token list per text}`` for the kinds of brandner.embeddings.KINDS,
+    """``{kind: one token list per text}`` for the kinds of brandner.data.vectors.KINDS,
     whitespace tokens dropped (they are separators, and a vectors file cannot hold them)."""
     normalize = Normalizer()
     normal = [normalize(t) for t in texts if t.strip()]

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Literal, Sequence
 
-from brandner.sentence import Span
+from brandner.data.sentence import Span
 
 Role = Literal["begin", "inside", "end", "single"]
 OUTSIDE = "O"

@@ -21,7 +21,7 @@ import math
 from concurrent.futures import BrokenExecutor, Executor, ThreadPoolExecutor
 from typing import Any, Callable
 
-from brandner.text import LONE_SURROGATE, writable
+from brandner.data.text import LONE_SURROGATE, writable
 
 log = logging.getLogger(__name__)
 

@@ -14,12 +14,12 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 import torch
 
-from brandner.batching import Batch, Encoded, collate, length_runs
+from brandner.data.batching import Batch, Encoded, collate, length_runs
 from brandner.config import TrainConfig
-from brandner.evaluate import Report
-from brandner.lexicon import BEGIN, SINGLE
+from brandner.data.metrics import Report
+from brandner.data.lexicon import BEGIN, SINGLE
 from brandner.model.network import BiLSTMTagger
-from brandner.vocab import UNK_ID
+from brandner.data.vocab import UNK_ID
 
 
 @dataclass
@@ -72,7 +72,7 @@ class WeightAverage:
     @torch.no_grad()
     def update(self, only: Sequence[int] | None = None) -> None:
         """One step's update: of every parameter, or of those at the positions ``only``
-        (of ``model.parameters()`` that are trained; brandner.parallel splits them)."""
+        (of ``model.parameters()`` that are trained; brandner.training.parallel splits them)."""
         decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
         chosen = range(len(self.params)) if only is None else only
         torch._foreach_lerp_([self.held[i] for i in chosen], [self.params[i].detach() for i in chosen], 1.0 - decay)
@@ -112,12 +112,12 @@ def train_loop(model: BiLSTMTagger, optimizer: torch.optim.Optimizer, data: Sequ
     from the dev evaluation until the loop goes on after the epoch's event (so a caller
     saving the model at the event saves the average).
 
-    With ``config.workers`` > 1 the steps run in that many processes (brandner.parallel),
+    With ``config.workers`` > 1 the steps run in that many processes (brandner.training.parallel),
     which share the model's, the optimizer's and the average's tensors with this one.
     """
     lengths = [len(item.chars) for item in data]
     if config.workers > 1:
-        from brandner.parallel import ParallelSteps  # it imports this module
+        from brandner.training.parallel import ParallelSteps  # it imports this module
 
         steps: SerialSteps | ParallelSteps = ParallelSteps(model, optimizer, data, config, singletons, average,
                                                            config.workers)
@@ -157,7 +157,7 @@ def train_loop(model: BiLSTMTagger, optimizer: torch.optim.Optimizer, data: Sequ
 
 class SerialSteps:
     """Training steps in this process, one batch after another (``train.workers = 1``);
-    the interface of brandner.parallel.ParallelSteps."""
+    the interface of brandner.training.parallel.ParallelSteps."""
 
     def __init__(self, model: BiLSTMTagger, optimizer: torch.optim.Optimizer, data: Sequence[Encoded],
                  config: TrainConfig, singletons: dict[str, torch.Tensor] | None,

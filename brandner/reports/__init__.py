@@ -1,0 +1,1 @@
+"""Results for people: tagged text as escaped, type-coloured HTML."""
