@@ -5,7 +5,7 @@
 
 For each run: dev and test micro F1 (and per-type F1, e.g. HP = brand on ecommerce),
 the epochs run and the best epoch, and wall time. Writes a table to
-benchmarks/RESULTS.md with the date, the command and the machine.
+docs/benchmarks.md with the date, the command and the machine.
 
 Ablation: ``--variant NAME`` trains with one of the feature sets in VARIANTS (on top of
 ``--set``) and ``--log FILE`` appends every run as a JSON line, so runs can be spread
@@ -184,7 +184,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", help="seeds for each --corpus (default 1)")
     parser.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE")
     parser.add_argument("--data-dir", default=default_data_dir(), help="corpora root (default: %(default)s)")
-    parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     parser.add_argument("--variant", choices=list(VARIANTS), help="feature set to train with (see VARIANTS)")
     parser.add_argument("--vectors", help="folder written by `brandner embed`, for the variants with vectors")
     parser.add_argument("--log", help="append each run as a JSON line to this file")
@@ -200,15 +200,15 @@ def main() -> None:
                              "(repeatable)")
     args = parser.parse_args()
     if args.ablation:
-        publish("Ablation (benchmarks/accuracy.py)", ablation_table(read_log(args.ablation), set(args.chosen)),
-                write=not args.no_write)
+        publish("ablation of the input features, over a log of --variant runs",
+                ablation_table(read_log(args.ablation), set(args.chosen)), write=not args.no_write)
         return
     if args.ensemble_of:
         if not args.corpus or len(args.corpus) != 1:
             raise SystemExit("--ensemble-of scores one --corpus")
         row = ensemble_row(args.corpus[0], args.ensemble_of, args.data_dir, args.variant or "")
         _append_log(args.log, row)
-        publish("Accuracy (benchmarks/accuracy.py)", table([row]), write=not args.no_write)
+        publish(section_title(args.corpus, args.variant, "ensemble"), table([row]), write=not args.no_write)
         return
     if args.ensemble and len(args.seeds or [1]) < 2:
         raise SystemExit("--ensemble needs two seeds or more")
@@ -226,7 +226,15 @@ def main() -> None:
                 rows.append(ensemble_row(corpus, [model_file(workdir, corpus, seed) for seed in seeds], args.data_dir,
                                          args.variant or "", seeds))
                 _append_log(args.log, rows[-1])
-    publish("Accuracy (benchmarks/accuracy.py)", table(rows), write=not args.no_write)
+    publish(section_title(list(plan), args.variant), table(rows), write=not args.no_write)
+
+
+def section_title(corpora: list[str], variant: str | None, kind: str = "") -> str:
+    """The heading of a run's section of docs/benchmarks.md: one per corpus set and variant, so that
+    a run replaces the figures of the same measurement and no other."""
+    what = f"{kind} " if kind else ""
+    return (f"{what}dev and test F1 on {', '.join(corpora)}{f' ({variant})' if variant else ''}, "
+            "model chosen on dev F1")
 
 
 if __name__ == "__main__":

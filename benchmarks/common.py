@@ -1,10 +1,11 @@
-"""What every benchmark records: the machine, the date, the command; and appending to RESULTS.md."""
+"""What every benchmark records (the machine, the date, the command), and its section of docs/benchmarks.md."""
 
 from __future__ import annotations
 
 import datetime
 import os
 import platform
+import re
 import shlex
 import sys
 import time
@@ -13,8 +14,8 @@ from typing import Callable, Sequence
 
 import torch
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 REPO = Path(__file__).resolve().parent.parent
+PAGE = REPO / "docs" / "benchmarks.md"
 
 
 def default_data_dir() -> str:
@@ -64,27 +65,38 @@ def cpu_model() -> str:
 
 
 def header(title: str) -> str:
-    """A section heading with date, command, CPU, cores and torch threads."""
-    command = "python " + " ".join(shlex.quote(a) for a in [os.path.relpath(sys.argv[0])] + sys.argv[1:])
+    """A section heading (the script's file name and ``title``), then the command, date and machine."""
+    script = Path(sys.argv[0]).name
+    command = "python " + " ".join(shlex.quote(a) for a in [os.path.relpath(sys.argv[0], REPO)] + sys.argv[1:])
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return (f"## {title}\n\n- date: {now}\n- command: `{command}`\n"
-            f"- machine: {cpu_model()}, {os.cpu_count()} cores, torch {torch.__version__}, "
-            f"{torch.get_num_threads()} threads, Python {platform.python_version()}\n")
+    return (f"## {script}: {title}\n\nCommand: `{command}`\n"
+            f"Date: {now}. Machine: {cpu_model()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+            f"{torch.get_num_threads()} threads, Python {platform.python_version()}.\n")
 
 
-def append_results(text: str, path: Path = RESULTS) -> None:
-    """Append a section to the results file (created with a title if missing)."""
-    if not path.exists():
-        path.write_text("# Benchmark results\n\nEach section is appended by the script named in its command.\n\n",
-                        encoding="utf-8")
-    with path.open("a", encoding="utf-8") as out:
-        out.write(text.rstrip() + "\n\n")
+def rewrite_section(text: str, path: Path = PAGE) -> None:
+    """Put ``text`` (a section: its ``## `` heading line, then its body) into the page at ``path``
+    in place of the section with the same heading line, or at the end if there is none; every
+    other section stays as it is. The page's history is git's."""
+    heading = text.split("\n", 1)[0]
+    page = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    sections = re.split(r"(?m)^(?=## )", page)
+    new = text.rstrip() + "\n\n"
+    for i, section in enumerate(sections):
+        if section.split("\n", 1)[0] == heading:
+            sections[i] = new
+            break
+    else:
+        sections[-1] = sections[-1].rstrip() + "\n\n"
+        sections.append(new)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(sections).rstrip() + "\n", encoding="utf-8")
 
 
 def publish(title: str, body: str, write: bool = True) -> None:
-    """Print a results section (heading with date, command and machine, then ``body``)
-    and, when ``write``, append it to RESULTS.md."""
+    """Print a results section (heading, command, date and machine, then ``body``) and, when
+    ``write``, make it this script's current section ``title`` of docs/benchmarks.md."""
     text = header(title) + "\n" + body
     print(text)
     if write:
-        append_results(text)
+        rewrite_section(text)

@@ -5,7 +5,7 @@
 Tags the corpus's test sentences (raw strings to result dicts, in process, at ``--threads``
 torch threads) with the first model alone, then with the ensembles of its first 2, 3, …
 models (``Tagger.load([...])``). The sizes take turns in each of ``--rounds`` rounds; a
-size's time is its best round. The table is appended to benchmarks/RESULTS.md unless
+size's time is its best round. The table replaces this script's section of docs/benchmarks.md unless
 ``--no-write``.
 """
 
@@ -54,7 +54,7 @@ def main() -> None:
     texts = [s.text for s in load_split(args.corpus, "test", args.data_dir)]
     body = (f"{args.corpus} test, {len(texts)} sentences, raw strings -> result dicts, best of {args.rounds} "
             f"rounds, {args.threads} torch thread(s)\n\n" + table(measure(args.models, texts, args.rounds)))
-    publish("Ensemble tagging speed (benchmarks/ensemble_speed.py)", body, write=not args.no_write)
+    publish('tagging rate of an ensemble of 1 to N models', body, write=not args.no_write)
 
 
 if __name__ == "__main__":

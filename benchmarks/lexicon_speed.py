@@ -8,7 +8,7 @@ model would): characters/s of ``Lexicon.matches`` and of the reference, a scan t
 looks up every window up to the longest word's length in a set (both give the same
 matches, which is checked); characters/s of the whole lexicon feature encoding
 (``Encoder.lexicon_ids``: matching plus B/M/E/S slots); the time to read the word
-lists and build the matcher. The table is appended to benchmarks/RESULTS.md unless
+lists and build the matcher. The table replaces this script's section of docs/benchmarks.md unless
 ``--no-write``.
 """
 
@@ -57,7 +57,7 @@ def main() -> None:
     parser.add_argument("--lexicon", action="append", help="word list: jieba or a file (repeatable; default jieba)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--data-dir", default=default_data_dir())
-    parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args()
     sources = args.lexicon or ["jieba"]
     normalizer = Normalizer()
@@ -89,7 +89,7 @@ def main() -> None:
         "",
         f"- matcher / reference: {ours / theirs:.1f}x",
     ])
-    publish("Lexicon matcher speed (benchmarks/lexicon_speed.py)", body, write=not args.no_write)
+    publish('lexicon matcher throughput against a brute-force scan', body, write=not args.no_write)
 
 
 if __name__ == "__main__":

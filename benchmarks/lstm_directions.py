@@ -9,7 +9,7 @@ BiLSTM forward + backward (two one-direction ``nn.LSTM``, input ``--input`` wide
 sizes of brandner's defaults): both directions one after the other at one intra-op thread
 and at two, and each direction on its own Python thread at one intra-op thread each
 (autograd runs concurrent backward calls on disjoint graphs). Each figure is the mean over
-``--repeats`` passes after a warm-up. The table is appended to benchmarks/RESULTS.md
+``--repeats`` passes after a warm-up. The table replaces this script's section of docs/benchmarks.md
 unless ``--no-write``.
 """
 
@@ -70,7 +70,7 @@ def main() -> None:
     parser.add_argument("--input", type=int, default=120, help="input width (char_dim + seg_dim by default)")
     parser.add_argument("--hidden", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=300)
-    parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args()
 
     machine_threads = torch.get_num_threads()
@@ -90,7 +90,7 @@ def main() -> None:
             "| BiLSTM forward + backward | ms |\n|---|---|\n"
             + "".join(f"| {name} | {ms:.2f} |\n" for name, ms in rows)
             + f"\n- two threads at once against in turn at two intra-op threads: {rows[1][1] / rows[2][1]:.2f}x\n")
-    publish("BiLSTM directions on two threads (benchmarks/lstm_directions.py)", body, write=not args.no_write)
+    publish("a BiLSTM's forward + backward, directions in turn or on two threads", body, write=not args.no_write)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ alone on the same batches' emissions, computed once beforehand (numpy only: Vite
 span reading as the reference, then what scores, n-best and marginals do instead), since
 the network's share of the whole hides it. The model only needs to be a realistic
 size and to find entities: the default network, trained briefly, unless ``--model``.
-The table is appended to benchmarks/RESULTS.md unless ``--no-write``.
+The table replaces this script's section of docs/benchmarks.md unless ``--no-write``.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from benchmarks.common import default_data_dir, publish  # noqa: E402
 from brandner.config import load_config  # noqa: E402
 from brandner.data.corpora import load_split  # noqa: E402
 from brandner.training.job import fit  # noqa: E402
-from brandner.crf.confidence import tag_probabilities  # noqa: E402
+from brandner.crf.confidence import entity_probabilities, tag_probabilities  # noqa: E402
 from brandner.crf.decoding import kbest_viterbi, viterbi  # noqa: E402
 from brandner.tagging.tagger import Tagger  # noqa: E402
 
@@ -101,16 +101,16 @@ def main() -> None:
             + "\n".join(f"| {name} | {size:,} | {seconds:.3f} | {size / seconds:,.0f} | "
                         f"{(size / seconds) / (decoding[0][1] / decoding[0][2]):.2f}x |"
                         for name, size, seconds in decoding) + "\n")
-    publish("Confidence cost (benchmarks/scores.py)", body, write=not args.no_write)
+    publish('cost of entity scores, n-best and marginals against plain tagging', body, write=not args.no_write)
 
 
 def time_decoding(tagger: Tagger, texts: list[str], fits: list[str], k: int,
                   rounds: int) -> list[tuple[str, int, float]]:
     """``(step, sentences, best seconds)`` for the numpy decoding steps over the texts' batches."""
-    crf = tagger._crf_scores()
+    crf = tagger.backend.crf_scores()
     assert crf is not None, "the decoding table needs a CRF model"
-    batches = [(emissions, lengths) for _, emissions, lengths in tagger._batches(texts)]
-    fit_batches = [(emissions, lengths) for _, emissions, lengths in tagger._batches(fits)]
+    batches = [(emissions, lengths) for _, emissions, lengths in tagger.scored_batches(texts)]
+    fit_batches = [(emissions, lengths) for _, emissions, lengths in tagger.scored_batches(fits)]
 
     def spans(emissions, lengths):
         paths = viterbi(emissions, lengths, *crf)[0]
@@ -118,7 +118,7 @@ def time_decoding(tagger: Tagger, texts: list[str], fits: list[str], k: int,
 
     def scored(emissions, lengths):
         paths, found = spans(emissions, lengths)
-        tagger._span_probabilities(emissions, lengths, crf, paths, found)
+        entity_probabilities(emissions, lengths, crf, paths, found)
 
     steps: list[tuple[str, list, Callable]] = [
         ("Viterbi + spans (reference)", batches, spans),

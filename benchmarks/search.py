@@ -9,7 +9,7 @@ Trial 0 of a new study is the current defaults. The first 10 trials are drawn at
 random (TPE's start-up), later ones by TPE.
 Trials are pruned when their dev F1 after an epoch is below the median of earlier
 trials at that epoch. Writes the trials (settings, dev F1, epochs, seconds) and the
-best settings to benchmarks/RESULTS.md with the date, the command and the machine.
+best settings to docs/benchmarks.md with the date, the command and the machine.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def main() -> None:
                         help="fixed settings for every trial, e.g. max_epochs=20")
     parser.add_argument("--study", metavar="FILE", help="keep the study in this SQLite file (resumable)")
     parser.add_argument("--data-dir", default=default_data_dir(), help="corpora root (default: %(default)s)")
-    parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args()
     try:
         import optuna
@@ -103,7 +103,7 @@ def main() -> None:
         return summary["dev"]["f1"]
 
     study.optimize(objective, n_trials=args.trials, timeout=args.timeout)
-    publish(f"Hyper-parameter search on {args.corpus} dev (benchmarks/search.py)", report_table(study),
+    publish(f"hyper-parameter search (optuna) on {args.corpus} dev F1", report_table(study),
             write=not args.no_write)
 
 

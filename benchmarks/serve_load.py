@@ -33,7 +33,7 @@ import torch  # noqa: E402
 
 from brandner.data.corpora import load_split  # noqa: E402
 from brandner.tagging.tagger import Tagger  # noqa: E402
-from tests.server import running_server  # noqa: E402
+from tests.serving.server import running_server  # noqa: E402
 
 
 class Tally:
@@ -123,7 +123,7 @@ def main() -> None:
     parser.add_argument("--corpus", default="ecommerce")
     parser.add_argument("--split", default="test")
     parser.add_argument("--data-dir", default=default_data_dir(), help="corpora root (default: %(default)s)")
-    parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args()
 
     texts = [s.text for s in load_split(args.corpus, args.split, args.data_dir)]
@@ -155,7 +155,7 @@ def main() -> None:
             (f"in-process batch-256 texts/s (same model, texts, {args.threads} thread(s))", f"{baseline:,.0f}"),
             ("served / in-process", f"{texts_rate / baseline:.0%}")]
     body = "| measure | value |\n|---|---|\n" + "".join(f"| {name} | {value} |\n" for name, value in rows)
-    publish("Serving under load (benchmarks/serve_load.py)", body, write=not args.no_write)
+    publish('`brandner serve` under concurrent load', body, write=not args.no_write)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ Measured for each, and given as brandner / reference:
 
 It also estimates the floating-point work of tagging a sentence and compares the
 model-only rate at batch 256 with this machine's float32 matmul rate.
-The table is appended to benchmarks/RESULTS.md unless ``--no-write``.
+The table replaces this script's section of docs/benchmarks.md unless ``--no-write``.
 """
 
 from __future__ import annotations
@@ -66,13 +66,14 @@ from benchmarks.common import (  # noqa: E402
 )
 from benchmarks.reference_torchcrf import ReferenceNER  # noqa: E402
 from brandner.data.batching import Arrays, collate, length_batches, pad  # noqa: E402
-from brandner.model.model_file import network_for, save_model  # noqa: E402
+from brandner.model.model_file import atomic_save, model_payload, network_for  # noqa: E402
 from brandner.config import Config, ModelConfig, load_config  # noqa: E402
 from brandner.data.corpora import load_split  # noqa: E402
 from brandner.data.encoder import Encoder  # noqa: E402
 from brandner.data.metrics import Report, score  # noqa: E402
 from brandner.tagging.export import export_onnx  # noqa: E402
-from brandner.training.job import adam, training_singletons  # noqa: E402
+from brandner.training.job import training_singletons  # noqa: E402
+from brandner.training.optim import adam  # noqa: E402
 from brandner.crf.decoding import decode  # noqa: E402
 from brandner.data.sentence import Sentence, Span  # noqa: E402
 from brandner.tagging.tagger import Tagger  # noqa: E402
@@ -136,7 +137,7 @@ class Brandner:
     def tagger(self, batch_size: int = 256) -> Tagger:
         """One Tagger per batch size, kept as a user would keep it."""
         if batch_size not in self.taggers:
-            self.taggers[batch_size] = Tagger(self.model, self.encoder, batch_size)
+            self.taggers[batch_size] = Tagger.from_model(self.model, self.encoder, batch_size)
         return self.taggers[batch_size]
 
     def predict(self, texts: Sequence[str], batch_size: int) -> list[dict]:
@@ -153,11 +154,12 @@ class Brandner:
     @torch.inference_mode()
     def decode(self, batches: Sequence[Any]) -> None:
         self.model.eval()
+        crf_scores = self.model.crf_scores()
         for batch in batches:
-            self.model.decode(batch).tolist()
+            decode(self.model.emissions(batch).numpy(), batch.lengths.numpy(), crf_scores).tolist()
 
     def save(self, path: Path) -> None:
-        save_model(path, self.model, self.encoder)
+        atomic_save(model_payload(self.model, self.encoder), path)
 
 
 class Reference:
@@ -340,9 +342,9 @@ class Variant:
 
     def decode(self, batches: Sequence[Arrays]) -> None:
         tagger = self.tagger()
-        crf_scores = tagger._crf_scores()
+        crf_scores = tagger.backend.crf_scores()
         for arrays in batches:
-            decode(tagger._emissions(arrays), arrays["lengths"], crf_scores).tolist()
+            decode(tagger.backend.tag_scores(arrays), arrays["lengths"], crf_scores).tolist()
 
 
 def onnx_paths(folder: Path) -> dict[str, Path]:
@@ -358,8 +360,8 @@ def measure_variants(ours: "Brandner", dev: Sequence[Sentence], texts: Sequence[
     paths = onnx_paths(folder)
     export_onnx(ours.model, ours.encoder, paths["onnx"])
     export_onnx(ours.model, ours.encoder, paths["onnx_int8"], int8=True)
-    variants = [Variant("float", lambda size: Tagger(ours.model, ours.encoder, size)),
-                Variant("int8", lambda size: Tagger(ours.model, ours.encoder, size, int8=True))]
+    variants = [Variant("float", lambda size: Tagger.from_model(ours.model, ours.encoder, size)),
+                Variant("int8", lambda size: Tagger.from_model(ours.model, ours.encoder, size, int8=True))]
     variants += [Variant(name, lambda size, path=path: Tagger.load(path, batch_size=size),  # type: ignore[misc]
                          path.stat().st_size / 2**20) for name, path in paths.items()]
     rows: dict[str, dict[str, float]] = {v.name: {"dev_f1": v.tagger().evaluate(dev).micro.f1 * 100}
@@ -547,12 +549,12 @@ def main() -> None:
                         help="extra options for the timed 'brandner tag', e.g. '--workers 2 --int8'")
     parser.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE",
                         help="a brandner setting, e.g. --set segmenter=jieba-fast (repeatable)")
-    parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args()
     if args.epochs < 1 or args.repeats < 1 or args.threads < 1:
         parser.error("--epochs, --repeats and --threads must be at least 1")
     torch.set_num_threads(args.threads)
-    publish("Speed (benchmarks/speed.py)", run(args), write=not args.no_write)
+    publish('training and tagging speed against a pytorch-crf BiLSTM-CRF', run(args), write=not args.no_write)
 
 
 if __name__ == "__main__":

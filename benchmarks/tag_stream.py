@@ -14,7 +14,7 @@ its input line). Memory is constant when the peak does not grow with the line co
 
 Without ``--model`` it first trains a model for one epoch on ecommerce (default settings
 unless ``--set``) and exports it to ONNX int8 (``--export``), the fastest way to tag. The table is appended
-to benchmarks/RESULTS.md unless ``--no-write``.
+to docs/benchmarks.md unless ``--no-write``.
 """
 
 from __future__ import annotations
@@ -159,7 +159,7 @@ def main() -> None:
     parser.add_argument("--lines", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--workers", type=int, nargs="+", default=[2])
     parser.add_argument("--interval", type=float, default=0.2, help="seconds between memory samples")
-    parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args()
     os.environ["BRANDNER_DATA"] = args.data_dir  # for `brandner train --corpus`
     with tempfile.TemporaryDirectory() as name:
@@ -173,7 +173,7 @@ def main() -> None:
             for workers in args.workers:
                 runs.append(run_tag(model, source, target, lines, workers, args.interval))
                 check_output(source, target)
-        publish("Tagging a large file (benchmarks/tag_stream.py)", table(runs, model, args.corpus),
+        publish('`brandner tag` on large files: lines/s, peak memory, input order', table(runs, model, args.corpus),
                 write=not args.no_write)
 
 

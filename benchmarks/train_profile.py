@@ -16,7 +16,7 @@ It also gives the BiLSTM's floating-point work per step (forward: the input and
 recurrent products; backward: twice those, the gradients of the inputs, the states
 and both weight matrices) and the rate that its forward and backward passes reach,
 against this machine's float32 matmul rate at the same thread count. The table is
-appended to benchmarks/RESULTS.md unless ``--no-write``.
+written to docs/benchmarks.md (this script's section, rewritten) unless ``--no-write``.
 """
 
 from __future__ import annotations
@@ -38,9 +38,10 @@ from brandner.model.model_file import network_for  # noqa: E402
 from brandner.config import Config, load_config  # noqa: E402
 from brandner.data.corpora import load_split  # noqa: E402
 from brandner.data.encoder import Encoder  # noqa: E402
-from brandner.training.job import adam, training_singletons  # noqa: E402
+from brandner.training.job import training_singletons  # noqa: E402
+from brandner.training.optim import adam  # noqa: E402
 from brandner.model.network import BiLSTMTagger  # noqa: E402
-from brandner.training.loop import clip_gradients, with_unknowns  # noqa: E402
+from brandner.training.steps import clip_gradients, with_unknowns  # noqa: E402
 
 PHASES = ["batch", "<UNK> replacement", "embeddings + dropout", "BiLSTM forward", "projection", "CRF loss",
           "CRF + projection backward", "BiLSTM backward", "embeddings backward", "clipping", "Adam"]
@@ -167,9 +168,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--limit-train", type=int, help="use only the first N training sentences")
     parser.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE")
-    parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args()
-    publish("Where a training step goes (benchmarks/train_profile.py)", run(args), write=not args.no_write)
+    publish("where a training step's time goes", run(args), write=not args.no_write)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ each worker, per run of W batches: computing its batch's gradient, the Adam (and
 average) updates of its share of the parameters, and waiting at the two barriers (for
 the slower worker's gradient, and for the other shares' updates); the ideal is W steps in
 the time of one. ``--set sparse_embeddings=true`` (lazy Adam for the bigram and word tables)
-works with ``--workers 1`` only. The table is appended to benchmarks/RESULTS.md unless ``--no-write``.
+works with ``--workers 1`` only. The table replaces this script's section of docs/benchmarks.md unless ``--no-write``.
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ from brandner.config import Config, load_config  # noqa: E402
 from brandner.data.corpora import load_split  # noqa: E402
 from brandner.data.encoder import Encoder  # noqa: E402
 from brandner.data.metrics import score  # noqa: E402
-from brandner.training.job import adam, training_singletons  # noqa: E402
+from brandner.training.job import training_singletons  # noqa: E402
+from brandner.training.optim import adam  # noqa: E402
 from brandner.model.network import BiLSTMTagger  # noqa: E402
 from brandner.training.loop import EpochEvent, TrainState, train_loop  # noqa: E402
 
@@ -46,13 +47,13 @@ PARTS = ("gradient", "waiting", "run")  # seconds per worker; Adam and the rest 
 
 class WorkerClocks:
     """Seconds per worker and part, in shared memory, added to by the workers through
-    wrappers around ParallelSteps._run, ParallelSteps._gradient and SpinBarrier.wait
+    wrappers around ParallelSteps.train_work, ParallelSteps.worker_gradient and SpinBarrier.wait
     (set before the workers are forked, so they run the wrapped methods)."""
 
     def __init__(self, workers: int) -> None:
         self.seconds = parallel.shared_zeros((workers, len(PARTS)), torch.float64).numpy()
         self.party = 0  # which worker this process is: set in each worker as its first run starts
-        self.saved = (parallel.ParallelSteps._run, parallel.ParallelSteps._gradient, parallel.SpinBarrier.wait)
+        self.saved = (parallel.ParallelSteps.train_work, parallel.ParallelSteps.worker_gradient, parallel.SpinBarrier.wait)
 
     def __enter__(self) -> "WorkerClocks":
         run, gradient, wait = self.saved
@@ -71,13 +72,13 @@ class WorkerClocks:
             clocks.party = k
             return timed(2, run)(steps, k, work, optimizer)
 
-        parallel.ParallelSteps._run = run_as
-        parallel.ParallelSteps._gradient = timed(0, gradient)
+        parallel.ParallelSteps.train_work = run_as
+        parallel.ParallelSteps.worker_gradient = timed(0, gradient)
         parallel.SpinBarrier.wait = timed(1, wait)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        parallel.ParallelSteps._run, parallel.ParallelSteps._gradient, parallel.SpinBarrier.wait = self.saved
+        parallel.ParallelSteps.train_work, parallel.ParallelSteps.worker_gradient, parallel.SpinBarrier.wait = self.saved
 
 
 def train_rate(model: BiLSTMTagger, data: list, encoder: Encoder, config: Config, epochs: int
@@ -136,11 +137,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts to run, in turn")
     parser.add_argument("--limit-train", type=int, help="use only the first N training sentences")
     parser.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE")
-    parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args(argv)
     if args.epochs < 1 or args.threads < 1 or min(args.workers) < 1:
         parser.error("--epochs, --threads and --workers must be at least 1")
-    publish("Training in worker processes (benchmarks/train_workers.py)", run(args), write=not args.no_write)
+    publish('training in worker processes (`train.workers`) against one process', run(args), write=not args.no_write)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from brandner.data.lexicon import parse_gazetteers
 
 HEADS = ("crf", "softmax")
 # What a model file written before a feature existed means by its absence: the feature off.
-FEATURES_OFF = {"bigram_dim": 0, "lexicon": "", "gazetteers": "", "lexicon_pooling": "mean"}
+FEATURES_OFF = {"bigram_dim": 0, "lexicon": (), "gazetteers": (), "lexicon_pooling": "mean"}
 LEXICON_POOLINGS = ("mean", "frequency")
 
 
@@ -48,21 +48,23 @@ class ModelConfig:
     segmenter: str = "jieba"
     max_chunk_length: int = 250
     # Character bigrams with their own embedding of this size; 0 turns them off.
-    # On by default: +0.7 dev F1 on ecommerce (seed 1; see benchmarks/RESULTS.md).
+    # On by default: they raised dev F1 on ecommerce (docs/benchmarks.md).
     bigram_dim: int = 50
-    # SoftLexicon-style word features: comma-separated word lists ("jieba" for jieba's
-    # dictionary, or files with one word a line); empty turns them off. Off by default:
-    # with random word vectors it lowered dev F1 on ecommerce and resume; with word
-    # vectors from `brandner embed` (train.embeddings) it was best on weibo and resume dev.
-    lexicon: str = ""
+    # SoftLexicon-style word features: word lists ("jieba" for jieba's dictionary, or files
+    # with one word a line); empty turns them off. TOML takes a list or one string with
+    # commas between the lists. Off by default: with random word vectors it lowered dev F1
+    # on ecommerce and resume; with vectors from `brandner embed` (train.embeddings) it
+    # was best on weibo and resume dev.
+    lexicon: tuple[str, ...] = ()
     lexicon_dim: int = 50
     # How a character's words at one position are pooled: "mean", or "frequency" as in
     # SoftLexicon: weighted by each word's count in the training text (1 + the times it
     # occurs not inside a longer lexicon word), over the character's words at all positions.
     lexicon_pooling: str = "mean"
-    # Typed gazetteers, "TYPE=FILE,TYPE=FILE": for each type, whether each character
+    # Typed gazetteers, "TYPE=FILE" items (TOML: a list, or one string with commas between
+    # the items; a type given twice reads both files): for each type, whether each character
     # begins, is inside, ends or is an entry of that list. Empty turns them off.
-    gazetteers: str = ""
+    gazetteers: tuple[str, ...] = ()
 
     @classmethod
     def from_saved(cls, saved: dict) -> "ModelConfig":
@@ -72,7 +74,7 @@ class ModelConfig:
     @property
     def lexicon_sources(self) -> list[str]:
         """The word lists of ``lexicon``, in order; empty when the lexicon is off."""
-        return [part.strip() for part in self.lexicon.split(",")] if self.lexicon else []
+        return list(self.lexicon)
 
     @property
     def gazetteer_lists(self) -> dict[str, list[str]]:
@@ -83,20 +85,20 @@ class ModelConfig:
         _check_finite(self)
         if self.head not in HEADS:
             raise BrandnerError(f"model.head must be one of {', '.join(HEADS)}, got {self.head!r}")
-        if self.segmenter not in SEGMENTERS:
-            raise BrandnerError(f"model.segmenter must be one of {', '.join(SEGMENTERS)}, got {self.segmenter!r}")
+        check_segmenter(self.segmenter)
         if self.lexicon_pooling not in LEXICON_POOLINGS:
             raise BrandnerError(f"model.lexicon_pooling must be one of {', '.join(LEXICON_POOLINGS)}, "
                                 f"got {self.lexicon_pooling!r}")
-        _check_positive(self, "char_dim", "seg_dim", "hidden_size", "max_chunk_length", "lexicon_dim")
+        check_positive(self, "char_dim", "seg_dim", "hidden_size", "max_chunk_length", "lexicon_dim")
         if self.bigram_dim < 0:
             raise BrandnerError(f"model.bigram_dim must be >= 0 (0 turns bigrams off), got {self.bigram_dim}")
-        if not all(self.lexicon_sources):
-            raise BrandnerError(f"model.lexicon must list word lists separated by commas, got {self.lexicon!r}")
-        try:
-            parse_gazetteers(self.gazetteers)
+        object.__setattr__(self, "lexicon", _word_lists(self.lexicon))
+        try:  # "TYPE=FILE" items, a type's files together in order of first appearance
+            items = tuple(f"{t}={f}" for t, files in parse_gazetteers(_strings("gazetteers", self.gazetteers)).items()
+                          for f in files)
         except BrandnerError as error:
             raise BrandnerError(f"model.gazetteers: {error}") from None
+        object.__setattr__(self, "gazetteers", items)
         for name in ("dropout", "output_dropout"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise BrandnerError(f"model.{name} must be in [0, 1), got {getattr(self, name)}")
@@ -132,7 +134,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         _check_finite(self)
-        _check_positive(self, "lr", "batch_size", "max_epochs", "patience", "min_char_count", "workers")
+        check_positive(self, "lr", "batch_size", "max_epochs", "patience", "min_char_count", "workers")
         if not 0.0 <= self.unk_replace < 1.0:
             raise BrandnerError(f"train.unk_replace must be in [0, 1), got {self.unk_replace}")
         if not 0.0 <= self.weight_average < 1.0:
@@ -208,6 +210,23 @@ def _parse_override(text: str) -> tuple[str, str, Any]:
     return section, name, value
 
 
+def _word_lists(value: object) -> tuple[str, ...]:
+    """``model.lexicon`` as a tuple: a list of word lists, or one string with commas between them."""
+    parts = [part.strip() for part in value.split(",")] if isinstance(value, str) and value else _strings("lexicon", value)
+    if not all(parts):
+        raise BrandnerError(f"model.lexicon must list word lists (a list, or names separated by commas), got {value!r}")
+    return tuple(parts)
+
+
+def _strings(name: str, value: object) -> str | tuple[str, ...]:
+    """A string as it is, or a list or tuple of strings as a tuple; anything else an error."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
+        return tuple(value)
+    raise BrandnerError(f"model.{name} must be a list of strings, got {value!r}")
+
+
 def _known(fields: dict[str, set[str]]) -> str:
     return ", ".join(f"{s}.{n}" for s, names in fields.items() for n in sorted(names))
 
@@ -219,23 +238,35 @@ def _build(cls: type, values: dict[str, Any], section: str, source: str):
     for key, value in values.items():
         if key not in types:
             raise BrandnerError(f"{source}: unknown setting '{section}.{key}'; known: {', '.join(sorted(types))}")
-        expected = {"int": int, "float": (int, float), "bool": bool, "str": str}[types[key]]
+        expected = {"int": int, "float": (int, float), "bool": bool, "str": str,
+                    "tuple[str, ...]": (str, list, tuple)}[types[key]]
         if not isinstance(value, expected) or (types[key] in ("int", "float") and isinstance(value, bool)):
             raise BrandnerError(f"{source}: '{section}.{key}' must be {types[key]}, got {value!r}")
     converted = {k: float(v) if types[k] == "float" else v for k, v in values.items()}
     return cls(**converted)
 
 
-def _check_positive(config: Any, *names: str) -> None:
+def check_positive(config: Any, *names: str, prefix: str | None = None) -> None:
+    """Each setting ``names`` of ``config`` must be above 0; the error names it as ``prefix + name``
+    (default: its section, ``model.`` or ``train.``)."""
     for name in names:
         if getattr(config, name) <= 0:
-            section = "model" if isinstance(config, ModelConfig) else "train"
-            raise BrandnerError(f"{section}.{name} must be positive, got {getattr(config, name)}")
+            label = f"{_section(config)}.{name}" if prefix is None else prefix + name.replace("_", "-")
+            raise BrandnerError(f"{label} must be positive, got {getattr(config, name)}")
+
+
+def check_segmenter(segmenter: str, label: str = "model.segmenter") -> None:
+    if segmenter not in SEGMENTERS:
+        raise BrandnerError(f"{label} must be one of {', '.join(SEGMENTERS)}, got {segmenter!r}")
+
+
+def _section(config: Any) -> str:
+    return "model" if isinstance(config, ModelConfig) else "train"
 
 
 def _check_finite(config: Any) -> None:
     """NaN passes every range check written with comparisons, and inf every lower bound."""
-    section = "model" if isinstance(config, ModelConfig) else "train"
+    section = _section(config)
     for field in dataclasses.fields(config):
         value = getattr(config, field.name)
         if field.type == "float" and not math.isfinite(value):

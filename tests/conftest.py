@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +18,22 @@ REPO = Path(__file__).resolve().parent.parent
 
 def data_dir() -> Path:
     return Path(os.environ.get("BRANDNER_DATA") or REPO.parent / "shared" / "data")
+
+
+# The command line through its real entry point, in a child process.
+SMALL = ["--set", "char_dim=16", "--set", "seg_dim=4", "--set", "hidden_size=16", "--set", "lr=0.02",
+         "--set", "dropout=0.1"]
+
+
+def brandner(*args: str, cwd, stdin: str | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(REPO), BRANDNER_DATA=str(data_dir()))
+    return subprocess.run([sys.executable, "-m", "brandner.cli.main", *args], cwd=cwd, env=env, input=stdin,
+                          capture_output=True, text=True, encoding="utf-8", timeout=600)
+
+
+def write_jsonl(path, sentences) -> None:
+    path.write_text("".join(json.dumps(s.to_dict(), ensure_ascii=False) + "\n" for s in sentences), encoding="utf-8")
+
 
 
 @pytest.fixture(scope="session")

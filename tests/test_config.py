@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
-from pathlib import Path
 
 import pytest
 
 from brandner.config import Config, ModelConfig, TrainConfig, load_config
 from brandner.errors import BrandnerError
+from tests.conftest import REPO
 
 
 def test_defaults_are_the_documented_ones():
@@ -17,16 +18,16 @@ def test_defaults_are_the_documented_ones():
     assert (config.train.lr, config.train.clip, config.train.batch_size) == (1e-3, 5.0, 20)
 
 
-def test_the_readme_settings_block_lists_every_setting_with_its_default(tmp_path):
-    """README.md's ``[model]``/``[train]`` block is a config file of the defaults, all keys."""
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    block = readme.split("```toml\n[model]", 1)[1].split("```", 1)[0]
-    documented = tomllib.loads("[model]" + block)
-    defaults = Config().to_dict()
-    assert documented == defaults
-    path = tmp_path / "readme.toml"
-    path.write_text("[model]" + block, encoding="utf-8")
-    assert load_config(path) == Config()
+def test_the_configuration_page_lists_every_setting_with_its_default():
+    """docs/configuration.md's [model] and [train] tables: one row per setting, with its default."""
+    page = (REPO / "docs" / "configuration.md").read_text(encoding="utf-8")
+    for section, cls in (("model", ModelConfig), ("train", TrainConfig)):
+        table = page.split(f"## `[{section}]`", 1)[1].split("\n## ", 1)[0]
+        rows = [line.split("|")[1:4] for line in table.splitlines() if line.startswith("| `")]
+        documented = {name.strip().strip("`"): tomllib.loads(f"v = {default.strip().strip('`')}")["v"]
+                      for name, _, default in rows}
+        defaults = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(cls()).items()}
+        assert documented == defaults, section
 
 
 def test_toml_then_overrides(tmp_path):

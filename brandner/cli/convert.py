@@ -6,8 +6,8 @@ import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
-from brandner.data.formats import FORMATS, as_scheme, format_for_path, read_file, write_file
-from brandner.data.schemes import IOBES, SCHEMES
+from brandner.data.formats import FORMATS, format_for_path, read_file, write_file
+from brandner.data.schemes import IOBES, SCHEMES, as_scheme
 
 
 @dataclass(frozen=True)

@@ -26,9 +26,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     for name, help_ in (("char_dim", "character vector size"), ("bigram_dim", "bigram vector size"),
                         ("word_dim", "word vector size"), ("window", "context window"),
                         ("min_count", "ignore tokens seen fewer times"), ("epochs", "passes over the text"),
-                        ("seed", "random seed"), ("workers", "training threads (1 makes runs repeatable)")):
+                        ("seed", "random seed"), ("threads", "training threads (1 makes runs repeatable)")):
         parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name),
                             help=f"{help_} (default: %(default)s)")
+    # --workers was this option's name before "workers" came to mean processes everywhere
+    parser.add_argument("--workers", type=int, dest="threads", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     parser.add_argument("--cbow", action="store_true", help="CBOW instead of skip-gram (faster, a little worse)")
     parser.add_argument("--segmenter", choices=SEGMENTERS, default=defaults.segmenter,
                         help="word segmenter for the word vectors (default: %(default)s)")
@@ -41,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         raise BrandnerError("nothing to train on: give text files and/or --corpus NAME")
     config = EmbedConfig(char_dim=args.char_dim, bigram_dim=args.bigram_dim, word_dim=args.word_dim,
                          window=args.window, min_count=args.min_count, epochs=args.epochs, skipgram=not args.cbow,
-                         seed=args.seed, workers=args.workers, segmenter=args.segmenter)
+                         seed=args.seed, threads=args.threads, segmenter=args.segmenter)
     texts: list[str] = []
     sources: list[str] = []
     for path in args.texts:

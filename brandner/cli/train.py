@@ -58,12 +58,13 @@ def run(args: argparse.Namespace) -> int:
     for key, value in (("seed", args.seed), ("max_epochs", args.epochs), ("workers", args.workers)):
         if value is not None:
             overrides.append(f"train.{key}={value}")
-    # As TOML strings: json.dumps writes one, unless ensure_ascii escapes emoji as surrogate pairs, which TOML refuses.
+    # As TOML values: json.dumps writes a string or a list of strings TOML reads, unless ensure_ascii
+    # escapes emoji as surrogate pairs, which TOML refuses.
     if args.gazetteer:
-        for item in args.gazetteer:  # model.gazetteers is one string, with commas between the items
+        for item in args.gazetteer:  # a comma in a type would read as two items in the string form of the setting
             if "," in item.partition("=")[0]:
                 raise BrandnerError(f"--gazetteer {item}: a gazetteer type cannot contain a comma")
-        overrides.append(f"model.gazetteers={json.dumps(','.join(args.gazetteer), ensure_ascii=False)}")
+        overrides.append(f"model.gazetteers={json.dumps(args.gazetteer, ensure_ascii=False)}")
     if args.embeddings:
         overrides.append(f"train.embeddings={json.dumps(args.embeddings, ensure_ascii=False)}")
     config = load_config(args.config, overrides)

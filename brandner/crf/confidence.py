@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from brandner.crf.decoding import CRFScores
 from brandner.crf.forward_backward import forward_backward, passes
-
-CRFScores = tuple[np.ndarray, np.ndarray, np.ndarray]  # transitions (from, to), start, end
 
 
 def tag_probabilities(emissions: np.ndarray, lengths: np.ndarray, crf_scores: CRFScores | None) -> np.ndarray:
@@ -57,6 +56,20 @@ def span_log_probabilities(emissions: np.ndarray, lengths: np.ndarray, crf_score
     log_p = (scaled.log_alpha(rows, starts, tags[rows, starts]) + total[rows, last] - total[rows, starts]
              + scaled.log_beta(rows, last, tags[rows, last]) - scaled.log_z[rows])
     return np.minimum(log_p, 0.0)  # rounding may leave a certain span a hair above 0
+
+
+def entity_probabilities(emissions: np.ndarray, lengths: np.ndarray, crf_scores: CRFScores | None,
+                         tags: np.ndarray, found: list[list[tuple[int, int, str]]]) -> list[list[float]]:
+    """The probability of each ``(start, end, type)`` span in ``found`` (one list per row of the
+    batch), given the tag ids ``tags`` ``(batch, seq)`` that spell each span (a Viterbi path does):
+    :func:`span_log_probabilities` for all spans at once, handed back row by row."""
+    counts = [len(spans) for spans in found]
+    rows = np.repeat(np.arange(len(found)), counts)
+    starts = np.array([s for spans in found for s, _, _ in spans], dtype=np.int64)
+    ends = np.array([e for spans in found for _, e, _ in spans], dtype=np.int64)
+    probabilities = np.exp(span_log_probabilities(emissions, lengths, crf_scores, tags, rows, starts, ends))
+    values, bounds = probabilities.tolist(), np.cumsum([0] + counts).tolist()
+    return [values[first:last] for first, last in zip(bounds, bounds[1:])]
 
 
 def _interiors(shape: tuple[int, int], rows: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
+CRFScores = tuple[np.ndarray, np.ndarray, np.ndarray]  # constrained transitions (from, to), start, end
 
-def decode(emissions: np.ndarray, lengths: np.ndarray, crf_scores: tuple[np.ndarray, ...] | None) -> np.ndarray:
+
+def decode(emissions: np.ndarray, lengths: np.ndarray, crf_scores: CRFScores | None) -> np.ndarray:
     """Best tag ids ``(batch, seq)`` for tag scores ``(batch, seq, tags)``, 0 past each length:
     Viterbi with the CRF's constrained ``(transitions, start, end)``, or argmax without a CRF."""
     if crf_scores is None:

@@ -1,9 +1,11 @@
-"""A linear-chain CRF over tensors, batched over sentences.
+"""The CRF as a torch layer: its learned scores and the training loss, batched over sentences.
 
 Scores a tag sequence y for emissions x as
 ``start[y_0] + sum_t x_t[y_t] + sum_t trans[y_{t-1}, y_t] + end[y_last]``.
-The loss is the negative log-likelihood (the forward algorithm gives the log
-partition function); decoding is Viterbi. Both loop over time steps only.
+The loss is the negative log-likelihood, computed with its gradient outside autograd
+(brandner.crf.compiled, or numpy's forward-backward). Decoding is not here: it runs in
+numpy (brandner.crf.decoding) on :meth:`CRF.decoding_scores`, so that a model without
+torch (an ONNX graph) decodes the same way.
 
 Training and decoding both respect the moves the tag scheme allows: the partition
 function sums over valid sequences only (forbidden moves cost ``FORBIDDEN``, a
@@ -20,7 +22,6 @@ import torch
 from torch import nn
 
 from brandner.crf.compiled import nll_and_gradients
-from brandner.crf.decoding import viterbi
 from brandner.crf.forward_backward import Marginals, forward_backward
 
 FORBIDDEN = -1e4  # exp(-1e4) is 0 in float32 and float64, yet its gradient is not NaN
@@ -53,28 +54,12 @@ class CRF(nn.Module):
         """Negative log-likelihood of ``tags`` (a valid sequence) per sentence: ``(batch,)``.
 
         emissions ``(batch, seq, tags)``, tags ``(batch, seq)`` long, mask ``(batch, seq)`` bool.
-        Equal to ``log_partition - score``, computed with its gradient in one go, by the
+        Equal to log Z minus the sequence's score, computed with its gradient in one go, by the
         compiled kernel of brandner.crf.compiled where numba is installed, else in numpy
-        (autograd through ``score``'s gathers and index look-ups cost a training step more
+        (autograd through the score's gathers and index look-ups cost a training step more
         than computing the gold path's score and counts in numpy).
         """
         return NegLogLikelihood.apply(emissions, tags, mask.sum(1), *self.constrained(FORBIDDEN))
-
-    def score(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Unnormalised score of each sentence's tag sequence: ``(batch,)``."""
-        transitions, start, end = self.constrained(FORBIDDEN)
-        maskf = mask.to(emissions.dtype)  # (batch, seq)
-        emitted = emissions.gather(2, tags.unsqueeze(2)).squeeze(2)  # (batch, seq)
-        moved = transitions[tags[:, :-1], tags[:, 1:]]  # (batch, seq - 1)
-        lengths = mask.sum(1)  # (batch,)
-        last = tags.gather(1, (lengths - 1).unsqueeze(1)).squeeze(1)  # (batch,)
-        return (start[tags[:, 0]] + (emitted * maskf).sum(1)
-                + (moved * maskf[:, 1:]).sum(1) + end[last])
-
-    def log_partition(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """log Z per sentence by the forward algorithm: ``(batch,)``; its gradient
-        (the marginals) comes from the backward pass of forward-backward."""
-        return LogPartition.apply(emissions, mask.sum(1), *self.constrained(FORBIDDEN))
 
     def constrained(self, forbidden: float = float("-inf")) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Transition, start and end scores with forbidden moves set to ``forbidden``."""
@@ -82,21 +67,10 @@ class CRF(nn.Module):
                 self.start.masked_fill(~self.allowed_start, forbidden),
                 self.end.masked_fill(~self.allowed_end, forbidden))
 
-    @torch.no_grad()
-    def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Viterbi: the best allowed tag sequence ``(batch, seq)`` (0 past each length) and its score ``(batch,)``.
-
-        Runs in numpy: a step costs a few microseconds there against tens in torch,
-        which is most of the decoding time for short sentences.
-        """
-        transitions, start, end = self._decoding_scores()
-        lengths = mask.sum(1).cpu().numpy()
-        paths, scores = viterbi(emissions.detach().cpu().numpy(), lengths,
-                                transitions, start, end)
-        return torch.from_numpy(paths).to(emissions.device), torch.from_numpy(scores).to(emissions.device)
-
-    def _decoding_scores(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The constrained scores as numpy arrays, read afresh each time (some 20 us).
+    def decoding_scores(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The constrained ``(transitions, start, end)`` as numpy arrays, -inf for forbidden
+        moves: what brandner.crf.decoding and brandner.crf.confidence take. Read afresh each
+        time (some 20 us).
 
         Not cached by the parameters' version counters: Adam's fused kernel updates the
         weights in place without bumping them, and a cache kept the first epoch's scores
@@ -168,24 +142,6 @@ class GoldPath:
         pairs = self.tags[:, :-1] * num_tags + self.tags[:, 1:]  # (batch, seq - 1)
         counted = np.where(self.inside[:, 1:], weights[:, None], 0.0)
         return np.bincount(pairs.ravel(), weights=counted.ravel(), minlength=num_tags**2).reshape(num_tags, num_tags)
-
-
-class LogPartition(torch.autograd.Function):
-    """log Z ``(batch,)`` with its gradient from :func:`forward_backward`."""
-
-    @staticmethod
-    def forward(ctx, emissions: torch.Tensor, lengths: torch.Tensor, transitions: torch.Tensor,
-                start: torch.Tensor, end: torch.Tensor) -> torch.Tensor:
-        numpy = [x.detach().cpu().numpy() for x in (emissions, lengths, transitions, start, end)]
-        result = forward_backward(*numpy)
-        ctx.marginals = result
-        return torch.from_numpy(result.log_z).to(emissions.device, emissions.dtype)
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor):
-        g = grad.detach().cpu().numpy().astype(np.float64)  # (batch,)
-        unary, moves, first, last = log_z_gradients(ctx.marginals, g)
-        return to_torch(unary, grad), None, to_torch(moves, grad), to_torch(first, grad), to_torch(last, grad)
 
 
 def log_z_gradients(m: Marginals, g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -1,22 +1,24 @@
 """Text to ids and tag ids back to spans: the model's input and output contract.
 
-An Encoder holds what a model file must carry besides weights: the normaliser
-settings, the character vocabulary, the tag list (IOBES inside, whatever the
+An Encoder holds what a model file must carry besides weights and settings: the
+character vocabulary, the tag list (IOBES inside, whatever the
 scheme of the training files) and, for the features a model uses, the bigram
 vocabulary, the lexicon's words, the vocabulary and counts of those found in
 training, and the typed gazetteers' words (which can be replaced at tagging time).
+Its normaliser and segmenter follow the model's config (ModelConfig), which the model
+file stores once: :meth:`Encoder.to_dict` leaves them out and :meth:`Encoder.from_dict`
+takes them from the config.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 import numpy as np
 
 from brandner.data.batching import Encoded
-from brandner.config import ModelConfig
 from brandner.errors import BrandnerError
 from brandner.data.features import bigrams, segment_ids
 from brandner.data.lexicon import NUM_POSITIONS, Lexicon, outermost, positions, read_lexicon
@@ -24,6 +26,9 @@ from brandner.data.schemes import IOBES, Scheme, get_scheme, spans_from_roles
 from brandner.data.sentence import Sentence, Span
 from brandner.data.text import Normalizer
 from brandner.data.vocab import PAD_ID, UNK_ID, Vocab
+
+if TYPE_CHECKING:
+    from brandner.config import ModelConfig
 
 # Lexicon words kept per character and position (B/M/E/S); on the ecommerce corpus
 # with jieba's dictionary more than this many is rare (see tests/test_lexicon.py).
@@ -62,7 +67,7 @@ class Encoder:
         those in the lexicon are kept).
         """
         extra = extra or {}
-        normalizer = Normalizer(model.fullwidth, model.lowercase, model.zero_digits)
+        normalizer = normalizer_for(model)
         texts = [normalizer(s.text) for s in sentences]
         types = {span.type for s in sentences for span in s.spans}
         chars = Vocab.build(texts, min_count, (normalizer(c) for c in extra.get("chars", ()) if len(c) == 1))
@@ -195,10 +200,8 @@ class Encoder:
         return np.array(transitions, dtype=bool), np.array(start, dtype=bool), np.array(end, dtype=bool)
 
     def to_dict(self) -> dict:
-        n = self.normalizer
-        data = {"normalizer": {"fullwidth": n.fullwidth, "lowercase": n.lowercase, "zero_digits": n.zero_digits},
-                "chars": list(self.chars.tokens), "tags": list(self.tags), "scheme": self.scheme.name,
-                "segmenter": self.segmenter}
+        """What a model file stores of the encoder; the normaliser and segmenter are the config's."""
+        data = {"chars": list(self.chars.tokens), "tags": list(self.tags), "scheme": self.scheme.name}
         if self.bigrams is not None:
             data["bigrams"] = list(self.bigrams.tokens)
         if self.lexicon is not None and self.words is not None:
@@ -215,17 +218,24 @@ class Encoder:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Encoder":
-        """The encoder ``to_dict`` gave; keys a feature added later may be absent (feature off)."""
+    def from_dict(cls, data: dict, model: ModelConfig) -> "Encoder":
+        """The encoder ``to_dict`` gave, normalising and segmenting as ``model`` says; keys a feature
+        added later may be absent (feature off). Files written before the config was the one
+        place for them hold a copy of the normaliser and segmenter settings, which is ignored."""
         lexicon = Lexicon(data["lexicon"].split("\n")) if "lexicon" in data else None
         learned = data.get("learned", {})  # absent: every token learned (and files written before it existed)
 
         def vocab(key: str, kind: str) -> Vocab | None:
             return Vocab(data[key], learned.get(kind)) if key in data else None
 
-        return cls(Normalizer(**data["normalizer"]), vocab("chars", "chars"), list(data["tags"]),
-                   get_scheme(data["scheme"]), data.get("segmenter", "jieba"),
+        return cls(normalizer_for(model), vocab("chars", "chars"), list(data["tags"]),
+                   get_scheme(data["scheme"]), model.segmenter,
                    vocab("bigrams", "bigrams"), lexicon, vocab("lexicon_words", "words"),
                    {t: Lexicon(words.split("\n")) for t, words in data["gazetteers"].items()}
                    if data.get("gazetteers") else None,
                    np.asarray(data["lexicon_counts"], dtype=np.int64) if "lexicon_counts" in data else None)
+
+
+def normalizer_for(model: ModelConfig) -> Normalizer:
+    """The normaliser ``model``'s settings describe."""
+    return Normalizer(model.fullwidth, model.lowercase, model.zero_digits)

@@ -3,8 +3,9 @@
 Every reader returns :class:`Sentence` objects whose text keeps the file's own
 characters (normalisation is ``text.py``'s job). Three formats:
 
-``columns``: one character and its tag a line, tab or space between them, a
-blank line between sentences; BIO, IOBES (B/I/E/S) or BMES (B/M/E/S) tags::
+``columns`` (read and written by brandner.data.columns): one character and its tag a
+line, tab or space between them, a blank line between sentences; BIO, IOBES (B/I/E/S)
+or BMES (B/M/E/S) tags::
 
     特	B-SHOE
     步	I-SHOE
@@ -34,18 +35,14 @@ from typing import Callable, Iterable, Iterator
 
 from brandner.atomic import atomic_output
 from brandner.errors import BrandnerError, InputFileError
-from brandner.data.schemes import IOBES, Role, Scheme, detect_scheme, get_scheme, spans_from_roles
+from brandner.data.columns import format_columns, parse_columns
+from brandner.data.schemes import IOBES, Scheme, as_scheme
 from brandner.data.sentence import Sentence, Span
 from brandner.data.text import LONE_SURROGATE, writable
 
 FORMATS = ("columns", "jsonl", "cluener")
 OVERLAP_POLICIES = ("error", "outer")
 log = logging.getLogger("brandner")
-
-# Weibo's files lost their emoji: each became two U+FFFD (one per UTF-16
-# surrogate) before the position digit, as in "\ufffd\ufffd0". The line still
-# stands for one character, so it reads as one U+FFFD.
-_REPLACEMENT = "\ufffd"
 
 RawSpans = tuple[str, list[Span]]  # a JSON record's text and its spans, unchecked for overlaps
 
@@ -86,7 +83,8 @@ def read_file(path: str | Path, fmt: str = "auto", scheme: Scheme | str | None =
     if fmt == "auto":
         fmt = guess_format(lines)
     if fmt == "columns":
-        return parse_columns(lines, name, scheme, char_digit)
+        found = parse_columns(lines, name, scheme, char_digit)
+        return ReadResult(found.sentences, found.scheme, found.repairs)
     parse = parse_jsonl if fmt == "jsonl" else parse_cluener
     return parse(lines, name, overlaps)
 
@@ -138,113 +136,6 @@ def guess_format(lines: Iterable[str]) -> str:
         if "label" in record:
             return "cluener"
     return "jsonl" if json_seen else "columns"
-
-
-def parse_columns(lines: Iterable[str], path: str = "<lines>", scheme: Scheme | str | None = None,
-                  char_digit: bool | None = None) -> ReadResult:
-    """Sentences from the lines of a column file (line ends may be ``\\n`` or ``\\r\\n``).
-
-    Each line is split at its LAST tab or space, so a token that is itself a
-    space (``" \\tO"``) survives. With ``char_digit`` (Weibo, ``科0\\tB-PER.NAM``)
-    a token is a character followed by its position in a segmented word, and
-    only the character is kept; None detects it: every token has two or more
-    characters and ends in a digit. ``scheme`` None detects the tag scheme.
-    """
-    blocks = list(_column_blocks(lines, path))
-    if char_digit is None:
-        char_digit = _looks_char_digit(blocks)
-    declared = as_scheme(scheme)
-    distinct = {tag for block in blocks for tag in block.tags}
-    used = declared or detect_scheme(distinct)
-    parsed = _parse_tags(distinct, blocks, used, path, "given" if declared else "detected from the file's tags")
-    sentences: list[Sentence] = []
-    repairs = 0
-    for block in blocks:
-        spans, repaired = spans_from_roles([parsed[tag] for tag in block.tags])
-        sentences.append(Sentence(_block_text(block, char_digit, path), tuple(spans)))
-        repairs += repaired
-    if repairs:
-        log.warning("%s: repaired %d entities whose I-/M-/E- tag did not continue an entity", path, repairs)
-    return ReadResult(sentences, used, repairs)
-
-
-@dataclass
-class _Block:
-    """The lines of one sentence in a column file: they are consecutive from line ``first``."""
-
-    first: int
-    tokens: list[str]
-    tags: list[str]
-
-
-def _column_blocks(lines: Iterable[str], path: str) -> Iterator[_Block]:
-    block = _Block(0, [], [])
-    for number, line in enumerate(lines, start=1):
-        line = line.rstrip(" \t\r\n")
-        if not line:
-            if block.tokens:
-                yield block
-                block = _Block(0, [], [])
-            continue
-        # Split at the last tab or space, whichever comes later.
-        token, sep, tag = line.rpartition("\t")
-        if not sep or " " in tag:
-            token, sep, tag = line.rpartition(" ")
-        if not token:
-            raise InputFileError(path, number, f"expected a character, a tab or a space, and a tag; got {line!r}")
-        if not block.tokens:
-            block.first = number
-        block.tokens.append(token)
-        block.tags.append(tag)
-    if block.tokens:
-        yield block
-
-
-def _looks_char_digit(blocks: list[_Block]) -> bool:
-    tokens = [token for block in blocks for token in block.tokens]
-    return bool(tokens) and all(len(token) >= 2 and token[-1] in "0123456789" for token in tokens)
-
-
-def _parse_tags(distinct: set[str], blocks: list[_Block], scheme: Scheme, path: str,
-                how: str) -> dict[str, tuple[Role | None, str | None]]:
-    """Each distinct tag of the file parsed; the first bad one in the file is reported at its line."""
-    parsed: dict[str, tuple[Role | None, str | None]] = {}
-    errors: dict[str, str] = {}
-    for tag in distinct:
-        try:
-            parsed[tag] = scheme.parse(tag)
-        except ValueError as error:
-            errors[tag] = str(error)
-    if errors:
-        number, tag = next((block.first + i, tag) for block in blocks
-                           for i, tag in enumerate(block.tags) if tag in errors)
-        raise InputFileError(path, number, f"{errors[tag]}; the {scheme.name} scheme was {how}")
-    return parsed
-
-
-def _block_text(block: _Block, char_digit: bool, path: str) -> str:
-    if not char_digit:
-        text = "".join(block.tokens)
-        if len(text) == len(block.tokens):  # the usual case: one character a line
-            return text
-    return "".join(_token_char(token, char_digit, path, block.first + i) for i, token in enumerate(block.tokens))
-
-
-def _token_char(token: str, char_digit: bool, path: str, number: int) -> str:
-    if char_digit:
-        char, position = token[:1], token[1:]
-        if char == _REPLACEMENT and position.startswith(_REPLACEMENT):
-            position = position[1:]
-        if not (position.isascii() and position.isdigit()):
-            raise InputFileError(path, number, f"token {token!r} is not a character followed by "
-                                               "its word position, as in Weibo's '科0'")
-        return char
-    char = token.rstrip(" \t") or token[0]  # "a  O": two spaces before the tag
-    if len(char) != 1:
-        raise InputFileError(path, number, f"token {token!r} has {len(token)} characters, expected one "
-                                           "(or, in a file where every token is so, a character and "
-                                           "its word position, as in Weibo's '科0')")
-    return char
 
 
 def parse_jsonl(lines: Iterable[str], path: str = "<lines>", overlaps: str = "error") -> ReadResult:
@@ -392,24 +283,6 @@ def write_file(sentences: Iterable[Sentence], path: str | Path, fmt: str,
         os.fsync(out.fileno())
 
 
-def format_columns(sentences: Iterable[Sentence], scheme: Scheme = IOBES, sep: str = "\t") -> Iterator[str]:
-    """The lines (with ``\\n``) of a column file holding these sentences."""
-    if sep not in ("\t", " "):
-        raise BrandnerError(f"column separator must be a tab or a space, got {sep!r}")
-    for number, sentence in enumerate(sentences, start=1):
-        if not sentence.text:
-            continue
-        bad = next((c for c in sentence.text if c in "\r\n"), None)
-        if bad is not None:
-            raise BrandnerError(f"sentence {number}: a column file cannot hold the character {bad!r}")
-        spans = sorted(sentence.spans)
-        if any(a.end > b.start for a, b in zip(spans, spans[1:])):
-            raise BrandnerError(f"sentence {number}: overlapping entities cannot be written as tags")
-        tags = scheme.to_tags(spans, len(sentence.text))
-        yield from (f"{char}{sep}{tag}\n" for char, tag in zip(sentence.text, tags))
-        yield "\n"
-
-
 def _to_cluener(sentence: Sentence) -> dict:
     label: dict[str, dict[str, list[list[int]]]] = {}
     for span in sentence.spans:
@@ -424,16 +297,6 @@ def format_for_path(path: str | Path) -> str:
 
 
 # ---------------------------------------------------------------- arguments
-
-
-def as_scheme(scheme: Scheme | str | None) -> Scheme | None:
-    """A Scheme from a Scheme, a name (``"bioes"``, ``"BMES"``...) or None."""
-    if scheme is None or isinstance(scheme, Scheme):
-        return scheme
-    try:
-        return get_scheme(scheme)
-    except ValueError as error:
-        raise BrandnerError(str(error)) from None
 
 
 def _check_choice(what: str, value: str, choices: tuple[str, ...]) -> str:

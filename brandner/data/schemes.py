@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Iterable, Literal, Sequence
 
 from brandner.data.sentence import Span
+from brandner.errors import BrandnerError
 
 Role = Literal["begin", "inside", "end", "single"]
 OUTSIDE = "O"
@@ -167,3 +168,13 @@ def convert_tags(tags: Sequence[str], source: Scheme, target: Scheme) -> list[st
     """Rewrite a tag sequence from one scheme into another (through spans)."""
     spans, _ = spans_from_tags(tags, source)
     return target.to_tags(spans, len(tags))
+
+
+def as_scheme(scheme: Scheme | str | None) -> Scheme | None:
+    """A Scheme from a Scheme, a name (``"bioes"``, ``"BMES"``...) or None."""
+    if scheme is None or isinstance(scheme, Scheme):
+        return scheme
+    try:
+        return get_scheme(scheme)
+    except ValueError as error:
+        raise BrandnerError(str(error)) from None

@@ -55,10 +55,6 @@ def model_payload(model: BiLSTMTagger, encoder: Encoder) -> dict:
             "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}}
 
 
-def save_model(path: str | Path, model: BiLSTMTagger, encoder: Encoder) -> None:
-    atomic_save(model_payload(model, encoder), path)
-
-
 def model_from_payload(payload: dict, source: str | Path = "the model") -> tuple[BiLSTMTagger, Encoder]:
     """The model (in eval mode) and its encoder from what :func:`model_payload` made; ``source``
     names the file in errors. A payload that passes :func:`safe_load` may still not fit this
@@ -74,7 +70,7 @@ def model_from_payload(payload: dict, source: str | Path = "the model") -> tuple
 
 def _rebuild(payload: dict) -> tuple[BiLSTMTagger, Encoder]:
     config = ModelConfig.from_saved(payload["model_config"])
-    encoder = Encoder.from_dict(payload["encoder"])
+    encoder = Encoder.from_dict(payload["encoder"], config)
     state = dict(payload["state_dict"])
     frozen = {}
     for kind, table in EMBEDDINGS.items():

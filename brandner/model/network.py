@@ -6,8 +6,10 @@ averaged per position in the word (B, M, E, S: SoftLexicon, Ma et al. 2020), and
 for each typed gazetteer four 0/1 inputs: the character begins, is inside, ends or
 is an entry.
 
-The contract the trainer, evaluator and tagger use is ``loss(batch)`` and
-``decode(batch)``; nothing else.
+The contract the trainer, the tagger and the exporter use, and nothing else:
+``loss(batch)`` (training), ``emissions(batch)`` (the tag scores ``(batch, seq, tags)``)
+and ``crf_scores()`` (the CRF's constrained scores for decoding in numpy, None for the
+softmax head). Decoding is the CRF's (brandner.crf.decoding), outside the network.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from brandner.data.batching import Batch
 from brandner.config import ModelConfig
 from brandner.data.features import NUM_SEGMENT_IDS
 from brandner.data.lexicon import NUM_POSITIONS
+from brandner.crf.decoding import CRFScores
 from brandner.crf.layer import CRF
-from brandner.crf.decoding import decode
 from brandner.model.dropout import Dropout
 from brandner.model.embedding import TokenEmbedding
 
@@ -145,12 +147,10 @@ class BiLSTMTagger(nn.Module):
         per_token = nn.functional.cross_entropy(emissions.transpose(1, 2), batch.tags, reduction="none")
         return (per_token * batch.mask).sum() / batch.mask.size(0)
 
-    @torch.no_grad()
-    def decode(self, batch: Batch) -> torch.Tensor:
-        """Best tag ids ``(batch, seq)``, 0 on padding."""
-        emissions = self.emissions(batch).cpu().numpy()
-        crf_scores = self.crf._decoding_scores() if self.crf is not None else None
-        return torch.from_numpy(decode(emissions, batch.lengths.numpy(), crf_scores))
+    def crf_scores(self) -> CRFScores | None:
+        """The CRF's constrained ``(transitions, start, end)`` in numpy (-inf for forbidden moves),
+        read afresh (the model may still be training); None for the softmax head."""
+        return self.crf.decoding_scores() if self.crf is not None else None
 
 
 def reversed_rows(lengths: torch.Tensor, steps: int) -> torch.Tensor:

@@ -38,7 +38,7 @@ from brandner.data.encoder import Encoder
 from brandner.errors import BrandnerError
 from brandner.model.network import BiLSTMTagger
 from brandner.tagging.onnx_backend import (FORMAT, META_CONFIG, META_CRF, META_ENCODER, META_FORMAT, META_VERSION,
-                                   OPSET, VERSION, OnnxEmissions, is_onnx_file, session)
+                                   OPSET, VERSION, OnnxBackend, is_onnx_file, session)
 
 MIN_OPSET = 11  # 7 to 9 cannot sort a batch of unknown size; 10 writes a graph onnxruntime refuses
 NOT_INPUTS = ("mask", "tags")  # Batch fields the graph does not take (the mask follows from the lengths)
@@ -113,8 +113,9 @@ def _onnx_bytes(model: BiLSTMTagger, encoder: Encoder, opset: int) -> bytes:
     metadata = {META_FORMAT: FORMAT, META_VERSION: str(VERSION),
                 META_CONFIG: json.dumps(dataclasses.asdict(model.config)),
                 META_ENCODER: json.dumps(encoder.to_dict(), ensure_ascii=False)}
-    if model.crf is not None:
-        transitions, start, end = model.crf._decoding_scores()
+    crf_scores = model.crf_scores()
+    if crf_scores is not None:
+        transitions, start, end = crf_scores
         # float32 -> JSON float -> float32 is exact; -inf is written as -Infinity
         metadata[META_CRF] = json.dumps({"transitions": transitions.tolist(), "start": start.tolist(),
                                          "end": end.tolist()})
@@ -140,12 +141,12 @@ def export_model(model_path: str | Path, output: str | Path, opset: int = OPSET,
 def _check_scores(model: BiLSTMTagger, encoder: Encoder, data: bytes) -> None:
     """Raise unless onnxruntime gives the model's scores for a padded unsorted batch and
     an unpadded one (catches an export that kept the wrong traced branch)."""
-    emissions = OnnxEmissions(session(data, threads=1))
+    graph = OnnxBackend(session(data, threads=1))
     texts = [["华为手机", "我买了特步鞋", "好"], ["特步", "耐克"]]
     for arrays in (pad([encoder.encode_text(t) for t in group]) for group in texts):
         with torch.no_grad():
             expected = model.emissions(as_batch(arrays)).numpy()
-        got = emissions(arrays)
+        got = graph.tag_scores(arrays)
         mask = arrays["mask"]
         if got.shape != expected.shape or not np.allclose(got[mask], expected[mask], rtol=1e-4, atol=1e-4):
             raise BrandnerError("the exported graph does not reproduce the model's tag scores")

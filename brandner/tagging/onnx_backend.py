@@ -1,4 +1,4 @@
-"""Tag scores from an ONNX file written by :mod:`brandner.tagging.export`, with onnxruntime.
+"""The score backend of an ONNX file written by :mod:`brandner.tagging.export`, run by onnxruntime.
 
 Loading reads the graph and its metadata (config, encoder, CRF scores) and needs
 only onnxruntime and numpy; the Tagger decodes in numpy exactly as for a PyTorch
@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from brandner.crf.decoding import CRFScores
 from brandner.data.batching import Arrays, Batch
 from brandner.config import ModelConfig
 from brandner.data.encoder import Encoder
@@ -66,8 +67,9 @@ def session(model: str | Path | bytes, threads: int | None):
                             .splitlines()[0]) from None
 
 
-class OnnxEmissions:
-    """Tag scores ``(batch, seq, tags)`` of padded arrays (brandner.data.batching.pad) from an onnxruntime session.
+class OnnxBackend:
+    """Tag scores ``(batch, seq, tags)`` of padded arrays (brandner.data.batching.pad) from an
+    onnxruntime session, and the CRF scores the file holds (None: a softmax head).
 
     The graph's LSTM steps every row of a batch to the batch's longest sentence, so a
     batch runs as slices of at most ``rows`` sentences of similar length, each cut to its
@@ -75,16 +77,20 @@ class OnnxEmissions:
     than whole). Scores past a sentence's length are 0.
     """
 
-    def __init__(self, session, rows: int = 32) -> None:
+    def __init__(self, session, crf_scores: CRFScores | None = None, rows: int = 32) -> None:
         self.session = session
         self.rows = rows
+        self._crf_scores = crf_scores
         self.inputs = [i.name for i in session.get_inputs()]
         known = {field.name for field in dataclasses.fields(Batch)}
         missing = [name for name in self.inputs if name not in known]
         if missing:
             raise BrandnerError(f"the ONNX graph takes inputs brandner does not make: {', '.join(missing)}")
 
-    def __call__(self, arrays: Arrays) -> np.ndarray:
+    def crf_scores(self) -> CRFScores | None:
+        return self._crf_scores
+
+    def tag_scores(self, arrays: Arrays) -> np.ndarray:
         feed = {name: arrays[name] for name in self.inputs}
         lengths = arrays["lengths"]
         if len(lengths) <= self.rows:
@@ -110,10 +116,9 @@ class OnnxEmissions:
 class OnnxModel:
     """What a brandner ONNX file holds, ready for the Tagger."""
 
-    emissions: OnnxEmissions
+    backend: OnnxBackend
     config: ModelConfig
     encoder: Encoder
-    crf_scores: tuple[np.ndarray, np.ndarray, np.ndarray] | None
 
 
 def load_onnx(path: str | Path, threads: int | None) -> OnnxModel:
@@ -128,11 +133,11 @@ def load_onnx(path: str | Path, threads: int | None) -> OnnxModel:
         raise BrandnerError(f"{path}: written by a newer brandner (ONNX format version {version})")
     try:
         config = ModelConfig.from_saved(json.loads(metadata[META_CONFIG]))
-        encoder = Encoder.from_dict(json.loads(metadata[META_ENCODER]))
+        encoder = Encoder.from_dict(json.loads(metadata[META_ENCODER]), config)
         crf = json.loads(metadata[META_CRF]) if META_CRF in metadata else None
     except (KeyError, TypeError, ValueError) as error:
         raise BrandnerError(f"{path}: damaged brandner metadata ({type(error).__name__}: {error})") from None
     crf_scores = None
     if crf is not None:
         crf_scores = tuple(np.asarray(crf[key], dtype=np.float32) for key in ("transitions", "start", "end"))
-    return OnnxModel(OnnxEmissions(runner), config, encoder, crf_scores)
+    return OnnxModel(OnnxBackend(runner, crf_scores), config, encoder)

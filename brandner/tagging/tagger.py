@@ -9,51 +9,62 @@ from __future__ import annotations
 
 import numbers
 from pathlib import Path
-from typing import TYPE_CHECKING, AbstractSet, Callable, Iterable, Iterator, Mapping, Sequence, overload
+from typing import TYPE_CHECKING, AbstractSet, Iterable, Iterator, Mapping, Sequence, overload
 
 import numpy as np
 
-from brandner.data.batching import Arrays, length_batches, pad
-from brandner.data.encoder import Encoder
-from brandner.errors import BrandnerError
-from brandner.data.metrics import Report, score
-from brandner.data.lexicon import read_lexicon
-from brandner.crf.confidence import CRFScores, span_log_probabilities, tag_probabilities
-from brandner.crf.decoding import decode, kbest_viterbi
+from brandner.crf.confidence import entity_probabilities, tag_probabilities
+from brandner.crf.decoding import CRFScores, decode, kbest_viterbi
 from brandner.crf.forward_backward import forward_backward
-from brandner.tagging.onnx_backend import is_onnx_file
+from brandner.data.batching import length_batches, pad
+from brandner.data.encoder import Encoder
+from brandner.data.lexicon import read_lexicon
+from brandner.data.metrics import Report, score
 from brandner.data.schemes import OUTSIDE
 from brandner.data.sentence import Sentence, Span
 from brandner.data.text import split_chunks
+from brandner.errors import BrandnerError
+from brandner.tagging.backend import MeanBackend, ScoreBackend
+from brandner.tagging.onnx_backend import is_onnx_file
 
 if TYPE_CHECKING:
+    from brandner.config import ModelConfig
     from brandner.model.network import BiLSTMTagger
 
-# PyTorch (brandner.tagging.torch_backend, brandner.model.model_file) is imported only for a PyTorch
+# PyTorch (brandner.tagging.torch_backend, brandner.model) is imported only for a PyTorch
 # model: a process tagging with an ONNX model starts about 2 s sooner without it.
 
 
 class Tagger:
-    """A trained model ready to tag raw text; batches and splits long text inside."""
+    """A trained model ready to tag raw text; batches and splits long text inside.
 
-    def __init__(self, model: BiLSTMTagger, encoder: Encoder, batch_size: int = 256, int8: bool = False) -> None:
-        """``int8`` tags with the LSTM and projection quantised to 8-bit integers (dynamic
-        quantisation), F1 within a few tenths of the float model. Its speed varies: measured
-        from 0.6x (batch 1) to 1.4x (large batches) the float model's on a 2-core CPU; an ONNX
-        export (``brandner export --int8``) was faster in every measured case."""
-        from brandner.tagging.torch_backend import TorchEmissions
+    Build one with :meth:`load` (a model file or an ONNX file), :meth:`from_model` (a PyTorch
+    network in memory) or :meth:`ensemble`; the constructor takes any score backend
+    (brandner.tagging.backend.ScoreBackend) with the config and encoder of its model.
+    """
 
-        emissions = TorchEmissions(model, int8)
-        self.model = emissions.model
-        self.config = model.config
+    def __init__(self, backend: ScoreBackend, config: ModelConfig, encoder: Encoder, batch_size: int = 256) -> None:
+        _check_count("batch_size", batch_size)
+        self.backend = backend
+        self.config = config
         self.encoder = encoder
         self.batch_size = batch_size
-        # Tagging is two steps: tag scores from the network, then decoding in numpy with the
-        # CRF's constrained scores (None: the softmax head, argmax per character).
-        self._emissions: Callable[[Arrays], np.ndarray] = emissions
-        crf = model.crf  # the float model's, read afresh each time: it may still be training
-        self._crf_scores: Callable[[], tuple[np.ndarray, ...] | None] = (
-            crf._decoding_scores if crf is not None else (lambda: None))
+
+    @property
+    def model(self) -> BiLSTMTagger | None:
+        """The PyTorch network that computes the tag scores (an int8 copy with ``int8``), or None
+        for an ONNX file or an ensemble."""
+        return getattr(self.backend, "model", None)
+
+    @classmethod
+    def from_model(cls, model: BiLSTMTagger, encoder: Encoder, batch_size: int = 256, int8: bool = False) -> "Tagger":
+        """A Tagger over a PyTorch network (put in eval mode) and its encoder. ``int8`` tags with
+        the LSTM and projection quantised to 8-bit integers (dynamic quantisation): F1 within a
+        few tenths of the float model; faster at large batches, slower at batch 1 on a 2-core
+        CPU, where an ONNX export (``brandner export --int8``) is the faster choice."""
+        from brandner.tagging.torch_backend import TorchBackend
+
+        return cls(TorchBackend(model, int8), model.config, encoder, batch_size)
 
     @classmethod
     def load(cls, path: str | Path | Sequence[str | Path], batch_size: int = 256, int8: bool = False,
@@ -84,11 +95,14 @@ class Tagger:
             if int8:
                 raise BrandnerError(f"{path}: int8 quantisation is for PyTorch model files; "
                                     "for ONNX, quantise when exporting (brandner export --int8)")
-            tagger = cls.from_onnx(path, batch_size, threads)
+            from brandner.tagging.onnx_backend import load_onnx  # onnxruntime is an optional dependency
+
+            loaded = load_onnx(path, threads)
+            tagger = cls(loaded.backend, loaded.config, loaded.encoder, batch_size)
         else:
             from brandner.model.model_file import load_model
 
-            tagger = cls(*load_model(path), batch_size, int8)
+            tagger = cls.from_model(*load_model(path), batch_size, int8)
         if gazetteers:
             tagger.encoder = tagger.encoder.with_gazetteers({
                 type_: read_lexicon([files] if isinstance(files, (str, Path)) else files, tagger.encoder.normalizer)
@@ -96,48 +110,28 @@ class Tagger:
         return tagger
 
     @classmethod
-    def from_onnx(cls, path: str | Path, batch_size: int = 256, threads: int | None = None) -> "Tagger":
-        """A Tagger whose tag scores come from onnxruntime; decoding and everything else is as
-        for the PyTorch model, and ``self.model`` is None."""
-        from brandner.tagging.onnx_backend import load_onnx  # onnxruntime is an optional dependency
-        loaded = load_onnx(path, threads)
-        tagger = cls.__new__(cls)  # __init__ wraps a torch model; this one has none
-        tagger.model, tagger.config, tagger.encoder, tagger.batch_size = None, loaded.config, loaded.encoder, batch_size
-        tagger._emissions = loaded.emissions
-        tagger._crf_scores = lambda: loaded.crf_scores
-        return tagger
-
-    @classmethod
     def ensemble(cls, members: Sequence["Tagger"]) -> "Tagger":
         """One Tagger from models trained with the same input features and tags (e.g. the same
         configuration, several seeds): its tag scores and CRF scores are the means of the
-        members', so it tags with the CRF whose score of a tag sequence is the mean of the
-        members' scores (a product of experts); marginals, entity scores and n-best come
-        from that CRF. Members must share their encoder (vocabularies, lexicon, gazetteers,
-        tags) and head (all CRF or all softmax); ``self.model`` is None. Tagging costs the
-        members' tag scores added up."""
+        members' (brandner.tagging.backend.MeanBackend), so it tags with the CRF whose score
+        of a tag sequence is the mean of the members' scores (a product of experts); marginals,
+        entity scores and n-best come from that CRF. Members must share their encoder
+        (vocabularies, normalisation, segmenter, lexicon, gazetteers, tags) and head (all CRF
+        or all softmax); ``model`` is None. Tagging costs the members' tag scores added up."""
         members = list(members)
         if not members or not all(isinstance(m, Tagger) for m in members):
             raise TypeError("ensemble takes a non-empty sequence of Tagger objects")
         first = members[0]
-        encoding, head = first.encoder.to_dict(), first._crf_scores() is None
+        softmax = first.backend.crf_scores() is None
         for i, member in enumerate(members[1:], 1):
-            if member.encoder.to_dict() != encoding or member.config.max_chunk_length != first.config.max_chunk_length:
+            if _encoding(member) != _encoding(first):
                 raise BrandnerError(f"ensemble member {i} encodes text differently from member 0 (other "
                                     "vocabularies, lexicon, gazetteers, tags or chunk length): ensemble "
                                     "models trained on the same data with the same features")
-            if (member._crf_scores() is None) != head:
-                raise BrandnerError(f"ensemble member {i} has a {'CRF' if head else 'softmax'} head and member 0 "
-                                    f"a {'softmax' if head else 'CRF'} head")
-        emissions = [m._emissions for m in members]
-        crf_scores = [m._crf_scores for m in members]
-        tagger = cls.__new__(cls)  # no one model to wrap
-        tagger.model, tagger.config, tagger.encoder = None, first.config, first.encoder
-        tagger.batch_size = first.batch_size
-        tagger._emissions = lambda arrays: np.mean([scores(arrays) for scores in emissions], axis=0)
-        tagger._crf_scores = (lambda: None) if head else (
-            lambda: tuple(np.mean(parts, axis=0) for parts in zip(*(scores() for scores in crf_scores))))
-        return tagger
+            if (member.backend.crf_scores() is None) != softmax:
+                raise BrandnerError(f"ensemble member {i} has a {'CRF' if softmax else 'softmax'} head and member 0 "
+                                    f"a {'softmax' if softmax else 'CRF'} head")
+        return cls(MeanBackend([m.backend for m in members]), first.config, first.encoder, first.batch_size)
 
     @property
     def types(self) -> list[str]:
@@ -216,30 +210,31 @@ class Tagger:
         outside = np.zeros(len(self.encoder.tags))
         outside[self.encoder.tag_index[OUTSIDE]] = 1.0
         results = [np.tile(outside, (len(text), 1)) for text in texts]
-        crf_scores = self._crf_scores()
-        for pieces, emissions, lengths in self._batches(texts):
+        crf_scores = self.backend.crf_scores()
+        for pieces, emissions, lengths in self.scored_batches(texts):
             probabilities = tag_probabilities(emissions, lengths, crf_scores)  # (batch, seq, tags)
             for row, (text_index, offset, end) in enumerate(pieces):
                 results[text_index][offset:end] = probabilities[row, :end - offset]
         return results
 
-    def _batches(self, texts: Sequence[str]) -> Iterator[tuple[list[Piece], np.ndarray, np.ndarray]]:
-        """The texts' chunks in length batches: ``(pieces, emissions (batch, seq, tags), lengths (batch,))``
-        where each piece is ``(text index, start, end)``; chunks of white space only are left out."""
+    def scored_batches(self, texts: Sequence[str]) -> Iterator[tuple[list[Piece], np.ndarray, np.ndarray]]:
+        """The texts' chunks in length batches with their tag scores: ``(pieces, emissions (batch, seq,
+        tags), lengths (batch,))``, each piece ``(text index, start, end)`` of its row; chunks of white
+        space only are left out. What :meth:`predict` decodes (for a caller doing its own decoding)."""
         pieces = [(i, start, end) for i, text in enumerate(texts)
                   for start, end in split_chunks(text, self.config.max_chunk_length)
                   if not text[start:end].isspace() and end > start]
         encoded = [self.encoder.encode_text(texts[i][start:end]) for i, start, end in pieces]
         for indices in length_batches([len(e.chars) for e in encoded], self.batch_size):
             arrays = pad([encoded[i] for i in indices])
-            yield [pieces[i] for i in indices], self._emissions(arrays), arrays["lengths"]
+            yield [pieces[i] for i in indices], self.backend.tag_scores(arrays), arrays["lengths"]
 
     def _tag(self, texts: Sequence[str], scores: bool = False) -> list[list[tuple]]:
         """``(start, end, type)`` for each text, sorted, with the span's probability as a fourth
         item when ``scores``; long texts are tagged in chunks."""
         results: list[list[tuple]] = [[] for _ in texts]
-        crf_scores = self._crf_scores()
-        for pieces, emissions, lengths in self._batches(texts):
+        crf_scores = self.backend.crf_scores()
+        for pieces, emissions, lengths in self.scored_batches(texts):
             paths = decode(emissions, lengths, crf_scores)
             if crf_scores is not None:  # Viterbi paths are valid
                 found = self.encoder.batch_valid_spans(paths, lengths)
@@ -262,26 +257,20 @@ class Tagger:
     def _span_probabilities(self, emissions: np.ndarray, lengths: np.ndarray, crf_scores: CRFScores | None,
                             paths: np.ndarray, found: list[list[tuple[int, int, str]]]) -> list[list[float]]:
         """The probability of each span of each row (rows of ``paths`` ``(batch, seq)``)."""
-        counts = [len(spans) for spans in found]
-        rows = np.repeat(np.arange(len(found)), counts)
-        starts = np.array([s for spans in found for s, _, _ in spans], dtype=np.int64)
-        ends = np.array([e for spans in found for _, e, _ in spans], dtype=np.int64)
         tags = paths
         if crf_scores is None:  # the softmax head's argmax may be repaired: score the entity's own tags
             tags = paths.copy()
             for row, spans in enumerate(found):
                 for s, e, type_ in spans:
                     tags[row, s:e] = self._entity_tags(e - s, type_)
-        probabilities = np.exp(span_log_probabilities(emissions, lengths, crf_scores, tags, rows, starts, ends))
-        values, bounds = probabilities.tolist(), np.cumsum([0] + counts).tolist()
-        return [values[first:last] for first, last in zip(bounds, bounds[1:])]
+        return entity_probabilities(emissions, lengths, crf_scores, tags, found)
 
     def _entity_tags(self, length: int, type_: str) -> list[int]:
         names = self.encoder.scheme.to_tags([Span(0, length, type_)], length)
         return [self.encoder.tag_index[name] for name in names]
 
     def _nbest(self, texts: Sequence[str], k: int, scores: bool, min_score: float | None) -> list[list[dict]]:
-        crf_scores = self._crf_scores()
+        crf_scores = self.backend.crf_scores()
         if crf_scores is None:
             raise ValueError("n-best decoding needs a model with a CRF head; this model has a softmax head")
         limit = self.config.max_chunk_length
@@ -290,7 +279,7 @@ class Tagger:
                 raise ValueError(f"n-best decoding takes texts of at most {limit} characters (the model's "
                                  f"max_chunk_length); text {i} has {len(text)}")
         results = [[{"string": text, "entities": [], "score": 1.0}] for text in texts]  # replaced unless blank
-        for pieces, emissions, lengths in self._batches(texts):
+        for pieces, emissions, lengths in self.scored_batches(texts):
             paths, path_scores = kbest_viterbi(emissions, lengths, *crf_scores, k)  # (batch, k, seq), (batch, k)
             log_z = forward_backward(emissions, lengths, *crf_scores).log_z  # (batch,)
             sequence_probabilities = np.exp(np.minimum(path_scores - log_z[:, None], 0.0)).tolist()
@@ -344,6 +333,12 @@ def _as_items(items: object, kind: type, method: str, expected: str) -> list:
         if not isinstance(item, kind):
             raise TypeError(f"{method} takes {expected}; item {i} is {type(item).__name__}")
     return items
+
+
+def _encoding(tagger: Tagger) -> tuple:
+    """What must be equal for two models' tag scores to be averaged: how they turn text into inputs."""
+    encoder = tagger.encoder
+    return encoder.to_dict(), encoder.normalizer, encoder.segmenter, tagger.config.max_chunk_length
 
 
 def _check_count(name: str, value: object) -> None:

@@ -1,4 +1,4 @@
-"""Tag scores from a PyTorch model for the Tagger (the ONNX twin is onnx_backend.py).
+"""The score backend of a PyTorch network (the ONNX twin is onnx_backend.py).
 
 Only a Tagger built on a PyTorch model imports this module, so tagging with an
 ONNX model never loads PyTorch.
@@ -13,20 +13,26 @@ import numpy as np
 import torch
 from torch import nn
 
+from brandner.crf.decoding import CRFScores
 from brandner.data.batching import Arrays, as_batch
 from brandner.model.network import BiLSTMTagger
 
 
-class TorchEmissions:
-    """Tag scores ``(batch, seq, tags)`` of padded arrays from ``model`` (put in eval mode),
-    or from an int8 copy of it."""
+class TorchBackend:
+    """Tag scores from ``model`` (put in eval mode), or from an int8 copy of it; CRF scores
+    from ``model`` itself, read afresh each time (a Tagger built during training sees the
+    weights as they are now). ``model`` is the network that computes the tag scores."""
 
     def __init__(self, model: BiLSTMTagger, int8: bool = False) -> None:
+        self.network = model
         self.model = quantized(model) if int8 else model.eval()
 
     @torch.inference_mode()
-    def __call__(self, arrays: Arrays) -> np.ndarray:
+    def tag_scores(self, arrays: Arrays) -> np.ndarray:
         return self.model.emissions(as_batch(arrays)).numpy()
+
+    def crf_scores(self) -> CRFScores | None:
+        return self.network.crf_scores()
 
 
 def quantized(model: BiLSTMTagger) -> BiLSTMTagger:

@@ -27,10 +27,11 @@ from brandner.data.encoder import Encoder
 from brandner.errors import BrandnerError
 from brandner.model.embedding import TokenEmbedding
 from brandner.model.network import BiLSTMTagger
-from brandner.training.optim import LazyTablesAdam
+from brandner.training.optim import adam
 from brandner.data.sentence import Sentence
 from brandner.tagging.tagger import Tagger
-from brandner.training.loop import EpochEvent, StepEvent, TrainState, WeightAverage, epoch_lr, singleton_ids, train_loop
+from brandner.training.loop import EpochEvent, StepEvent, TrainState, epoch_lr, train_loop
+from brandner.training.steps import WeightAverage, singleton_ids
 from brandner.data.vocab import UNK_ID, Vocab
 
 log = logging.getLogger("brandner")
@@ -69,7 +70,7 @@ def fit(train: Sequence[Sentence], dev: Sequence[Sentence], config: Config, outp
     log.info("%d training sentences, %d characters in the vocabulary, tags: %s",
              len(train), len(encoder.chars), " ".join(encoder.tags))
     data = [encoder.encode_sentence(s) for s in train]
-    tagger = Tagger(model, encoder)
+    tagger = Tagger.from_model(model, encoder)
     singletons = training_singletons(data, encoder)
     writer = _tensorboard(tensorboard)
     started = time.perf_counter()
@@ -195,7 +196,7 @@ def _summary(output: Path, config: Config, state: TrainState, dev: Sequence[Sent
                "train_seconds": round(seconds, 3),
                "train_sentences_per_second": round(state.sentences_seen / state.step_seconds, 1)
                if state.step_seconds else 0.0,
-               "train_sentences": n_train, "config": Config(best.model.config, config.train).to_dict()}
+               "train_sentences": n_train, "config": Config(best.config, config.train).to_dict()}
     if test is not None:
         summary["test"] = best.evaluate(test).to_dict()
     return summary
@@ -223,16 +224,3 @@ def _log_scalars(writer, event: EpochEvent, lr: float) -> None:
     for name in ("precision", "recall", "f1"):
         writer.add_scalar(f"dev/{name}", getattr(event.dev.micro, name), event.epoch)
     writer.flush()
-
-
-def adam(model: BiLSTMTagger, lr: float, lazy_tables: bool = False) -> torch.optim.Adam | LazyTablesAdam:
-    """Adam with its fused CPU kernel: one pass over each parameter instead of a dozen
-    tensor operations (an update took 0.4-0.6 ms against 1.9-2.1 ms for ``foreach`` on the
-    speed benchmark's ecommerce model at one thread; more with a bigram table). The
-    weights it gives differ from ``foreach``'s by float rounding only.
-
-    ``lazy_tables`` (``train.sparse_embeddings``): the bigram and lexicon word tables
-    sparse and lazily updated instead (brandner.training.optim)."""
-    if lazy_tables:
-        return LazyTablesAdam(model, lr)
-    return torch.optim.Adam(model.parameters(), lr=lr, fused=True)

@@ -1,6 +1,6 @@
 """The optimiser: Adam, with lazy updates of the large embedding tables on request.
 
-``fit.adam`` gives torch's fused Adam over every parameter. With ``train.sparse_embeddings``
+:func:`adam` gives torch's fused Adam over every parameter. With ``train.sparse_embeddings``
 it gives :class:`LazyTablesAdam` instead: the bigram and lexicon word tables get sparse
 gradients (the rows a batch used) and torch's ``SparseAdam``, the rest fused Adam.
 
@@ -63,3 +63,16 @@ class LazyTablesAdam:
         self.dense.load_state_dict(state["dense"])
         if self.lazy is not None:
             self.lazy.load_state_dict(state["lazy"])
+
+
+def adam(model: BiLSTMTagger, lr: float, lazy_tables: bool = False) -> torch.optim.Adam | LazyTablesAdam:
+    """Adam with its fused CPU kernel: one pass over each parameter instead of a dozen
+    tensor operations (an update took 0.4-0.6 ms against 1.9-2.1 ms for ``foreach`` on the
+    speed benchmark's ecommerce model at one thread; more with a bigram table). The
+    weights it gives differ from ``foreach``'s by float rounding only.
+
+    ``lazy_tables`` (``train.sparse_embeddings``): the bigram and lexicon word tables
+    sparse and lazily updated instead (:class:`LazyTablesAdam`)."""
+    if lazy_tables:
+        return LazyTablesAdam(model, lr)
+    return torch.optim.Adam(model.parameters(), lr=lr, fused=True)

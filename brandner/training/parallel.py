@@ -1,10 +1,9 @@
 """Training steps in worker processes (``train.workers`` > 1): a batch a worker at a time.
 
 Why: at the default batch of 20 sentences the BiLSTM's matrix products are too small
-for two threads to share one step well. On the ecommerce corpus a step took 13.8 ms at
-one thread and 10.6 ms at two (benchmarks/train_profile.py, 3 Dec), while two
-processes of one thread each, each with a batch of its own, take about 14 ms for two
-steps.
+for two threads to share one step well: a second thread shortens a step by about a
+quarter, while a second process of one thread, with a batch of its own, nearly doubles
+the steps per second (benchmarks/train_profile.py and train_workers.py measure both).
 
 How it stays one training run, reproducible: the trained parameters, the Adam state
 and the weight average live in shared memory; the workers are forked when training
@@ -39,16 +38,16 @@ from brandner.config import TrainConfig
 from brandner.errors import BrandnerError
 from brandner.model.embedding import TokenEmbedding
 from brandner.model.network import BiLSTMTagger
-from brandner.training.loop import WeightAverage, batch_gradient
+from brandner.training.steps import WeightAverage, batch_gradient
 
 RUNS_PER_MESSAGE = 8  # runs sent to the workers at once; their losses come back (and progress moves) as often
 ABORTED = "stopped"  # what a worker stopped at the barrier answers
 # the settings of the trainer's Adam that the workers' own (over their shares) takes
 ADAM_SETTINGS = ("lr", "betas", "eps", "weight_decay", "amsgrad", "maximize", "fused")
 # Embedding tables of this many weights or more give the workers their gradients as the rows
-# a batch used (see ParallelSteps._gradient). On the ecommerce corpus, two workers trained 4%
-# slower with the character table's 294,700 weights sparse, and 1.30-1.35x against 1.13x one
-# process's rate with the bigram table's 2,413,450 (benchmarks/train_workers.py, 3 Dec).
+# a batch used (see ParallelSteps.worker_gradient): on the ecommerce corpus that made training
+# faster with the bigram table (2.4M weights) and slower with the character table (0.3M), whose
+# rows a batch touches a larger share of (benchmarks/train_workers.py).
 SPARSE_FROM = 1_000_000
 Runs = Sequence[Sequence[Sequence[int]]]  # runs of batches of sentence indices
 
@@ -228,7 +227,7 @@ class ParallelSteps:
         self.model.train()
         for module in self.model.modules():
             if isinstance(module, TokenEmbedding):
-                module.sparse = module.weight.numel() >= SPARSE_FROM  # see _gradient
+                module.sparse = module.weight.numel() >= SPARSE_FROM  # see worker_gradient
         self.written: dict[int, torch.Tensor] = {}  # the rows of each sparse gradient this worker wrote last
         mine = [self.trained[i] for i in self.shares[k]]
         optimizer = torch.optim.Adam(mine, **{key: self.optimizer.defaults[key] for key in ADAM_SETTINGS})
@@ -236,7 +235,7 @@ class ParallelSteps:
             optimizer.state[param] = self.optimizer.state[param]  # the shared tensors
         try:
             while (work := connection.recv()) is not None:
-                connection.send(self._run(k, work, optimizer))
+                connection.send(self.train_work(k, work, optimizer))
         except Aborted:
             connection.send(ABORTED)
         except (EOFError, BrokenPipeError):
@@ -245,7 +244,10 @@ class ParallelSteps:
             self.barrier.stop()
             connection.send(traceback.format_exc())
 
-    def _run(self, k: int, work: _Work, optimizer: torch.optim.Adam) -> list[float]:
+    def train_work(self, k: int, work: _Work, optimizer: torch.optim.Adam) -> list[float]:
+        """In worker k: the runs of one message (gradients, the barrier, the Adam steps of its share);
+        the losses of its batches. Public, like :meth:`worker_gradient`, for profilers to wrap
+        (benchmarks/train_workers.py)."""
         if work.seed is not None:
             torch.manual_seed(work.seed)
         for group in optimizer.param_groups:
@@ -254,7 +256,7 @@ class ParallelSteps:
         losses, updates = [], work.updates
         for run in work.runs:
             if k < len(run):
-                losses.append(self._gradient(run[k], self.grads[k]))
+                losses.append(self.worker_gradient(run[k], self.grads[k]))
             self.barrier.wait(k)
             for grads in self.grads[:len(run)]:
                 for i in mine:
@@ -267,7 +269,7 @@ class ParallelSteps:
             self.barrier.wait(k)
         return losses
 
-    def _gradient(self, indices: Sequence[int], out: list[torch.Tensor]) -> float:
+    def worker_gradient(self, indices: Sequence[int], out: list[torch.Tensor]) -> float:
         """The loss of a batch, and its gradient, clipped, into ``out``.
 
         A large embedding table's gradient comes as the rows the batch used (sparse): only those
@@ -308,7 +310,7 @@ def _share_adam_state(optimizer: torch.optim.Adam, params: Sequence[torch.Tensor
     unless it has one, resumed) and move it to shared memory."""
     fused = optimizer.defaults.get("fused")
     if not fused or optimizer.defaults.get("amsgrad"):
-        raise ValueError("parallel training expects brandner.training.job.adam's fused Adam")
+        raise ValueError("parallel training expects brandner.training.optim.adam's fused Adam")
     for param in params:
         state = optimizer.state[param]
         if not state:

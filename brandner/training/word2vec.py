@@ -25,9 +25,10 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from brandner.atomic import atomic_output
+from brandner.config import check_positive, check_segmenter
 from brandner.data.vectors import KINDS, write_word2vec
 from brandner.errors import BrandnerError
-from brandner.data.features import SEGMENTERS, bigrams, words
+from brandner.data.features import bigrams, words
 from brandner.data.formats import decoded_lines
 from brandner.data.text import Normalizer
 
@@ -47,15 +48,13 @@ class EmbedConfig:
     epochs: int = 5
     skipgram: bool = True
     seed: int = 1
-    workers: int = 1
+    threads: int = 1  # gensim's training threads; 1 makes a run repeatable
     segmenter: str = "jieba"
 
     def __post_init__(self) -> None:
-        for name in ("char_dim", "bigram_dim", "word_dim", "window", "min_count", "epochs", "workers"):
-            if getattr(self, name) <= 0:
-                raise BrandnerError(f"{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
-        if self.segmenter not in SEGMENTERS:
-            raise BrandnerError(f"segmenter must be one of {', '.join(SEGMENTERS)}, got {self.segmenter!r}")
+        check_positive(self, "char_dim", "bigram_dim", "word_dim", "window", "min_count", "epochs", "threads",
+                       prefix="")
+        check_segmenter(self.segmenter, "segmenter")
 
 
 def read_texts(path: str | Path) -> list[str]:
@@ -106,7 +105,7 @@ def train_vectors(texts: Sequence[str], output: str | Path, config: EmbedConfig 
         started = time.perf_counter()
         # one worker and a hash that does not change between runs make training repeatable
         model = Word2Vec(sequences[kind], vector_size=dims[kind], window=config.window, min_count=config.min_count,
-                         sg=int(config.skipgram), epochs=config.epochs, seed=config.seed, workers=config.workers,
+                         sg=int(config.skipgram), epochs=config.epochs, seed=config.seed, workers=config.threads,
                          hashfxn=_stable_hash)
         write_word2vec(output / file_name, list(model.wv.index_to_key), model.wv.vectors)
         summary["kinds"][kind] = {"file": file_name, "tokens": sum(map(len, sequences[kind])),

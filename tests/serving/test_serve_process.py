@@ -1,0 +1,88 @@
+"""``brandner serve`` as a real process: start-up errors, several workers, graceful shutdown."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from typing import Callable
+
+import pytest
+
+pytest.importorskip("uvicorn", reason="the serve extra is not installed")
+
+from brandner import Tagger  # noqa: E402
+from tests.serving.server import post_json, running_server  # noqa: E402
+
+
+def serve(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "brandner.cli.main", "serve", *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["-m", "missing.pt"], "missing.pt"),
+    (["-m", "MODEL", "--workers", "0"], "--workers"),
+    (["-m", "MODEL", "--max-texts", "0"], "max_texts must be positive"),
+    (["-m", "MODEL", "--max-wait-ms", "nan"], "max_wait_ms must be positive, got nan"),
+    (["-m", "MODEL", "--max-wait-ms", "inf"], "max_wait_ms must be positive, got inf"),
+    (["-m", "MODEL", "--threads", "0"], "--threads must be at least 1"),
+    (["-m", "MODEL", "--port", "70000"], "--port must be from 0 to 65535, got 70000"),
+    (["-m", "MODEL", "--host", "no.such.host.invalid"], "cannot listen on no.such.host.invalid:8000"),
+])
+def test_start_up_errors_are_one_line_and_exit_1(tiny_model, args, words):
+    result = serve(*[str(tiny_model) if a == "MODEL" else a for a in args])
+    assert result.returncode == 1
+    assert words in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_port_in_use_is_one_line_and_exit_1(tiny_model):
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = serve("-m", str(tiny_model), "--port", str(port))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"brandner: error: cannot listen on 127.0.0.1:{port}: Address already in use")
+
+
+def test_two_workers_serve_the_same_results(tiny_model):
+    texts = ["我买了特步鞋", "华为手机真好用"]
+    with running_server(tiny_model, "--workers", "2", "--threads", "1") as (url, _):
+        for _ in range(4):
+            status, body = post_json(url + "/v1/tag", {"texts": texts})
+            assert status == 200 and body["results"] == Tagger.load(tiny_model).predict(texts)
+
+
+def in_flight_through(model, send: Callable[[subprocess.Popen], None],
+                      new_session: bool = False) -> tuple[tuple[int, dict], int, str]:
+    """Post a request, ``send`` the server a signal while the request is inside it; the
+    request's answer, the server's exit code and its output."""
+    # A long max_wait_ms keeps the request inside the server while the signal arrives.
+    with running_server(model, "--max-wait-ms", "1500", new_session=new_session) as (url, process):
+        answer: dict = {}
+        texts = {"texts": ["我买了特步鞋"]}
+        request = threading.Thread(target=lambda: answer.update(r=post_json(url + "/v1/tag", texts)))
+        request.start()
+        threading.Event().wait(0.5)
+        send(process)
+        request.join(30)
+        returncode = process.wait(30)
+        return answer["r"], returncode, process.stdout.read()
+
+
+def test_sigterm_lets_a_request_in_flight_finish(tiny_model):
+    (status, body), returncode, output = in_flight_through(tiny_model, lambda p: p.send_signal(signal.SIGTERM))
+    assert returncode in (0, -signal.SIGTERM)  # uvicorn re-raises the signal once it is done
+    assert "Finished server process" in output
+    assert status == 200 and body["results"][0]["entities"][0]["word"] == "特步"
+
+
+def test_ctrl_c_lets_a_request_in_flight_finish(tiny_model):
+    """Ctrl-C in a terminal signals the whole process group, the tagging process included."""
+    (status, body), _, output = in_flight_through(tiny_model, lambda p: os.killpg(p.pid, signal.SIGINT),
+                                                  new_session=True)
+    assert "Finished server process" in output
+    assert status == 200 and body["results"][0]["entities"][0]["word"] == "特步"
