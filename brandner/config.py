@@ -112,9 +112,12 @@ class TrainConfig:
     lr_decay: float = 0.0  # epoch e trains at lr / (1 + lr_decay * (e - 1)) (NCRF++'s schedule); 0 = constant
     clip: float = 5.0
     batch_size: int = 20
+    # Stop after max_epochs, or after patience epochs without a better dev F1.
     max_epochs: int = 50
     patience: int = 8
     seed: int = 1
+    # Characters seen fewer times in training read as <UNK>; a character (bigram, lexicon
+    # word) seen once is read as <UNK> with probability unk_replace while training.
     min_char_count: int = 1
     unk_replace: float = 0.5
     # Evaluate and keep an exponential moving average of the weights, with this decay per

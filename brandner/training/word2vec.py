@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from brandner.atomic import atomic_output
-from brandner.config import check_positive, check_segmenter
+from brandner.config import ModelConfig, TrainConfig, check_positive, check_segmenter
 from brandner.data.vectors import KINDS, write_word2vec
 from brandner.errors import BrandnerError
 from brandner.data.features import bigrams, words
@@ -38,18 +38,19 @@ SUMMARY = "vectors.json"
 
 @dataclass(frozen=True)
 class EmbedConfig:
-    """word2vec settings; the dimensions default to the model's embedding sizes."""
+    """word2vec settings; the sizes, seed and segmenter default to the model's and training's."""
 
-    char_dim: int = 100
-    bigram_dim: int = 50
-    word_dim: int = 50
+    char_dim: int = ModelConfig.char_dim
+    bigram_dim: int = ModelConfig.bigram_dim
+    word_dim: int = ModelConfig.lexicon_dim
+    # word2vec's own: context window, tokens seen fewer times ignored, passes, skip-gram or CBOW
     window: int = 5
     min_count: int = 2
     epochs: int = 5
     skipgram: bool = True
-    seed: int = 1
+    seed: int = TrainConfig.seed
     threads: int = 1  # gensim's training threads; 1 makes a run repeatable
-    segmenter: str = "jieba"
+    segmenter: str = ModelConfig.segmenter
 
     def __post_init__(self) -> None:
         check_positive(self, "char_dim", "bigram_dim", "word_dim", "window", "min_count", "epochs", "threads",

@@ -200,3 +200,24 @@ def test_span_reading_of_a_padded_batch_agrees_row_by_row():
         expected = [encoder.spans(row) for row in rows]
         assert encoder.batch_valid_spans(paths, lengths) == [[(s.start, s.end, s.type) for s in spans]
                                                              for spans in expected]
+
+
+def test_any_score_backend_plugs_into_the_constructor(tiny_model):
+    """Tagger(backend, config, encoder): a backend of one's own (here the torch one's scores, halved and
+    doubled back) tags as Tagger.load does; model is the network only for the torch backend."""
+    from brandner.tagging.torch_backend import TorchBackend
+
+    loaded = Tagger.load(tiny_model)
+    inner = TorchBackend(loaded.model)
+
+    class Scaled:
+        def tag_scores(self, arrays):
+            return inner.tag_scores(arrays) * 0.5 * 2
+
+        def crf_scores(self):
+            return inner.crf_scores()
+
+    texts = ["我买了特步鞋", "华为手机真好用", ""]
+    custom = Tagger(Scaled(), loaded.config, loaded.encoder)
+    assert custom.predict(texts, scores=True) == loaded.predict(texts, scores=True) and custom.model is None
+    assert Tagger.from_model(loaded.model, loaded.encoder).predict(texts) == loaded.predict(texts)

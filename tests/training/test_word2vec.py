@@ -194,3 +194,13 @@ def test_embed_command_then_train_with_its_vectors(tmp_path):
                                                                        "and/or --corpus NAME")
     missing = brandner("embed", "nope.txt", "-o", "vec2", cwd=tmp_path)
     assert missing.returncode == 1 and "nope.txt" in missing.stderr
+
+
+def test_embed_takes_threads_and_still_its_old_workers_flag():
+    """gensim's threads are --threads now ("workers" means processes everywhere); --workers stays accepted."""
+    from brandner.cli.main import build_parser
+
+    parse = build_parser().parse_args
+    assert parse(["embed", "t.txt", "-o", "v"]).threads == 1
+    assert parse(["embed", "t.txt", "-o", "v", "--threads", "3"]).threads == 3
+    assert parse(["embed", "t.txt", "-o", "v", "--workers", "2"]).threads == 2
