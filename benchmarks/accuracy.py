@@ -39,8 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.common import default_data_dir, publish  # noqa: E402
 from brandner.config import load_config  # noqa: E402
 from brandner.data.corpora import load_split  # noqa: E402
-from brandner.training.job import fit  # noqa: E402
 from brandner.tagging.tagger import Tagger  # noqa: E402
+from brandner.training.job import fit  # noqa: E402
 
 DEFAULT_PLAN = {"ecommerce": [1], "weibo": [1, 2, 3], "resume": [1]}
 # The ecommerce corpus's own brand (HP) and product (HC) lists.

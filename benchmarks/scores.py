@@ -33,11 +33,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import default_data_dir, publish  # noqa: E402
 from brandner.config import load_config  # noqa: E402
-from brandner.data.corpora import load_split  # noqa: E402
-from brandner.training.job import fit  # noqa: E402
 from brandner.crf.confidence import entity_probabilities, tag_probabilities  # noqa: E402
 from brandner.crf.decoding import kbest_viterbi, viterbi  # noqa: E402
+from brandner.data.corpora import load_split  # noqa: E402
 from brandner.tagging.tagger import Tagger  # noqa: E402
+from brandner.training.job import fit  # noqa: E402
 
 
 def main() -> None:

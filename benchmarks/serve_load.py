@@ -28,9 +28,9 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import default_data_dir, publish  # noqa: E402
 import torch  # noqa: E402
 
+from benchmarks.common import default_data_dir, publish  # noqa: E402
 from brandner.data.corpora import load_split  # noqa: E402
 from brandner.tagging.tagger import Tagger  # noqa: E402
 from tests.serving.server import running_server  # noqa: E402

@@ -65,19 +65,19 @@ from benchmarks.common import (  # noqa: E402
     write_cycled,
 )
 from benchmarks.reference_torchcrf import ReferenceNER  # noqa: E402
-from brandner.data.batching import Arrays, collate, length_batches, pad  # noqa: E402
-from brandner.model.model_file import atomic_save, model_payload, network_for  # noqa: E402
 from brandner.config import Config, ModelConfig, load_config  # noqa: E402
+from brandner.crf.decoding import decode  # noqa: E402
+from brandner.data.batching import Arrays, collate, length_batches, pad  # noqa: E402
 from brandner.data.corpora import load_split  # noqa: E402
 from brandner.data.encoder import Encoder  # noqa: E402
 from brandner.data.metrics import Report, score  # noqa: E402
-from brandner.tagging.export import export_onnx  # noqa: E402
-from brandner.training.job import training_singletons  # noqa: E402
-from brandner.training.optim import adam  # noqa: E402
-from brandner.crf.decoding import decode  # noqa: E402
 from brandner.data.sentence import Sentence, Span  # noqa: E402
+from brandner.model.model_file import atomic_save, model_payload, network_for  # noqa: E402
+from brandner.tagging.export import export_onnx  # noqa: E402
 from brandner.tagging.tagger import Tagger  # noqa: E402
+from brandner.training.job import training_singletons  # noqa: E402
 from brandner.training.loop import EpochEvent, TrainState, train_loop  # noqa: E402
+from brandner.training.optim import adam  # noqa: E402
 
 SEED = 1
 BATCH_SIZES = (1, 256)

@@ -33,14 +33,14 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import default_data_dir, matmul_gflops, publish  # noqa: E402
-from brandner.data.batching import Encoded, collate, length_batches  # noqa: E402
-from brandner.model.model_file import network_for  # noqa: E402
 from brandner.config import Config, load_config  # noqa: E402
+from brandner.data.batching import Encoded, collate, length_batches  # noqa: E402
 from brandner.data.corpora import load_split  # noqa: E402
 from brandner.data.encoder import Encoder  # noqa: E402
+from brandner.model.model_file import network_for  # noqa: E402
+from brandner.model.network import BiLSTMTagger  # noqa: E402
 from brandner.training.job import training_singletons  # noqa: E402
 from brandner.training.optim import adam  # noqa: E402
-from brandner.model.network import BiLSTMTagger  # noqa: E402
 from brandner.training.steps import clip_gradients, with_unknowns  # noqa: E402
 
 PHASES = ["batch", "<UNK> replacement", "embeddings + dropout", "BiLSTM forward", "projection", "CRF loss",

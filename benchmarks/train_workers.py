@@ -31,16 +31,16 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import default_data_dir, publish  # noqa: E402
-from brandner.training import parallel  # noqa: E402
-from brandner.model.model_file import network_for  # noqa: E402
 from brandner.config import Config, load_config  # noqa: E402
 from brandner.data.corpora import load_split  # noqa: E402
 from brandner.data.encoder import Encoder  # noqa: E402
 from brandner.data.metrics import score  # noqa: E402
-from brandner.training.job import training_singletons  # noqa: E402
-from brandner.training.optim import adam  # noqa: E402
+from brandner.model.model_file import network_for  # noqa: E402
 from brandner.model.network import BiLSTMTagger  # noqa: E402
+from brandner.training import parallel  # noqa: E402
+from brandner.training.job import training_singletons  # noqa: E402
 from brandner.training.loop import EpochEvent, TrainState, train_loop  # noqa: E402
+from brandner.training.optim import adam  # noqa: E402
 
 PARTS = ("gradient", "waiting", "run")  # seconds per worker; Adam and the rest = run - gradient - waiting
 

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from brandner.errors import BrandnerError
 from brandner.data.features import SEGMENTERS
 from brandner.data.lexicon import parse_gazetteers
+from brandner.errors import BrandnerError
 
 HEADS = ("crf", "softmax")
 # What a model file written before a feature existed means by its absence: the feature off.
@@ -215,7 +215,10 @@ def _parse_override(text: str) -> tuple[str, str, Any]:
 
 def _word_lists(value: object) -> tuple[str, ...]:
     """``model.lexicon`` as a tuple: a list of word lists, or one string with commas between them."""
-    parts = [part.strip() for part in value.split(",")] if isinstance(value, str) and value else _strings("lexicon", value)
+    if isinstance(value, str):
+        parts = [part.strip() for part in value.split(",")] if value else []
+    else:
+        parts = list(_strings("lexicon", value))
     if not all(parts):
         raise BrandnerError(f"model.lexicon must list word lists (a list, or names separated by commas), got {value!r}")
     return tuple(parts)

@@ -78,8 +78,8 @@ def train_tiny(path: Path, *overrides: str, sentences: int = 200, epochs: int = 
 
 def whole_and_resumed(folder: Path, settings: list[str]) -> tuple[dict, dict]:
     """The resume files of a 3-epoch training and of one stopped after 2 epochs and resumed to 3."""
-    from brandner.model.model_file import safe_load
     from brandner.config import load_config
+    from brandner.model.model_file import safe_load
     from brandner.training.job import fit
     train, dev = synthetic_sentences(30), synthetic_sentences(6, seed=1)
     fit(train, dev, load_config(None, settings + ["max_epochs=3"]), folder / "whole.pt")
@@ -92,3 +92,17 @@ def whole_and_resumed(folder: Path, settings: list[str]) -> tuple[dict, dict]:
 def tiny_model(tmp_path_factory) -> Path:
     """A model trained for a few epochs on synthetic sentences (seconds on a CPU)."""
     return train_tiny(tmp_path_factory.mktemp("model") / "tiny.pt", "max_chunk_length=40")
+
+
+# What the ``slow`` marker means: runs of a whole program in a child process (the command line, a
+# benchmark script, a server, a browser, a notebook), marked here by folder or file, and training
+# on a real corpus, marked where it is written. ``pytest -m "not slow"`` is the quick loop of the
+# unit tests; CI runs everything.
+SLOW = ("benchmarks/", "cli/", "serving/test_serve_process.py", "serving/test_browser.py", "test_notebooks.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        where = Path(str(item.fspath)).resolve().relative_to(REPO / "tests").as_posix()
+        if where.startswith(SLOW):
+            item.add_marker(pytest.mark.slow)

@@ -6,9 +6,9 @@ import argparse
 from pathlib import Path
 
 from brandner.cli.common import add_data_dir, corpus_split, read_sentences
-from brandner.training.word2vec import EmbedConfig, read_texts, train_vectors
-from brandner.errors import BrandnerError
 from brandner.data.features import SEGMENTERS
+from brandner.errors import BrandnerError
+from brandner.training.word2vec import EmbedConfig, read_texts, train_vectors
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

@@ -11,8 +11,8 @@ from tqdm import tqdm
 
 from brandner.atomic import atomic_output
 from brandner.cli.common import add_models, models
-from brandner.errors import BrandnerError
 from brandner.data.lexicon import parse_gazetteers
+from brandner.errors import BrandnerError
 from brandner.tagging.streaming import read_documents, tag_documents, tag_documents_parallel, write_lines
 from brandner.tagging.tagger import Tagger
 

@@ -1,1 +1,2 @@
-"""The linear-chain CRF: Viterbi, k-best, forward-backward and confidences in numpy, the compiled loss kernel, and a thin torch layer for training. Decoding needs no torch."""
+"""The linear-chain CRF: decoding, marginals and confidences in numpy (no torch needed to decode),
+the compiled loss kernel, and a thin torch layer for training."""

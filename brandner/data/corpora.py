@@ -31,10 +31,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from brandner.errors import BrandnerError
 from brandner.atomic import atomic_output
 from brandner.data.formats import read_file
 from brandner.data.sentence import Sentence, Span
+from brandner.errors import BrandnerError
 
 log = logging.getLogger("brandner")
 

@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 import numpy as np
 
 from brandner.data.batching import Encoded
-from brandner.errors import BrandnerError
 from brandner.data.features import bigrams, segment_ids
 from brandner.data.lexicon import NUM_POSITIONS, Lexicon, outermost, positions, read_lexicon
 from brandner.data.schemes import IOBES, Scheme, get_scheme, spans_from_roles
 from brandner.data.sentence import Sentence, Span
 from brandner.data.text import Normalizer
 from brandner.data.vocab import PAD_ID, UNK_ID, Vocab
+from brandner.errors import BrandnerError
 
 if TYPE_CHECKING:
     from brandner.config import ModelConfig

@@ -34,11 +34,11 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from brandner.atomic import atomic_output
-from brandner.errors import BrandnerError, InputFileError
 from brandner.data.columns import format_columns, parse_columns
 from brandner.data.schemes import IOBES, Scheme, as_scheme
 from brandner.data.sentence import Sentence, Span
 from brandner.data.text import LONE_SURROGATE, writable
+from brandner.errors import BrandnerError, InputFileError
 
 FORMATS = ("columns", "jsonl", "cluener")
 OVERLAP_POLICIES = ("error", "outer")

@@ -28,8 +28,8 @@ from typing import Callable, Iterable, Sequence
 
 import jieba
 
-from brandner.errors import BrandnerError, InputFileError
 from brandner.data.formats import read_lines
+from brandner.errors import BrandnerError, InputFileError
 
 JIEBA = "jieba"
 # Positions of a character in a word that holds it (SoftLexicon's B, M, E, S sets). Not the order of

@@ -21,8 +21,8 @@ from typing import Iterable
 import numpy as np
 
 from brandner.atomic import atomic_output
-from brandner.errors import BrandnerError, InputFileError
 from brandner.data.formats import decoded_lines
+from brandner.errors import BrandnerError, InputFileError
 
 log = logging.getLogger("brandner")
 

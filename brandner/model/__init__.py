@@ -1,1 +1,2 @@
-"""The network in torch (nn modules only: tensors in, tensors out), and the model file that stores it with its encoder."""
+"""The network in torch (nn modules only: tensors in, tensors out), and the model file that stores
+it with its encoder."""

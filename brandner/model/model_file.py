@@ -21,7 +21,9 @@ from brandner.errors import BrandnerError
 from brandner.model.network import BiLSTMTagger
 
 FORMAT = "brandner-model"
-VERSION = 1
+# 2: the normaliser and segmenter only in model_config (not the encoder); lexicon and gazetteers
+# as lists. Version 1 files load; an older brandner refuses version 2 as written by a newer one.
+VERSION = 2
 
 
 def atomic_save(payload: Any, path: str | Path) -> None:

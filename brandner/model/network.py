@@ -21,12 +21,12 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from brandner.data.batching import Batch
 from brandner.config import ModelConfig
-from brandner.data.features import NUM_SEGMENT_IDS
-from brandner.data.lexicon import NUM_POSITIONS
 from brandner.crf.decoding import CRFScores
 from brandner.crf.layer import CRF
+from brandner.data.batching import Batch
+from brandner.data.features import NUM_SEGMENT_IDS
+from brandner.data.lexicon import NUM_POSITIONS
 from brandner.model.dropout import Dropout
 from brandner.model.embedding import TokenEmbedding
 

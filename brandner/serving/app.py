@@ -31,8 +31,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 import brandner
-from brandner.tagging import worker
 from brandner.serving.batcher import ApiError, Limits, MicroBatcher, parse_request
+from brandner.tagging import worker
 from brandner.tagging.tagger import Tagger
 
 

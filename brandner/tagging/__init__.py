@@ -1,1 +1,2 @@
-"""Tagging: text -> entities through a score backend (PyTorch or onnxruntime), ONNX export, streaming files, process pools."""
+"""Tagging: text -> entities through a score backend (PyTorch or onnxruntime), ONNX export,
+streaming files, process pools."""

@@ -33,12 +33,23 @@ from torch import nn
 
 from brandner.atomic import atomic_output
 from brandner.data.batching import Batch, as_batch, collate, pad
-from brandner.model.model_file import load_model
 from brandner.data.encoder import Encoder
 from brandner.errors import BrandnerError
+from brandner.model.model_file import load_model
 from brandner.model.network import BiLSTMTagger
-from brandner.tagging.onnx_backend import (FORMAT, META_CONFIG, META_CRF, META_ENCODER, META_FORMAT, META_VERSION,
-                                   OPSET, VERSION, OnnxBackend, is_onnx_file, session)
+from brandner.tagging.onnx_backend import (
+    FORMAT,
+    META_CONFIG,
+    META_CRF,
+    META_ENCODER,
+    META_FORMAT,
+    META_VERSION,
+    OPSET,
+    VERSION,
+    OnnxBackend,
+    is_onnx_file,
+    session,
+)
 
 MIN_OPSET = 11  # 7 to 9 cannot sort a batch of unknown size; 10 writes a graph onnxruntime refuses
 NOT_INPUTS = ("mask", "tags")  # Batch fields the graph does not take (the mask follows from the lengths)

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
+from brandner.config import ModelConfig
 from brandner.crf.decoding import CRFScores
 from brandner.data.batching import Arrays, Batch
-from brandner.config import ModelConfig
 from brandner.data.encoder import Encoder
 from brandner.errors import BrandnerError
 
-FORMAT, VERSION = "brandner-onnx", 1
+FORMAT, VERSION = "brandner-onnx", 2  # 2: as brandner.model.model_file.VERSION 2
 OPSET = 17  # the ONNX opset brandner.tagging.export writes by default
 # metadata_props keys (brandner.tagging.export writes them)
 META_FORMAT, META_VERSION = "brandner.format", "brandner.version"

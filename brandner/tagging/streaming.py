@@ -19,11 +19,11 @@ from functools import partial
 from itertools import islice
 from typing import IO, Iterable, Iterator
 
-from brandner.tagging import worker
-from brandner.errors import InputFileError
 from brandner.data.formats import decoded_lines
-from brandner.tagging.tagger import Tagger
 from brandner.data.text import LONE_SURROGATE, writable
+from brandner.errors import InputFileError
+from brandner.tagging import worker
+from brandner.tagging.tagger import Tagger
 
 Document = tuple[str, dict]  # the text, and fields to carry into the output
 

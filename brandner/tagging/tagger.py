@@ -304,7 +304,8 @@ class Tagger:
     def evaluate(self, sentences: Sequence[Sentence]) -> Report:
         """Entity-level scores of this model's predictions against the sentences' spans."""
         sentences = _as_items(sentences, Sentence, "evaluate",
-                              "Sentence objects (from brandner.data.formats.read_file or brandner.data.corpora.load_split)")
+                              "Sentence objects (from brandner.data.formats.read_file or "
+                              "brandner.data.corpora.load_split)")
         predicted = self.predict_spans([s.text for s in sentences])
         return score([s.spans for s in sentences], predicted)
 

@@ -1,1 +1,2 @@
-"""Training: the loop (events, no I/O), serial and parallel steps, the whole job (best model, resume, summary), optimisers, word vectors."""
+"""Training: the loop (events, no I/O), serial and parallel steps, the whole job (best model,
+resume, summary), optimisers, word vectors."""

@@ -19,20 +19,28 @@ import numpy as np
 import torch
 
 from brandner.atomic import atomic_output
-from brandner.data.batching import Encoded
-from brandner.model.model_file import EMBEDDINGS, atomic_save, model_from_payload, model_payload, network_for, safe_load
 from brandner.config import Config, TrainConfig
-from brandner.data.vectors import read_vectors
+from brandner.data.batching import Encoded
 from brandner.data.encoder import Encoder
+from brandner.data.sentence import Sentence
+from brandner.data.vectors import read_vectors
+from brandner.data.vocab import UNK_ID, Vocab
 from brandner.errors import BrandnerError
 from brandner.model.embedding import TokenEmbedding
+from brandner.model.model_file import (
+    EMBEDDINGS,
+    VERSION,
+    atomic_save,
+    model_from_payload,
+    model_payload,
+    network_for,
+    safe_load,
+)
 from brandner.model.network import BiLSTMTagger
-from brandner.training.optim import adam
-from brandner.data.sentence import Sentence
 from brandner.tagging.tagger import Tagger
 from brandner.training.loop import EpochEvent, StepEvent, TrainState, epoch_lr, train_loop
+from brandner.training.optim import adam
 from brandner.training.steps import WeightAverage, singleton_ids
-from brandner.data.vocab import UNK_ID, Vocab
 
 log = logging.getLogger("brandner")
 RESUME_FORMAT = "brandner-resume"
@@ -81,7 +89,7 @@ def fit(train: Sequence[Sentence], dev: Sequence[Sentence], config: Config, outp
                 payload = model_payload(model, encoder)  # once: the model file and the resume state share it
                 if event.improved:
                     atomic_save(payload, output)
-                atomic_save({"format": RESUME_FORMAT, "version": 1, "model": payload,
+                atomic_save({"format": RESUME_FORMAT, "version": VERSION, "model": payload,
                              "train_config": dataclasses.asdict(config.train),
                              "optimizer": optimizer.state_dict(), "state": state.to_dict(),
                              "rng": {"python": _python_state(rng), "torch": torch.get_rng_state()},

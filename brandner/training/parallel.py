@@ -33,8 +33,8 @@ from typing import Iterator, Sequence
 
 import torch
 
-from brandner.data.batching import Encoded
 from brandner.config import TrainConfig
+from brandner.data.batching import Encoded
 from brandner.errors import BrandnerError
 from brandner.model.embedding import TokenEmbedding
 from brandner.model.network import BiLSTMTagger

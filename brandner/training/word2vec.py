@@ -26,11 +26,11 @@ from typing import Iterable, Sequence
 
 from brandner.atomic import atomic_output
 from brandner.config import ModelConfig, TrainConfig, check_positive, check_segmenter
-from brandner.data.vectors import KINDS, write_word2vec
-from brandner.errors import BrandnerError
 from brandner.data.features import bigrams, words
 from brandner.data.formats import decoded_lines
 from brandner.data.text import Normalizer
+from brandner.data.vectors import KINDS, write_word2vec
+from brandner.errors import BrandnerError
 
 log = logging.getLogger("brandner")
 SUMMARY = "vectors.json"

@@ -5,18 +5,17 @@ from __future__ import annotations
 import random
 import subprocess
 import sys
-from pathlib import Path
 
 import torch
 
 from benchmarks.train_profile import PHASES, Clock, lstm_flops, timed_epoch
-from brandner.model.model_file import network_for
 from brandner.config import load_config
 from brandner.data.encoder import Encoder
 from brandner.data.metrics import score
+from brandner.model.model_file import network_for
 from brandner.training.job import training_singletons
-from brandner.training.optim import adam
 from brandner.training.loop import TrainState, train_loop
+from brandner.training.optim import adam
 from tests.conftest import REPO, synthetic_sentences
 
 

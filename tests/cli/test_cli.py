@@ -12,6 +12,7 @@ import pytest
 
 from tests.conftest import REPO, SMALL, brandner, data_dir, synthetic_sentences, write_jsonl
 
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     work = tmp_path_factory.mktemp("cli")

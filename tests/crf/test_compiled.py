@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from brandner.crf import compiled
-from brandner.crf.layer import CRF, FORBIDDEN, GoldPath
 from brandner.crf.forward_backward import forward_backward
+from brandner.crf.layer import CRF, FORBIDDEN, GoldPath
 from brandner.data.schemes import IOBES
 
 pytestmark = pytest.mark.skipif(compiled.compiled_nll() is None, reason="numba is not installed")

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from brandner.crf.confidence import span_log_probabilities, tag_probabilities
-from brandner.crf.layer import FORBIDDEN
 from brandner.crf.decoding import kbest_viterbi, viterbi
 from brandner.crf.forward_backward import forward_backward, passes
+from brandner.crf.layer import FORBIDDEN
 from brandner.data.schemes import IOBES
 
 LENGTHS = [4, 2, 1, 3]  # mixed, not sorted: every row but the first is padded

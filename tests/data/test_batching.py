@@ -8,8 +8,8 @@ import numpy as np
 import torch
 
 from brandner.data.batching import Encoded, collate, length_batches
-from brandner.training.steps import with_unknowns
 from brandner.data.vocab import UNK_ID, Vocab
+from brandner.training.steps import with_unknowns
 
 
 def test_batches_cover_everything_once_with_similar_lengths():

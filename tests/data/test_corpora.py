@@ -16,10 +16,19 @@ from typing import Iterator
 import pytest
 
 from brandner.data import corpora
-from brandner.data.corpora import (CorpusInfo, SourceFile, cache_root, corpus_stats, data_root, get_corpus,
-                              list_corpora, load_split, locate)
-from brandner.errors import BrandnerError
+from brandner.data.corpora import (
+    CorpusInfo,
+    SourceFile,
+    cache_root,
+    corpus_stats,
+    data_root,
+    get_corpus,
+    list_corpora,
+    load_split,
+    locate,
+)
 from brandner.data.sentence import Sentence, Span
+from brandner.errors import BrandnerError
 
 TINY = "特 B-SHOE\r\n步 O\r\n\r\n好 O\r\n"  # B- and O only: valid in every scheme
 

@@ -10,18 +10,18 @@ import pytest
 import torch
 
 from brandner import Tagger
-from brandner.data.batching import collate
-from brandner.model.model_file import atomic_save, load_model, model_payload, network_for, safe_load
 from brandner.config import Config, ModelConfig, load_config
+from brandner.data.batching import collate
 from brandner.data.encoder import LEXICON_SLOTS, Encoder
-from brandner.errors import BrandnerError
 from brandner.data.features import bigrams
-from brandner.training.job import fit
 from brandner.data.lexicon import BEGIN, END, INSIDE, NUM_POSITIONS, SINGLE, outermost
-from brandner.model.network import BiLSTMTagger
 from brandner.data.sentence import Sentence
-from brandner.training.steps import singleton_ids, with_unknowns
 from brandner.data.vocab import UNK_ID
+from brandner.errors import BrandnerError
+from brandner.model.model_file import atomic_save, load_model, model_payload, network_for, safe_load
+from brandner.model.network import BiLSTMTagger
+from brandner.training.job import fit
+from brandner.training.steps import singleton_ids, with_unknowns
 from tests.conftest import synthetic_sentences
 
 TEXT = "我买了富士康手机"

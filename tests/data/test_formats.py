@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from brandner.errors import BrandnerError, InputFileError
-from brandner.data.formats import (format_columns, guess_format, parse_columns, read_file, read_lines,
-                              write_file)
+from brandner.data.formats import format_columns, guess_format, parse_columns, read_file, read_lines, write_file
 from brandner.data.schemes import BIO, BMES, IOBES
 from brandner.data.sentence import Sentence, Span
+from brandner.errors import BrandnerError, InputFileError
 
 
 def put(tmp_path: Path, text: str | bytes, name: str = "in.txt") -> Path:

@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from brandner.errors import BrandnerError
 from brandner.data.lexicon import BEGIN, END, INSIDE, SINGLE, Lexicon, positions, read_lexicon, read_words
+from brandner.errors import BrandnerError
 
 
 def brute_force(words: set[str], text: str) -> list[tuple[int, int]]:

@@ -8,11 +8,11 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from brandner.data.batching import collate, length_batches
-from brandner.model.model_file import atomic_save, load_model, model_payload, network_for
 from brandner.config import ModelConfig
+from brandner.data.batching import collate, length_batches
 from brandner.data.encoder import Encoder
 from brandner.model.embedding import TokenEmbedding
+from brandner.model.model_file import atomic_save, load_model, model_payload, network_for
 from tests.conftest import synthetic_sentences
 
 

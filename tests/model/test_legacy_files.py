@@ -35,3 +35,17 @@ def test_training_resumes_from_a_resume_file_from_before(tmp_path):
                   tmp_path / "legacy.pt", resume=True)
     assert summary["epochs_run"] == 11
     assert safe_load(tmp_path / "legacy.pt.resume", "brandner-resume")["state"]["epoch"] == 11
+
+
+def test_files_written_now_say_version_2_and_a_newer_version_is_refused(tiny_model, tmp_path):
+    """Version 2 moved the normaliser and segmenter out of the encoder: an older brandner must refuse
+    these files as written by a newer one, not fail to rebuild them."""
+    import torch
+
+    from brandner.errors import BrandnerError
+
+    payload = safe_load(tiny_model)
+    assert payload["version"] == 2 and "segmenter" not in payload["encoder"]
+    torch.save({**payload, "version": 3}, tmp_path / "newer.pt")
+    with pytest.raises(BrandnerError, match="written by a newer brandner"):
+        Tagger.load(tmp_path / "newer.pt")

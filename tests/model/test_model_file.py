@@ -11,9 +11,9 @@ import pytest
 import torch
 
 from brandner import Tagger
-from brandner.model.model_file import atomic_save, load_model, model_payload, safe_load
 from brandner.config import load_config
 from brandner.errors import BrandnerError
+from brandner.model.model_file import atomic_save, load_model, model_payload, safe_load
 from brandner.training.job import fit, resume_path, summary_path
 from brandner.training.loop import EpochEvent
 from tests.conftest import synthetic_sentences
@@ -175,8 +175,8 @@ def test_brandners_adam_updates_like_torchs_plain_adam():
     """fit.adam (the fused kernel, for speed) moves the weights as the textbook loop does,
     but for float rounding."""
     from brandner.config import ModelConfig
-    from brandner.training.optim import adam
     from brandner.model.network import BiLSTMTagger
+    from brandner.training.optim import adam
 
     models = []
     for make in (lambda m: adam(m, 1e-3), lambda m: torch.optim.Adam(m.parameters(), lr=1e-3, foreach=False)):
@@ -197,8 +197,8 @@ def test_decoding_follows_the_crf_weights_as_the_fused_adam_moves_them():
     """Regression: fused Adam updates weights without bumping their version counters; a
     cache of the CRF's decoding scores keyed on them decoded every later dev evaluation
     with the first epoch's transitions."""
-    from brandner.training.optim import adam
     from brandner.crf.layer import CRF
+    from brandner.training.optim import adam
 
     crf = CRF(3)
     before, version = crf.decoding_scores()[0].copy(), crf.transitions._version

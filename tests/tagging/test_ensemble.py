@@ -9,12 +9,11 @@ import numpy as np
 import pytest
 
 from brandner import Tagger
-from brandner.data.batching import pad
-from brandner.errors import BrandnerError
 from brandner.crf.decoding import decode
 from brandner.crf.forward_backward import forward_backward
-from tests.conftest import synthetic_sentences, train_tiny
-from tests.conftest import brandner, write_jsonl
+from brandner.data.batching import pad
+from brandner.errors import BrandnerError
+from tests.conftest import brandner, synthetic_sentences, train_tiny, write_jsonl
 
 TEXTS = ["我买了特步鞋", "昨天在店里看到小米和安踏", "", "苹果手机真好用", "推荐耐克给大家", "特"]
 

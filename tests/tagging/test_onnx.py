@@ -12,15 +12,14 @@ import pytest
 import torch
 
 from brandner import Tagger
-from brandner.data.batching import pad
-from brandner.model.model_file import load_model, network_for
 from brandner.cli.main import main
 from brandner.config import ModelConfig, load_config
+from brandner.data.batching import pad
 from brandner.data.encoder import Encoder
-from brandner.errors import BrandnerError
 from brandner.data.text import split_chunks
-from tests.conftest import synthetic_sentences
-from tests.conftest import brandner, write_jsonl
+from brandner.errors import BrandnerError
+from brandner.model.model_file import load_model, network_for
+from tests.conftest import brandner, synthetic_sentences, write_jsonl
 
 pytest.importorskip("onnx", reason="ONNX export needs onnx (pip install '.[onnx]')")
 pytest.importorskip("onnxruntime", reason="the ONNX backend needs onnxruntime (pip install '.[onnx]')")

@@ -135,9 +135,9 @@ def test_fast_span_reading_agrees_with_the_lenient_reader_on_valid_sequences():
 
     import numpy as np
 
+    from brandner.config import ModelConfig
     from brandner.data.encoder import Encoder
     from brandner.data.schemes import IOBES, spans_from_tags
-    from brandner.config import ModelConfig
     from tests.conftest import synthetic_sentences
 
     encoder = Encoder.build(synthetic_sentences(20), ModelConfig())

@@ -7,13 +7,13 @@ import random
 import pytest
 import torch
 
-from brandner.model.model_file import network_for
 from brandner.config import TrainConfig, load_config
 from brandner.data.encoder import Encoder
-from brandner.errors import BrandnerError
 from brandner.data.metrics import score
-from brandner.training.optim import adam
+from brandner.errors import BrandnerError
+from brandner.model.model_file import network_for
 from brandner.training.loop import EpochEvent, StepEvent, TrainState, epoch_lr, train_loop
+from brandner.training.optim import adam
 from brandner.training.steps import WeightAverage, clip_gradients
 from tests.conftest import synthetic_sentences
 

@@ -7,13 +7,12 @@ import copy
 import pytest
 import torch
 
-from brandner.data.batching import collate
-from brandner.model.model_file import load_model, network_for
 from brandner.config import load_config
+from brandner.data.batching import collate
 from brandner.data.encoder import Encoder
 from brandner.errors import BrandnerError
-from brandner.training.optim import adam
-from brandner.training.optim import LazyTablesAdam
+from brandner.model.model_file import load_model, network_for
+from brandner.training.optim import LazyTablesAdam, adam
 from brandner.training.steps import clip_gradients
 from tests.conftest import synthetic_sentences, whole_and_resumed
 

@@ -11,17 +11,17 @@ import random
 import pytest
 import torch
 
-from brandner.training import parallel
-from brandner.data.batching import collate, length_batches, length_runs
-from brandner.model.model_file import network_for
 from brandner.config import load_config
+from brandner.data.batching import collate, length_batches, length_runs
 from brandner.data.encoder import Encoder
-from brandner.errors import BrandnerError
 from brandner.data.metrics import score
+from brandner.errors import BrandnerError
+from brandner.model.model_file import network_for
+from brandner.training import parallel
 from brandner.training.job import training_singletons
+from brandner.training.loop import StepEvent, TrainState, epoch_lr, train_loop
 from brandner.training.optim import adam
 from brandner.training.parallel import Aborted, SpinBarrier, split_by_size
-from brandner.training.loop import StepEvent, TrainState, epoch_lr, train_loop
 from brandner.training.steps import WeightAverage, clip_gradients
 from tests.conftest import synthetic_sentences, whole_and_resumed
 

@@ -10,16 +10,15 @@ import numpy as np
 import pytest
 import torch
 
-from brandner.model.model_file import load_model
 from brandner.config import load_config
-from brandner.training.word2vec import EmbedConfig, read_texts, token_sequences, train_vectors
+from brandner.data.features import bigrams
+from brandner.data.sentence import Sentence
 from brandner.data.vectors import KINDS, read_vectors, read_word2vec, write_word2vec
 from brandner.errors import BrandnerError, InputFileError
-from brandner.data.features import bigrams
+from brandner.model.model_file import load_model
 from brandner.training.job import fit
-from brandner.data.sentence import Sentence
-from tests.conftest import synthetic_sentences
-from tests.conftest import brandner
+from brandner.training.word2vec import EmbedConfig, read_texts, token_sequences, train_vectors
+from tests.conftest import brandner, synthetic_sentences
 
 SMALL = ["char_dim=8", "seg_dim=4", "hidden_size=8", "lr=0.000001", "patience=100", "max_epochs=1"]
 TINY = EmbedConfig(char_dim=6, bigram_dim=4, word_dim=5, min_count=1, epochs=2)
