@@ -72,11 +72,6 @@ class ModelConfig:
         return cls(**{**FEATURES_OFF, **saved})
 
     @property
-    def lexicon_sources(self) -> list[str]:
-        """The word lists of ``lexicon``, in order; empty when the lexicon is off."""
-        return list(self.lexicon)
-
-    @property
     def gazetteer_lists(self) -> dict[str, list[str]]:
         """``gazetteers`` as ``{type: [files]}`` (see brandner.data.lexicon.parse_gazetteers)."""
         return parse_gazetteers(self.gazetteers)

@@ -76,7 +76,7 @@ class Encoder:
             bigram_vocab = Vocab.build([bigrams(t) for t in texts], extra=map(normalizer, extra.get("bigrams", ())))
         lexicon = words = counts = None
         if model.lexicon:
-            lexicon = read_lexicon(model.lexicon_sources, normalizer)
+            lexicon = read_lexicon(model.lexicon, normalizer)
             known = (w for w in map(normalizer, extra.get("words", ())) if w in lexicon.words)
             found = [lexicon.matches(t) for t in texts]
             words = Vocab.build([[t[s:e] for s, e in m] for t, m in zip(texts, found)], extra=known)

@@ -122,9 +122,9 @@ class Tagger:
         if not members or not all(isinstance(m, Tagger) for m in members):
             raise TypeError("ensemble takes a non-empty sequence of Tagger objects")
         first = members[0]
-        softmax = first.backend.crf_scores() is None
+        softmax, encoding = first.backend.crf_scores() is None, _encoding(first)
         for i, member in enumerate(members[1:], 1):
-            if _encoding(member) != _encoding(first):
+            if _encoding(member) != encoding:
                 raise BrandnerError(f"ensemble member {i} encodes text differently from member 0 (other "
                                     "vocabularies, lexicon, gazetteers, tags or chunk length): ensemble "
                                     "models trained on the same data with the same features")
