@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,10 @@ def safe_load(path: str | Path, kind: str = FORMAT) -> dict:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise
+    except pickle.UnpicklingError:
+        # torch's message suggests weights_only=False, which would run any code the file holds: never suggest it
+        raise BrandnerError(f"{path}: not a brandner file (it holds pickled Python objects, which brandner "
+                            "never loads: they can run code)") from None
     except Exception as error:  # torch raises many types for a file that is not a checkpoint
         raise BrandnerError(f"{path}: not a brandner file ({type(error).__name__}: {error})".splitlines()[0]) from None
     if not isinstance(payload, dict) or payload.get("format") != kind:

@@ -48,8 +48,18 @@ def test_foreign_files_are_refused_with_a_clear_error(tmp_path, content):
 def test_a_pickled_object_inside_a_checkpoint_is_refused(tmp_path):
     path = tmp_path / "evil.pt"
     torch.save({"format": "brandner-model", "version": 1, "x": Evil()}, path)
-    with pytest.raises(BrandnerError):
+    with pytest.raises(BrandnerError, match="pickled Python objects") as refused:
         safe_load(path)
+    # torch's own message suggests weights_only=False, which runs the file's code: never pass that on
+    assert "weights_only" not in str(refused.value) and "trust" not in str(refused.value)
+
+
+def test_a_plain_pickle_is_refused_without_the_unsafe_hint(tmp_path):
+    path = tmp_path / "plain.pt"
+    path.write_bytes(pickle.dumps({"format": "brandner-model", "obj": Evil()}))
+    with pytest.raises(BrandnerError, match="plain.pt: not a brandner file") as refused:
+        safe_load(path)
+    assert "weights_only" not in str(refused.value)
 
 
 def _without_encoder(payload):
