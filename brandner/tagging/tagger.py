@@ -22,7 +22,7 @@ from brandner.data.lexicon import read_lexicon
 from brandner.data.metrics import Report, score
 from brandner.data.schemes import OUTSIDE
 from brandner.data.sentence import Sentence, Span
-from brandner.data.text import split_chunks
+from brandner.data.text import split_chunks, trim_span
 from brandner.errors import BrandnerError
 from brandner.tagging.backend import MeanBackend, ScoreBackend
 from brandner.tagging.onnx_backend import is_onnx_file
@@ -240,6 +240,7 @@ class Tagger:
                 found = self.encoder.batch_valid_spans(paths, lengths)
             else:
                 found = [self._read_spans(paths[row, :length]) for row, length in enumerate(lengths)]
+            found = _trimmed(texts, pieces, found)
             probabilities = self._span_probabilities(emissions, lengths, crf_scores, paths, found) if scores else None
             for row, (text_index, offset, _) in enumerate(pieces):
                 spans = [(s + offset, e + offset, t) for s, e, t in found[row]]
@@ -256,13 +257,13 @@ class Tagger:
 
     def _span_probabilities(self, emissions: np.ndarray, lengths: np.ndarray, crf_scores: CRFScores | None,
                             paths: np.ndarray, found: list[list[tuple[int, int, str]]]) -> list[list[float]]:
-        """The probability of each span of each row (rows of ``paths`` ``(batch, seq)``)."""
-        tags = paths
-        if crf_scores is None:  # the softmax head's argmax may be repaired: score the entity's own tags
-            tags = paths.copy()
-            for row, spans in enumerate(found):
-                for s, e, type_ in spans:
-                    tags[row, s:e] = self._entity_tags(e - s, type_)
+        """The probability of each span of each row (rows of ``paths`` ``(batch, seq)``): of the
+        span's own tags, which differ from the path's where a softmax head's argmax was repaired
+        or blank characters were trimmed off the span."""
+        tags = paths.copy()
+        for row, spans in enumerate(found):
+            for s, e, type_ in spans:
+                tags[row, s:e] = self._entity_tags(e - s, type_)
         return entity_probabilities(emissions, lengths, crf_scores, tags, found)
 
     def _entity_tags(self, length: int, type_: str) -> list[int]:
@@ -286,8 +287,8 @@ class Tagger:
             ranks: list[list[dict]] = [[] for _ in pieces]
             for rank in range(k):
                 # a sentence with fewer than k sequences has no path at this rank: read none of it
-                found = self.encoder.batch_valid_spans(paths[:, rank], np.where(path_scores[:, rank] > -np.inf,
-                                                                                lengths, 0))
+                found = _trimmed(texts, pieces, self.encoder.batch_valid_spans(
+                    paths[:, rank], np.where(path_scores[:, rank] > -np.inf, lengths, 0)))
                 probabilities = (self._span_probabilities(emissions, lengths, crf_scores, paths[:, rank], found)
                                  if scores else [[] for _ in found])
                 for row, (text_index, _, _) in enumerate(pieces):
@@ -340,6 +341,17 @@ def _encoding(tagger: Tagger) -> tuple:
     """What must be equal for two models' tag scores to be averaged: how they turn text into inputs."""
     encoder = tagger.encoder
     return encoder.to_dict(), encoder.normalizer, encoder.segmenter, tagger.config.max_chunk_length
+
+
+def _trimmed(texts: Sequence[str], pieces: list[Piece],
+             found: list[list[tuple[int, int, str]]]) -> list[list[tuple[int, int, str]]]:
+    """Each piece's spans without blank characters at either end (white space, control and format
+    characters, see brandner.data.text.trim_span), dropping spans with nothing else."""
+    trimmed = []
+    for (text_index, offset, end), spans in zip(pieces, found):
+        piece = texts[text_index][offset:end] if spans else ""
+        trimmed.append([(*bounds, type_) for s, e, type_ in spans if (bounds := trim_span(piece, s, e))])
+    return trimmed
 
 
 def _check_count(name: str, value: object) -> None:

@@ -52,6 +52,13 @@ def test_chunks_prefer_sentence_ends():
         split_chunks("abc", 0)
 
 
+def test_a_long_text_is_cut_into_its_sentences():
+    # each sentence alone (not packed up to the limit), with the ends and closing quotes that follow
+    assert split_chunks("你好。我买了鞋！", 100) == [(0, 8)]  # fits: one piece
+    text = "他说：“好！！”买鞋。\r\n卖鞋？）很好"
+    assert [text[s:e] for s, e in split_chunks(text, 10)] == ["他说：“好！！”", "买鞋。\r\n", "卖鞋？）", "很好"]
+
+
 def test_chunks_without_sentence_ends_cut_after_a_comma_or_space():
     # Was cut hard at max_length, which split 阿迪达斯 across two chunks.
     text = "买了耐克的鞋子，阿迪达斯的衣服"
