@@ -120,8 +120,9 @@ class TrainConfig:
     weight_average: float = 0.0
     # Training processes, each taking its own batch (brandner.training.parallel); results depend on
     # it (a run of W batches takes W steps from gradients at the run's first weights) but
-    # not on timing. 1 = one process, as before.
-    workers: int = 1
+    # not on timing. 0 = as many as the CPUs this process may use (brandner.cpus; 1 with
+    # sparse_embeddings), so the numbers depend on the machine: set it for runs that must match.
+    workers: int = 0
     # Sparse gradients and lazy Adam updates (torch's SparseAdam) for the bigram and lexicon
     # word tables: only the rows a batch uses move (brandner.training.optim). Faster with large tables;
     # other numbers than dense Adam, so off by default. Needs workers = 1.
@@ -132,7 +133,9 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         _check_finite(self)
-        check_positive(self, "lr", "batch_size", "max_epochs", "patience", "min_char_count", "workers")
+        check_positive(self, "lr", "batch_size", "max_epochs", "patience", "min_char_count")
+        if self.workers < 0:
+            raise BrandnerError(f"train.workers must be 0 (as many as the CPUs allow) or more, got {self.workers}")
         if not 0.0 <= self.unk_replace < 1.0:
             raise BrandnerError(f"train.unk_replace must be in [0, 1), got {self.unk_replace}")
         if not 0.0 <= self.weight_average < 1.0:
@@ -144,6 +147,15 @@ class TrainConfig:
                                 "updates every table densely)")
         if self.clip < 0:
             raise BrandnerError(f"train.clip must be >= 0 (0 turns clipping off), got {self.clip}")
+
+
+    def resolved(self) -> "TrainConfig":
+        """This config with ``workers = 0`` replaced by the number of processes it means here."""
+        if self.workers:
+            return self
+        from brandner.cpus import available_cpus
+
+        return dataclasses.replace(self, workers=1 if self.sparse_embeddings else available_cpus())
 
 
 @dataclass(frozen=True)

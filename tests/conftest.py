@@ -13,6 +13,11 @@ import pytest
 
 from brandner.data.sentence import Sentence, Span
 
+# Settings that default to "as many as the CPUs allow" (train.workers, tag's workers, threads)
+# take one CPU in tests, here and in the programs they start, so that a model trained in a test
+# is the same on every machine; the tests of those defaults set BRANDNER_CPUS themselves.
+os.environ["BRANDNER_CPUS"] = "1"
+
 REPO = Path(__file__).resolve().parent.parent
 
 

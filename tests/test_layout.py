@@ -13,7 +13,7 @@ from tests.conftest import REPO
 PACKAGE = REPO / "brandner"
 # Each stage imports only the ones before it (the top-level modules errors, atomic and config sit
 # beside data; config reads data's segmenters and gazetteer syntax).
-ORDER = ["errors", "atomic", "data", "config", "crf", "model", "tagging", "reports", "training", "serving", "cli"]
+ORDER = ["errors", "atomic", "cpus", "data", "config", "crf", "model", "tagging", "reports", "training", "serving", "cli"]
 MAX_LINES = 400
 
 

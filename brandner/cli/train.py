@@ -36,8 +36,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, help="random seed (train.seed)")
     parser.add_argument("--epochs", type=int, metavar="MAX", help="maximum epochs (train.max_epochs)")
     parser.add_argument("--workers", type=int, metavar="N",
-                        help="train in N processes, a batch each (train.workers; e.g. your cores); the model "
-                             "depends on N, not on timing")
+                        help="train in N processes, a batch each (train.workers; default: as many as the CPUs "
+                             "allow, from the CPU quota); the model depends on N, not on timing: set N for runs "
+                             "that must match across machines")
     parser.add_argument("--gazetteer", metavar="TYPE=FILE", action="append", default=[],
                         help="a typed gazetteer as input features, e.g. --gazetteer brand=brands.txt "
                              "(repeatable; model.gazetteers)")

@@ -69,9 +69,10 @@ def fit(train: Sequence[Sentence], dev: Sequence[Sentence], config: Config, outp
     rng = random.Random(config.train.seed)
     state = TrainState()
     if resume:
-        model, encoder, optimizer, state, rng, average = _resume(output, config)
-        config = Config(model.config, config.train)
+        model, encoder, optimizer, state, rng, average, train_config = _resume(output, config)
+        config = Config(model.config, train_config)
     else:
+        config = Config(config.model, config.train.resolved())
         model, encoder = _build(train, config)
         optimizer = adam(model, config.train.lr, config.train.sparse_embeddings)
         average = WeightAverage(model, config.train.weight_average) if config.train.weight_average else None
@@ -165,7 +166,9 @@ def _resume(output: Path, config: Config):
     payload = safe_load(path, RESUME_FORMAT)
     model, encoder = model_from_payload(payload["model"], path)
     saved = payload["train_config"]
-    defaults = dataclasses.asdict(TrainConfig())  # for settings newer than the resume file
+    defaults = dataclasses.asdict(TrainConfig(workers=1))  # for settings newer than the resume file
+    if config.train.workers == 0:  # as many as the CPUs allow: as many as the interrupted run had
+        config = Config(config.model, dataclasses.replace(config.train, workers=saved.get("workers", 1)))
     changed = [k for k, v in dataclasses.asdict(config.train).items()
                if k not in ("max_epochs", "patience") and saved.get(k, defaults[k]) != v]
     if changed:
@@ -182,7 +185,7 @@ def _resume(output: Path, config: Config):
         average.load_state_dict(payload["average"])
         average.swap()  # back to the weights being trained, the average held aside
     log.info("resuming after epoch %d (best dev F1 %.4f at epoch %d)", state.epoch, state.best_f1, state.best_epoch)
-    return model, encoder, optimizer, state, rng, average
+    return model, encoder, optimizer, state, rng, average, config.train
 
 
 def _python_state(rng: random.Random) -> list:

@@ -182,9 +182,28 @@ def test_the_spin_barrier_lets_no_party_through_early_and_stops_on_request():
         barrier.wait(0)  # the other has not reached the second: stopped, not stuck
 
 
-def test_workers_must_be_positive():
-    with pytest.raises(BrandnerError, match="train.workers must be positive"):
-        load_config(None, ["workers=0"])
+def test_workers_cannot_be_negative():
+    with pytest.raises(BrandnerError, match="train.workers must be 0"):
+        load_config(None, ["workers=-1"])
+
+
+def test_workers_default_to_the_cpus_this_process_may_use(monkeypatch):
+    monkeypatch.setenv("BRANDNER_CPUS", "3")
+    assert load_config(None, []).train.resolved().workers == 3
+    assert load_config(None, ["workers=2"]).train.resolved().workers == 2
+    assert load_config(None, ["sparse_embeddings=true"]).train.resolved().workers == 1  # lazy Adam is serial
+
+
+def test_training_with_the_default_uses_the_cpus_and_a_resume_keeps_the_interrupted_count(tmp_path, monkeypatch):
+    from brandner.training.job import fit
+
+    train, dev = synthetic_sentences(30), synthetic_sentences(6, seed=1)
+    monkeypatch.setenv("BRANDNER_CPUS", "2")
+    summary = fit(train, dev, load_config(None, TINY + ["max_epochs=1"]), tmp_path / "m.pt")
+    assert summary["config"]["train"]["workers"] == 2
+    monkeypatch.setenv("BRANDNER_CPUS", "1")  # resumed on a smaller machine: still the run's 2 workers
+    summary = fit(train, dev, load_config(None, TINY + ["max_epochs=2"]), tmp_path / "m.pt", resume=True)
+    assert summary["config"]["train"]["workers"] == 2
 
 
 def test_without_fork_parallel_training_is_refused_with_a_way_out(monkeypatch):
