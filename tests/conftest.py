@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,6 +20,10 @@ from brandner.data.sentence import Sentence, Span
 # take one CPU in tests, here and in the programs they start, so that a model trained in a test
 # is the same on every machine; the tests of those defaults set BRANDNER_CPUS themselves.
 os.environ["BRANDNER_CPUS"] = "1"
+# ONNX graphs exported from model files (brandner.tagging.onnx_cache) go to a folder of this run.
+_CACHE = tempfile.mkdtemp(prefix="brandner-cache-")
+os.environ["BRANDNER_CACHE"] = _CACHE
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -17,6 +17,10 @@ def add_models(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-m", "--model", required=True, action="append", metavar="MODEL",
                         help="a model file (PyTorch or ONNX); repeat to tag with the ensemble of several "
                              "trained with the same features and tags (the mean of their scores)")
+    parser.add_argument("--backend", choices=("auto", "onnx", "torch"), default="auto",
+                        help="what computes a model file's scores: auto (default) onnxruntime where it is "
+                             "installed (the model exported once, cached; the same entities, faster), else "
+                             "PyTorch; onnx; torch")
 
 
 def models(args: argparse.Namespace) -> str | list[str]:

@@ -23,14 +23,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def evaluate_model(model: str | list[str], corpus: str | None = None, split: str = "test", file: str | None = None,
-                   data_dir: str | None = None) -> Report:
+                   data_dir: str | None = None, backend: str = "auto") -> Report:
     """Scores of the model in ``model`` (or of the ensemble of a list of files) on a corpus
     split or an annotated file."""
     sentences = corpus_split(corpus, split, data_dir) if corpus else read_sentences(file)
-    return Tagger.load(model).evaluate(sentences)
+    return Tagger.load(model, backend=backend).evaluate(sentences)
 
 
 def run(args: argparse.Namespace) -> int:
-    report = evaluate_model(models(args), args.corpus, args.split, args.file, args.data_dir)
+    report = evaluate_model(models(args), args.corpus, args.split, args.file, args.data_dir, args.backend)
     print(json.dumps(report.to_dict(), ensure_ascii=False) if args.json else report.table())
     return 0

@@ -13,8 +13,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
+from brandner.cpus import available_cpus
 from brandner.errors import BrandnerError
 
 COMMANDS = ("train", "evaluate", "tag", "corpus", "convert", "embed", "serve", "export")
@@ -35,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s: %(message)s", stream=sys.stderr)
     try:
+        limit_threads()
         return args.func(args) or 0
     except (BrandnerError, FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError,
             PermissionError) as error:
@@ -44,6 +47,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("brandner: interrupted", file=sys.stderr)
         return 130
+
+
+def limit_threads() -> None:
+    """Size torch's threads (read when torch is first imported) by the CPUs this process may use,
+    not by the host's cores: in a container with a CPU quota, threads beyond it wait on each
+    other. An OMP_NUM_THREADS the user set wins."""
+    if "OMP_NUM_THREADS" not in os.environ:
+        os.environ["OMP_NUM_THREADS"] = str(available_cpus())
+        if "torch" in sys.modules:  # imported already (a caller's): too late for the variable
+            import torch
+
+            torch.set_num_threads(available_cpus())
 
 
 if __name__ == "__main__":

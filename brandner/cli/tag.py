@@ -50,13 +50,14 @@ def run(args: argparse.Namespace) -> int:
     gazetteers = parse_gazetteers(args.gazetteer) or None
     # fails early on a bad model file or word list
     model = models(args)
-    tagger = Tagger.load(model, batch_size=args.batch_size, int8=args.int8, gazetteers=gazetteers)
+    tagger = Tagger.load(model, batch_size=args.batch_size, int8=args.int8, gazetteers=gazetteers,
+                         backend=args.backend)
     with _input(args.input) as (lines, name), _output(args.output) as out:
         documents = read_documents(lines, name) if args.input else ((t, {}) for t in args.texts)
         if args.workers > 1:
             lines_out = tag_documents_parallel(model, documents, args.workers, batch_size=args.batch_size,
                                              int8=args.int8, scores=scores, min_score=args.min_score,
-                                             gazetteers=gazetteers)
+                                             gazetteers=gazetteers, backend=args.backend)
         else:
             lines_out = tag_documents(tagger, documents, scores=scores, min_score=args.min_score)
         if args.input:

@@ -83,6 +83,15 @@ def export_onnx(model: BiLSTMTagger, encoder: Encoder, path: str | Path, opset: 
     ``int8`` then stores the LSTM and projection weights as 8-bit integers (onnxruntime's
     dynamic quantisation, as ``Tagger(int8=True)`` does in torch): faster, scores not exact.
     """
+    data = onnx_bytes(model, encoder, opset)
+    if int8:
+        data = _quantized(data)
+    with atomic_output(path) as temporary:
+        temporary.write_bytes(data)
+
+
+def onnx_bytes(model: BiLSTMTagger, encoder: Encoder, opset: int = OPSET) -> bytes:
+    """The float ONNX file of ``model`` and ``encoder`` as bytes, checked to give the model's tag scores."""
     if opset < MIN_OPSET:
         raise BrandnerError(f"opset {opset} is too old for this graph (its sorting needs {MIN_OPSET} or later)")
     was_training = model.training
@@ -92,10 +101,7 @@ def export_onnx(model: BiLSTMTagger, encoder: Encoder, path: str | Path, opset: 
         _check_scores(model, encoder, data)
     finally:
         model.train(was_training)
-    if int8:
-        data = _quantized(data)
-    with atomic_output(path) as temporary:
-        temporary.write_bytes(data)
+    return data
 
 
 def _onnx_bytes(model: BiLSTMTagger, encoder: Encoder, opset: int) -> bytes:

@@ -124,7 +124,12 @@ class OnnxModel:
 def load_onnx(path: str | Path, threads: int | None) -> OnnxModel:
     """The graph (run with ``threads`` threads, None: onnxruntime's default), config, encoder and
     CRF scores of an ONNX file written by ``brandner export``."""
-    runner = session(path, threads)
+    return onnx_from_bytes(path, threads, path)
+
+
+def onnx_from_bytes(model: str | Path | bytes, threads: int | None, path: str | Path) -> OnnxModel:
+    """:func:`load_onnx` for a file or the bytes of one (``path`` names it in errors)."""
+    runner = session(model, threads)
     metadata = runner.get_modelmeta().custom_metadata_map
     if metadata.get(META_FORMAT) != FORMAT:
         raise BrandnerError(f"{path}: an ONNX model without brandner's metadata (write it with 'brandner export')")

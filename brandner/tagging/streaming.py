@@ -82,7 +82,7 @@ def tag_documents(tagger: Tagger, documents: Iterable[Document], chunk_size: int
 def tag_documents_parallel(model: str | list[str], documents: Iterable[Document], workers: int, chunk_size: int = 1024,
                            batch_size: int = 256, int8: bool = False, scores: bool = False,
                            min_score: float | None = None,
-                           gazetteers: dict[str, list[str]] | None = None) -> Iterator[str]:
+                           gazetteers: dict[str, list[str]] | None = None, backend: str = "auto") -> Iterator[str]:
     """Like :func:`tag_documents`, spread over ``workers`` processes (one torch thread each).
 
     Workers return finished JSON lines, so this process only reads and writes. At
@@ -93,7 +93,7 @@ def tag_documents_parallel(model: str | list[str], documents: Iterable[Document]
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     context = multiprocessing.get_context("spawn")  # forking a process that holds torch threads can hang
-    load = partial(worker.load, model, 1, batch_size=batch_size, int8=int8, gazetteers=gazetteers)
+    load = partial(worker.load, model, 1, batch_size=batch_size, int8=int8, gazetteers=gazetteers, backend=backend)
     with ProcessPoolExecutor(workers, mp_context=context, initializer=load) as pool:
         pending: deque = deque()
         documents = iter(documents)

@@ -23,9 +23,11 @@ from brandner.data.metrics import Report, score
 from brandner.data.schemes import OUTSIDE
 from brandner.data.sentence import Sentence, Span
 from brandner.data.text import split_chunks, trim_span
+from brandner.cpus import available_cpus
 from brandner.errors import BrandnerError
 from brandner.tagging.backend import MeanBackend, ScoreBackend
 from brandner.tagging.onnx_backend import is_onnx_file
+from brandner.tagging.onnx_cache import load_through_onnx, onnxruntime_available
 
 if TYPE_CHECKING:
     from brandner.config import ModelConfig
@@ -69,10 +71,17 @@ class Tagger:
     @classmethod
     def load(cls, path: str | Path | Sequence[str | Path], batch_size: int = 256, int8: bool = False,
              threads: int | None = None,
-             gazetteers: Mapping[str, str | Path | Sequence[str | Path]] | None = None) -> "Tagger":
+             gazetteers: Mapping[str, str | Path | Sequence[str | Path]] | None = None,
+             backend: str = "auto") -> "Tagger":
         """A Tagger for a PyTorch model file or an ONNX file from ``brandner export`` (told apart
-        by content, not suffix). ``threads`` is onnxruntime's thread count for an ONNX file
-        (default: onnxruntime's, one per physical core); torch's own is global.
+        by content, not suffix). ``threads`` is onnxruntime's thread count (default: the CPUs
+        this process may use, brandner.cpus); torch's own is global.
+
+        ``backend`` says what computes a PyTorch model file's tag scores: ``"auto"`` (the
+        default) onnxruntime where it is installed, the network exported once and cached
+        (brandner.tagging.onnx_cache: the same entities, faster, and later loads skip
+        PyTorch), else PyTorch; ``"onnx"`` onnxruntime or an error; ``"torch"`` PyTorch
+        (``model`` is then the network). ``int8`` always tags in PyTorch.
 
         A list of files gives their :meth:`ensemble`.
 
@@ -86,11 +95,15 @@ class Tagger:
             raise TypeError(f"int8 must be True or False, got {int8!r}")
         if gazetteers is not None and not isinstance(gazetteers, Mapping):
             raise TypeError(f"gazetteers maps a type to its word list file(s), got {type(gazetteers).__name__}")
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+        if threads is None:
+            threads = available_cpus()
         if not isinstance(path, (str, Path)):
             paths = list(path)
             if not paths:
                 raise ValueError("an ensemble needs at least one model file")
-            tagger = cls.ensemble([cls.load(p, batch_size, int8, threads) for p in paths])
+            tagger = cls.ensemble([cls.load(p, batch_size, int8, threads, backend=backend) for p in paths])
         elif is_onnx_file(path):
             if int8:
                 raise BrandnerError(f"{path}: int8 quantisation is for PyTorch model files; "
@@ -98,6 +111,12 @@ class Tagger:
             from brandner.tagging.onnx_backend import load_onnx  # onnxruntime is an optional dependency
 
             loaded = load_onnx(path, threads)
+            tagger = cls(loaded.backend, loaded.config, loaded.encoder, batch_size)
+        elif backend == "onnx" or (backend == "auto" and not int8 and onnxruntime_available()):
+            if int8:
+                raise BrandnerError(f"{path}: int8 tags in PyTorch (backend='torch'); for onnxruntime, "
+                                    "quantise when exporting (brandner export --int8)")
+            loaded = load_through_onnx(path, threads)
             tagger = cls(loaded.backend, loaded.config, loaded.encoder, batch_size)
         else:
             from brandner.model.model_file import load_model
@@ -313,6 +332,9 @@ class Tagger:
 
 Piece = tuple[int, int, int]  # (text index, start, end): one chunk of one text
 
+
+# What computes a PyTorch model file's tag scores (Tagger.load's ``backend``).
+BACKENDS = ("auto", "onnx", "torch")
 
 # Decoding keeps k paths per tag at every position: the bound keeps a careless k from allocating gigabytes.
 MAX_NBEST = 1000

@@ -8,9 +8,9 @@ Used by ``brandner tag --workers`` (streaming.py) and by the server's tagging pr
 from __future__ import annotations
 
 import signal
+import sys
 from typing import Any
 
-from brandner.tagging.onnx_backend import is_onnx_file
 from brandner.tagging.tagger import Tagger
 
 _tagger: Tagger | None = None
@@ -21,12 +21,11 @@ def load(model: str | list[str], threads: int | None, **options: Any) -> None:
     as for :meth:`Tagger.load`); ``threads`` is the model's intra-op thread count, torch's or
     onnxruntime's (None: their choice)."""
     global _tagger
-    files = [model] if isinstance(model, str) else model
-    if threads is not None and not all(is_onnx_file(f) for f in files):
-        import torch  # only for a PyTorch model: an ONNX model tags without loading PyTorch
+    _tagger = Tagger.load(model, threads=threads, **options)
+    if threads is not None and "torch" in sys.modules:  # a model tagged by PyTorch (never imported for ONNX)
+        import torch
 
         torch.set_num_threads(threads)
-    _tagger = Tagger.load(model, threads=threads, **options)
 
 
 def load_ignoring_interrupts(model: str | list[str], threads: int | None, **options: Any) -> None:

@@ -201,7 +201,7 @@ def _summary(output: Path, config: Config, state: TrainState, dev: Sequence[Sent
              test: Sequence[Sentence] | None, seconds: float, n_train: int) -> dict:
     if not output.exists():
         raise BrandnerError(f"{output}: no model was saved (no epoch finished)")
-    best = Tagger.load(output)
+    best = Tagger.load(output, backend="torch")  # the network is in memory: no export to cache
     summary = {"model": str(output), "epochs_run": state.epoch, "best_epoch": state.best_epoch,
                "dev": best.evaluate(dev).to_dict(),
                "train_seconds": round(seconds, 3),

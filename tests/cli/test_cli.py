@@ -182,3 +182,22 @@ def test_tag_int8_in_workers(trained):
     result = brandner("tag", "-m", "model.pt", "-i", "few.txt", "--int8", "--workers", "2", cwd=work)
     assert result.returncode == 0, result.stderr
     assert [json.loads(line)["string"] for line in result.stdout.splitlines()] == ["我买了特步鞋", "华为手机真好用"]
+
+
+def test_the_cli_sizes_torch_threads_by_the_cpus_it_may_use(monkeypatch):
+    import torch
+
+    from brandner.cli.main import limit_threads
+
+    before = torch.get_num_threads()
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setenv("BRANDNER_CPUS", "1")
+    try:
+        limit_threads()
+        assert os.environ["OMP_NUM_THREADS"] == "1" and torch.get_num_threads() == 1
+        monkeypatch.setenv("OMP_NUM_THREADS", "2")  # the user's setting wins
+        torch.set_num_threads(before)
+        limit_threads()
+        assert torch.get_num_threads() == before
+    finally:
+        torch.set_num_threads(before)

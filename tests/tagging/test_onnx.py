@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from brandner import Tagger
+from brandner.cpus import available_cpus
 from brandner.cli.main import main
 from brandner.config import ModelConfig, load_config
 from brandner.data.batching import pad
@@ -40,7 +41,7 @@ def exported(tiny_model, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def taggers(exported) -> tuple[Tagger, Tagger]:
-    return Tagger.load(exported / "model.pt"), Tagger.load(exported / "model.onnx")
+    return Tagger.load(exported / "model.pt", backend="torch"), Tagger.load(exported / "model.onnx")
 
 
 def mixed_texts() -> list[str]:
@@ -135,11 +136,11 @@ def test_int8_export_quantises_the_lstm_and_projection(exported, taggers):
 
 
 def test_thread_count_is_settable(exported):
-    """Given, or left to onnxruntime (0: one thread per physical core), with no call into PyTorch."""
+    """Given, or the CPUs this process may use (brandner.cpus), with no call into PyTorch."""
     tagger = Tagger.load(exported / "model.onnx", threads=2)
     assert tagger.backend.session.get_session_options().intra_op_num_threads == 2
     default = Tagger.load(exported / "model.onnx")
-    assert default.backend.session.get_session_options().intra_op_num_threads == 0
+    assert default.backend.session.get_session_options().intra_op_num_threads == available_cpus()
     with pytest.raises(ValueError, match="threads"):
         Tagger.load(exported / "model.onnx", threads=0)
 

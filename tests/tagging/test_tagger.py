@@ -175,7 +175,8 @@ def test_the_softmax_head_tags_too(tmp_path):
     assert summary["dev"]["f1"] > 0.5
     result = Tagger.load(path).predict("我买了特步鞋")
     check_offsets(result)
-    assert Tagger.load(path).model.crf is None
+    assert Tagger.load(path, backend="torch").model.crf is None
+    assert Tagger.load(path, backend="torch").predict("我买了特步鞋") == result  # the default runs onnxruntime
 
 
 def test_int8_tagging_stays_close_to_the_float_model(tiny_model):
@@ -185,7 +186,7 @@ def test_int8_tagging_stays_close_to_the_float_model(tiny_model):
     int8 = Tagger.load(tiny_model, int8=True)
     assert abs(int8.evaluate(sentences).micro.f1 - float_f1) <= 0.03
     check_offsets(int8.predict("我买了特步鞋"))
-    assert Tagger.load(tiny_model).model.lstm.__class__ is torch.nn.LSTM  # the float model is untouched
+    assert Tagger.load(tiny_model, backend="torch").model.lstm.__class__ is torch.nn.LSTM  # the float model is untouched
 
 
 def test_span_reading_of_a_padded_batch_agrees_row_by_row():
@@ -222,7 +223,7 @@ def test_any_score_backend_plugs_into_the_constructor(tiny_model):
     doubled back) tags as Tagger.load does; model is the network only for the torch backend."""
     from brandner.tagging.torch_backend import TorchBackend
 
-    loaded = Tagger.load(tiny_model)
+    loaded = Tagger.load(tiny_model, backend="torch")
     inner = TorchBackend(loaded.model)
 
     class Scaled:
