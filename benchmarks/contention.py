@@ -12,7 +12,7 @@ ecommerce --epochs E``: sentences/s of the training steps, from the summary) and
 the same texts in process) are timed quiet, then beside one competing process: a Python
 busy loop (one core) or a PyTorch matrix-multiply loop with two threads. Each busy rate is
 given as a share of the same way's quiet rate, and each quiet rate as a multiple of the
-reference's, all from this run (the machine's speed drifts between runs). One thing is
+reference's, all from this run; then the median latency of one text tagged alone (quiet) (the machine's speed drifts between runs). One thing is
 timed at a time; the competitor starts before the timed run and is killed after it.
 
 The table replaces this script's section of docs/benchmarks.md unless ``--no-write``.
@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -91,6 +92,40 @@ def tag_rate(args: argparse.Namespace, extra: list[str] | None, model: Path, tex
     return args.lines / (time.perf_counter() - started)
 
 
+def latency_ms(args: argparse.Namespace, model: Path | None, texts: Path) -> float:
+    """The median milliseconds to tag one text alone (each of the first 500 lines of ``texts`` in
+    turn, in process, in a child process of its own): brandner's defaults, or the reference."""
+    command = [sys.executable, __file__, "--latency", str(texts), "--data-dir", args.data_dir]
+    if model is not None:
+        command += ["--model", str(model)]
+    out = subprocess.run(command, check=True, capture_output=True, text=True, env=clean_env(args.data_dir))
+    return json.loads(out.stdout)["p50_ms"]
+
+
+def measure_latency(args: argparse.Namespace) -> None:
+    texts = Path(args.latency).read_text(encoding="utf-8").splitlines()[:500]
+    if args.model:
+        from brandner.cpus import available_cpus
+        from brandner.tagging.tagger import Tagger
+
+        os.environ.setdefault("OMP_NUM_THREADS", str(available_cpus()))  # as the command line does
+        predict = Tagger.load(args.model).predict
+    else:
+        from benchmarks.reference_torchcrf import ReferenceNER
+        from brandner.data.corpora import load_split
+
+        ner = ReferenceNER.from_sentences(load_split("ecommerce", "train", args.data_dir), 1)
+        predict = lambda text: ner.predict([text], 1)  # noqa: E731
+    for text in texts[:50]:  # warm up
+        predict(text)
+    times = []
+    for text in texts:
+        started = time.perf_counter()
+        predict(text)
+        times.append(time.perf_counter() - started)
+    print(json.dumps({"p50_ms": 1000 * statistics.median(times)}))
+
+
 def reference(args: argparse.Namespace) -> None:
     """The reference's rate, printed as JSON: run in a child process by the two functions above."""
     from benchmarks.reference_torchcrf import ReferenceNER
@@ -131,7 +166,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-write", action="store_true", help="print the table only")
     parser.add_argument("--reference-train", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--reference-tag", help=argparse.SUPPRESS)
+    parser.add_argument("--latency", help=argparse.SUPPRESS)
+    parser.add_argument("--model", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.latency:
+        return measure_latency(args)
     if args.reference_train or args.reference_tag:
         return reference(args)
     from brandner.data.corpora import load_split
@@ -147,6 +186,8 @@ def main(argv: list[str] | None = None) -> None:
         os.environ["BRANDNER_CACHE"] = str(folder / "cache")
         subprocess.run(brandner_command() + ["tag", "-m", str(model), "warm the ONNX cache"], check=True,
                        capture_output=True, env=clean_env(args.data_dir))
+        latency = {"brandner, defaults": latency_ms(args, model, texts), "reference (pytorch-crf)":
+                   latency_ms(args, None, texts)}
         training: dict[str, dict[str, float]] = {}
         tagging: dict[str, dict[str, float]] = {}
         for name, competitor in COMPETITORS.items():
@@ -159,7 +200,8 @@ def main(argv: list[str] | None = None) -> None:
     body = (f"ecommerce: training {args.epochs} epochs (sentences/s of the steps), tagging {args.lines:,} test "
             f"titles cycled (lines/s, whole process; the reference in process). One competing process at a time; "
             f"{os.cpu_count()} cores.\n\n" + table("training", training, "sentences/s") + "\n"
-            + table("tagging", tagging, "lines/s"))
+            + table("tagging", tagging, "lines/s") + "\nOne text at a time, in process, quiet: median "
+            + ", ".join(f"{way} {ms:.2f} ms" for way, ms in latency.items()) + ".\n")
     publish("the defaults on a busy machine, against the reference", body, not args.no_write)
 
 
