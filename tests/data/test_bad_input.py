@@ -12,6 +12,7 @@ import pytest
 from brandner.cli.common import read_sentences
 from brandner.data.formats import MAX_JSON_DEPTH, read_file
 from brandner.data.sentence import Sentence, Span
+from brandner.data.vectors import read_word2vec
 from brandner.errors import BrandnerError, InputFileError
 
 DEEP = '{"string": "特步", "x": ' + "[" * 100_000 + "]" * 100_000 + "}"
@@ -67,6 +68,14 @@ def test_an_error_about_a_long_line_quotes_a_little_of_it(tmp_path, text, name):
     message = str(read_error(path))
     assert message.startswith(f"{path}:1: ") and "\n" not in message
     assert len(message) <= len(str(path)) + 300 and "…" in message
+
+
+@pytest.mark.parametrize("header, line", [("\u00b2 3", 2), ("1" * 5000 + " 3", 2), ("x" * 200_000, 1)])
+def test_a_vectors_file_with_an_odd_header_or_long_token_is_a_line_error(tmp_path, header, line):
+    path = put(tmp_path, f"{header}\n特 1 2 3\n", "v.vec")
+    with pytest.raises(InputFileError) as caught:
+        read_word2vec(path)
+    assert caught.value.line == line and len(str(caught.value)) < len(str(path)) + 200
 
 
 # ---------------------------------------------------------------- entity types

@@ -1,6 +1,6 @@
 """Fuzzing the readers (hypothesis, a fixed budget, derandomised so CI is repeatable): random bytes,
-column lines, JSON records and their mangled text fed to the column, JSON lines and CLUENER readers
-and to ``tag -i``'s read_documents. Each either reads or raises InputFileError as one short line
+column lines, JSON records and their mangled text fed to the column, JSON lines and CLUENER readers,
+to ``tag -i``'s read_documents and to the word2vec vectors reader. Each either reads or raises InputFileError as one short line
 ``path:line: what``; nothing else escapes, and what is read holds only valid spans and types."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from brandner.data.formats import ReadResult, parse_cluener, parse_columns, parse_jsonl, read_file
 from brandner.data.schemes import check_type
+from brandner.data.vectors import read_word2vec
 from brandner.errors import MESSAGE_LIMIT, InputFileError
 from brandner.tagging.streaming import BadLine, read_documents
 
@@ -137,7 +138,6 @@ def test_any_file_read_with_its_format_guessed(folder, data):
         result = read_file(path)
     except InputFileError as error:
         assert error.path == str(path)
-        error.path = PATH  # so that check_error can compare the text
         check_error(InputFileError(PATH, error.line, error.message), data.count(b"\n") + 1)
     else:
         check_result(result)
@@ -158,3 +158,20 @@ def test_tag_input(data):
             text, fields = item
             assert isinstance(text, str) and isinstance(fields, dict)
             json.dumps([text, fields], ensure_ascii=False).encode("utf-8")  # the tagger can write it
+
+
+VECTOR_LINE = st.lists(st.one_of(CHARS, st.sampled_from(["1", "-0.5", "1e40", "nan", "inf", "²", "1" * 30, "3"])),
+                       max_size=4).map(" ".join)
+
+
+@FUZZ
+@given(st.one_of(st.binary(max_size=100), st.lists(VECTOR_LINE, max_size=5).map(as_bytes)))
+def test_vectors_reader(folder, data):
+    path = folder / PATH
+    path.write_bytes(data)
+    try:
+        tokens, matrix = read_word2vec(path)
+    except InputFileError as error:
+        check_error(InputFileError(PATH, error.line, error.message), data.count(b"\n") + 1)
+    else:
+        assert matrix.shape[0] == len(tokens) and matrix.shape[1] > 0
