@@ -188,6 +188,8 @@ def load_config(path: str | Path | None = None, overrides: Iterable[str] = ()) -
             raise BrandnerError(f"{path}: not valid TOML: {error}") from None
         except UnicodeDecodeError:
             raise BrandnerError(f"{path}: not UTF-8 text (TOML files are UTF-8)") from None
+        except (RecursionError, ValueError) as error:  # past Python's nesting or integer-digit limits
+            raise BrandnerError(f"{path}: not readable TOML: {_past_limits(error)}") from None
         Config.from_dict(loaded, str(path))  # validates before merging
         for section, values in loaded.items():
             data[section].update(values)
@@ -217,7 +219,16 @@ def _parse_override(text: str) -> tuple[str, str, Any]:
         if raw.strip().startswith(('"', "'")):  # meant as a TOML string, so not a bare word
             raise BrandnerError(f"--set {key}: {raw.strip()} is not a valid TOML string ({error})") from None
         value = raw.strip()  # a bare word is a string
+    except (RecursionError, ValueError) as error:
+        raise BrandnerError(f"--set {key}: {_past_limits(error)}") from None
     return section, name, value
+
+
+def _past_limits(error: Exception) -> str:
+    """What tomllib's RecursionError or integer-conversion ValueError means, in a few words."""
+    if isinstance(error, RecursionError):
+        return "nested too deeply"
+    return str(error).partition(":")[0].lower()  # the rest tells how to raise Python's limit
 
 
 def _word_lists(value: object) -> tuple[str, ...]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 
 import pytest
@@ -75,6 +76,17 @@ def test_a_config_file_that_is_not_utf8_is_an_error(tmp_path):
     path.write_bytes(b"[train]\nlr = 0.1 # \xff\n")
     with pytest.raises(BrandnerError, match="bad.toml: not UTF-8 text"):
         load_config(path)
+
+
+@pytest.mark.parametrize("value, message", [("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+                                            ("1" * 5000, "exceeds the limit (4300 digits)")])
+def test_toml_past_pythons_limits_is_an_error_not_a_traceback(tmp_path, value, message):
+    path = tmp_path / "c.toml"
+    path.write_text(f"[train]\nseed = {value}\n", encoding="utf-8")
+    with pytest.raises(BrandnerError, match="^" + re.escape(f"{path}: not readable TOML: {message}")):
+        load_config(path)
+    with pytest.raises(BrandnerError, match="^" + re.escape(f"--set seed: {message}")):
+        load_config(None, [f"seed={value}"])
 
 
 def test_configs_are_frozen():

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from brandner.data.sentence import Sentence
+from brandner.errors import BrandnerError
 
 
 def add_data_dir(parser: argparse.ArgumentParser) -> None:
@@ -29,11 +30,19 @@ def models(args: argparse.Namespace) -> str | list[str]:
 
 
 def read_sentences(path: str | Path) -> list[Sentence]:
-    """Annotated sentences from a file in any supported format (detected)."""
+    """Annotated sentences from a file in any supported format (detected); a file without
+    any (empty, blank, or only empty texts) is an error: it would train or score nothing."""
     from brandner.data.formats import read_file
-    return read_file(path).sentences
+    return _some(read_file(path).sentences, str(path))
 
 
 def corpus_split(name: str, split: str, data_dir: str | None) -> list[Sentence]:
+    """The sentences of a named corpus's split; none is an error, as for :func:`read_sentences`."""
     from brandner.data.corpora import load_split
-    return load_split(name, split, data_dir)
+    return _some(load_split(name, split, data_dir), f"{name} {split}")
+
+
+def _some(sentences: list[Sentence], source: str) -> list[Sentence]:
+    if not any(sentence.text for sentence in sentences):
+        raise BrandnerError(f"{source}: no sentences")
+    return sentences

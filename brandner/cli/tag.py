@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from contextlib import contextmanager
-from typing import IO, Iterator
+from itertools import chain, islice
+from typing import IO, Iterable, Iterator
 
 from tqdm import tqdm
 
 from brandner.atomic import atomic_output
 from brandner.cli.common import add_models, models
+from brandner.cpus import available_cpus
 from brandner.data.lexicon import parse_gazetteers
-from brandner.errors import BrandnerError
-from brandner.tagging.streaming import read_documents, tag_documents, tag_documents_parallel, write_lines
+from brandner.errors import BrandnerError, InputFileError
+from brandner.tagging.streaming import (
+    ON_ERROR,
+    BadLine,
+    Item,
+    read_documents,
+    tag_documents,
+    tag_documents_parallel,
+    write_lines,
+)
 from brandner.tagging.tagger import Tagger
+
+log = logging.getLogger("brandner")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -25,8 +38,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="one document per line, plain text or JSON lines with 'string'/'text' ('-': stdin)")
     parser.add_argument("-o", "--output", metavar="FILE", help="write JSON lines here (default: stdout)")
     parser.add_argument("--batch-size", type=int, default=256, help="sentences per model batch")
-    parser.add_argument("--workers", type=int, default=1,
-                        help="processes tagging in parallel (one torch thread each); output stays in input order")
+    parser.add_argument("--workers", type=int,
+                        help="processes tagging in parallel (one thread each); output stays in input order "
+                             f"(default: as many as the CPUs allow once the input passes {PARALLEL_FROM:,} lines, "
+                             "else 1)")
     parser.add_argument("--gazetteer", metavar="TYPE=FILE", action="append", default=[],
                         help="replace the model's gazetteer of this type by this word list (repeatable; "
                              "a type given twice reads both files)")
@@ -36,34 +51,82 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="give each entity a \"score\": the model's probability of exactly that span and type")
     parser.add_argument("--min-score", type=float, metavar="P",
                         help="leave out entities scoring below P (0 to 1); implies --scores")
+    parser.add_argument("--on-error", choices=ON_ERROR, default="fail",
+                        help="at a line of -i FILE that cannot be read: 'fail' stops there with its error "
+                             "(exit 1) after writing every line before it; 'skip' writes "
+                             "{\"error\": \"FILE:LINE: what\", \"line\": LINE} in its place, goes on, and counts "
+                             "the skipped lines at the end (exit 0) (default: %(default)s)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     if bool(args.texts) == bool(args.input):
         raise BrandnerError("give texts to tag or -i FILE, not both and not neither")
-    if args.workers < 1 or args.batch_size < 1:
+    if (args.workers is not None and args.workers < 1) or args.batch_size < 1:
         raise BrandnerError("--workers and --batch-size must be at least 1")
     if args.min_score is not None and not 0 <= args.min_score <= 1:
         raise BrandnerError(f"--min-score must be between 0 and 1, got {args.min_score}")
-    scores = args.scores or args.min_score is not None
     gazetteers = parse_gazetteers(args.gazetteer) or None
     # fails early on a bad model file or word list
     model = models(args)
     tagger = Tagger.load(model, batch_size=args.batch_size, int8=args.int8, gazetteers=gazetteers,
                          backend=args.backend)
+    skipped = _Skipped()
     with _input(args.input) as (lines, name), _output(args.output) as out:
-        documents = read_documents(lines, name) if args.input else ((t, {}) for t in args.texts)
-        if args.workers > 1:
-            lines_out = tag_documents_parallel(model, documents, args.workers, batch_size=args.batch_size,
-                                             int8=args.int8, scores=scores, min_score=args.min_score,
-                                             gazetteers=gazetteers, backend=args.backend)
+        documents = skipped.noted(read_documents(lines, name)) if args.input else ((t, {}) for t in args.texts)
+        try:
+            write_lines(_tagged(args, model, tagger, gazetteers, documents), out)
+        except InputFileError as error:  # --on-error fail: the lines before it are written, and kept
+            failure: InputFileError | None = error
         else:
-            lines_out = tag_documents(tagger, documents, scores=scores, min_score=args.min_score)
-        if args.input:
-            lines_out = tqdm(lines_out, unit=" lines", desc="tagging", disable=None, file=sys.stderr)
-        write_lines(lines_out, out)
+            failure = None
+    if failure is not None:
+        kept = f"; {args.output} holds the {failure.line - 1} lines before it" if args.output else ""
+        raise BrandnerError(f"{failure}{kept}")
+    if skipped.count:
+        log.warning("%s: %d lines skipped, an error record in the place of each; the first: %s",
+                    name, skipped.count, skipped.first)
     return 0
+
+
+def _tagged(args: argparse.Namespace, model: str | list[str], tagger: Tagger, gazetteers: dict[str, list[str]] | None,
+            documents: Iterable[Item]) -> Iterable[str]:
+    """The output lines: in worker processes or in this one, with a progress bar for a file."""
+    scores = args.scores or args.min_score is not None
+    workers = args.workers
+    if workers is None:  # starting workers pays off for a large input only: read ahead to see
+        head = list(islice(documents, PARALLEL_FROM))
+        workers = available_cpus() if len(head) == PARALLEL_FROM else 1
+        documents = chain(head, documents)
+        if workers > 1:
+            log.info("tagging in %d processes, as many as the CPUs allow (--workers 1: in this one)", workers)
+    if workers > 1:
+        lines = tag_documents_parallel(model, documents, workers, batch_size=args.batch_size, int8=args.int8,
+                                       scores=scores, min_score=args.min_score, gazetteers=gazetteers,
+                                       on_error=args.on_error, backend=args.backend)
+    else:
+        lines = tag_documents(tagger, documents, scores=scores, min_score=args.min_score, on_error=args.on_error)
+    return tqdm(lines, unit=" lines", desc="tagging", disable=None, file=sys.stderr) if args.input else lines
+
+
+# Lines of input from which `tag` starts workers by default: below it, starting them (about a
+# second) costs more than they save.
+PARALLEL_FROM = 10_000
+
+
+class _Skipped:
+    """Counts the bad lines passing by, and keeps the first one's error."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.first: InputFileError | None = None
+
+    def noted(self, items: Iterable[Item]) -> Iterator[Item]:
+        for item in items:
+            if isinstance(item, BadLine):
+                self.count += 1
+                self.first = self.first or item.error
+            yield item
 
 
 @contextmanager

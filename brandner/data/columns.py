@@ -17,9 +17,9 @@ import logging
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
-from brandner.data.schemes import IOBES, Role, Scheme, as_scheme, detect_scheme, spans_from_roles
+from brandner.data.schemes import IOBES, Role, Scheme, as_scheme, check_type, detect_scheme, spans_from_roles
 from brandner.data.sentence import Sentence
-from brandner.errors import BrandnerError, InputFileError
+from brandner.errors import BrandnerError, InputFileError, quote
 
 log = logging.getLogger("brandner")
 
@@ -48,23 +48,32 @@ def parse_columns(lines: Iterable[str], path: str = "<lines>", scheme: Scheme | 
     parsed = _parse_tags(distinct, blocks, used, path, "given" if declared else "detected from the file's tags")
     sentences: list[Sentence] = []
     repairs = 0
+    unclosed: list[int] = []  # the line of each entity's first tag
     for block in blocks:
-        spans, repaired = spans_from_roles([parsed[tag] for tag in block.tags])
+        roles = [parsed[tag] for tag in block.tags]
+        spans, repaired = spans_from_roles(roles)
         sentences.append(Sentence(_block_text(block, char_digit, path), tuple(spans)))
         repairs += repaired
+        if used.closes_entities:
+            unclosed += [block.first + s.start for s in spans if roles[s.end - 1][0] not in ("end", "single")]
     if repairs:
         log.warning("%s: repaired %d entities whose I-/M-/E- tag did not continue an entity", path, repairs)
-    return ColumnsRead(sentences, used, repairs)
+    if unclosed:
+        log.warning("%s: closed %d entities that had no E-/S- tag (%s), the first at line %d",
+                    path, len(unclosed), used.name, unclosed[0])
+    return ColumnsRead(sentences, used, repairs, len(unclosed))
 
 
 @dataclass(frozen=True)
 class ColumnsRead:
-    """The sentences of a column file, its tag scheme, and how many entities were repaired
-    (started by an I-/M-/E- tag that continued none)."""
+    """The sentences of a column file, its tag scheme, how many entities were repaired
+    (started by an I-/M-/E- tag that continued none) and how many were closed without an end
+    tag (in a scheme that has one: IOBES, BMES)."""
 
     sentences: list[Sentence]
     scheme: Scheme
     repairs: int
+    unclosed: int = 0
 
 
 @dataclass
@@ -90,7 +99,7 @@ def _column_blocks(lines: Iterable[str], path: str) -> Iterator[_Block]:
         if not sep or " " in tag:
             token, sep, tag = line.rpartition(" ")
         if not token:
-            raise InputFileError(path, number, f"expected a character, a tab or a space, and a tag; got {line!r}")
+            raise InputFileError(path, number, f"expected a character, a tab or a space, and a tag; got {quote(line)}")
         if not block.tokens:
             block.first = number
         block.tokens.append(token)
@@ -111,13 +120,18 @@ def _parse_tags(distinct: set[str], blocks: list[_Block], scheme: Scheme, path: 
     errors: dict[str, str] = {}
     for tag in distinct:
         try:
-            parsed[tag] = scheme.parse(tag)
+            role, type_ = scheme.parse(tag)
         except ValueError as error:
-            errors[tag] = str(error)
+            errors[tag] = f"{error}; the {scheme.name} scheme was {how}"
+            continue
+        try:
+            parsed[tag] = role, None if type_ is None else check_type(type_)
+        except ValueError as error:
+            errors[tag] = f"tag {quote(tag)}: {error}"
     if errors:
         number, tag = next((block.first + i, tag) for block in blocks
                            for i, tag in enumerate(block.tags) if tag in errors)
-        raise InputFileError(path, number, f"{errors[tag]}; the {scheme.name} scheme was {how}")
+        raise InputFileError(path, number, errors[tag])
     return parsed
 
 
@@ -135,12 +149,12 @@ def _token_char(token: str, char_digit: bool, path: str, number: int) -> str:
         if char == _REPLACEMENT and position.startswith(_REPLACEMENT):
             position = position[1:]
         if not (position.isascii() and position.isdigit()):
-            raise InputFileError(path, number, f"token {token!r} is not a character followed by "
+            raise InputFileError(path, number, f"token {quote(token)} is not a character followed by "
                                                "its word position, as in Weibo's '科0'")
         return char
     char = token.rstrip(" \t") or token[0]  # "a  O": two spaces before the tag
     if len(char) != 1:
-        raise InputFileError(path, number, f"token {token!r} has {len(token)} characters, expected one "
+        raise InputFileError(path, number, f"token {quote(token)} has {len(token)} characters, expected one "
                                            "(or, in a file where every token is so, a character and "
                                            "its word position, as in Weibo's '科0')")
     return char

@@ -35,13 +35,16 @@ from typing import Callable, Iterable, Iterator
 
 from brandner.atomic import atomic_output
 from brandner.data.columns import format_columns, parse_columns
-from brandner.data.schemes import IOBES, Scheme, as_scheme
+from brandner.data.schemes import IOBES, Scheme, as_scheme, check_type
 from brandner.data.sentence import Sentence, Span
 from brandner.data.text import LONE_SURROGATE, writable
-from brandner.errors import BrandnerError, InputFileError
+from brandner.errors import BrandnerError, InputFileError, NotJSONError, quote
 
 FORMATS = ("columns", "jsonl", "cluener")
 OVERLAP_POLICIES = ("error", "outer")
+# How deep JSON input may nest (our formats need 5 levels): deeper, a record could reach Python's
+# recursion limit wherever it is later written or shown.
+MAX_JSON_DEPTH = 100
 log = logging.getLogger("brandner")
 
 RawSpans = tuple[str, list[Span]]  # a JSON record's text and its spans, unchecked for overlaps
@@ -52,7 +55,8 @@ class ReadResult:
     """What a reader found.
 
     ``scheme`` is the tag scheme of a column file (None for JSON formats);
-    ``repairs`` counts entities started by an I-/M-/E- tag that continued none;
+    ``repairs`` counts entities started by an I-/M-/E- tag that continued none,
+    ``unclosed`` those closed without their E-/S- tag (IOBES, BMES);
     ``dropped`` counts entities left out because they overlap a longer one
     (only with ``overlaps="outer"``).
     """
@@ -61,6 +65,7 @@ class ReadResult:
     scheme: Scheme | None = None
     repairs: int = 0
     dropped: int = 0
+    unclosed: int = 0
 
 
 # ---------------------------------------------------------------- reading
@@ -84,7 +89,7 @@ def read_file(path: str | Path, fmt: str = "auto", scheme: Scheme | str | None =
         fmt = guess_format(lines)
     if fmt == "columns":
         found = parse_columns(lines, name, scheme, char_digit)
-        return ReadResult(found.sentences, found.scheme, found.repairs)
+        return ReadResult(found.sentences, found.scheme, found.repairs, unclosed=found.unclosed)
     parse = parse_jsonl if fmt == "jsonl" else parse_cluener
     return parse(lines, name, overlaps)
 
@@ -103,15 +108,21 @@ def read_lines(path: str | Path) -> list[str]:
 
 
 def decoded_lines(raw_lines: Iterable[bytes], path: str | Path) -> Iterator[tuple[int, str]]:
-    """``(number, line)`` for the lines of a file opened in binary mode, each decoded on its own,
-    so that a byte that is not UTF-8 is reported on its line; line ends removed, a byte-order mark
-    dropped. Lines end at a line feed only: a lone carriage return stays inside its line."""
+    """``(number, line)`` for the lines of a file opened in binary mode, each decoded on its own
+    (:func:`decode_line`), so that a byte that is not UTF-8 is reported on its line."""
     for number, raw in enumerate(raw_lines, start=1):
-        try:
-            line = raw.decode("utf-8").rstrip("\r\n")
-        except UnicodeDecodeError:
-            raise InputFileError(str(path), number, "not UTF-8 text") from None
-        yield number, line.removeprefix("\ufeff") if number == 1 else line
+        yield number, decode_line(raw, path, number)
+
+
+def decode_line(raw: bytes, path: str | Path, number: int) -> str:
+    """Line ``number`` of a file opened in binary mode as text: line end removed, a byte-order mark
+    dropped from line 1; not UTF-8 is an :class:`InputFileError`. Lines end at a line feed only: a
+    lone carriage return stays inside its line."""
+    try:
+        line = raw.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError:
+        raise InputFileError(str(path), number, "not UTF-8 text") from None
+    return line.removeprefix("\ufeff") if number == 1 else line
 
 
 def guess_format(lines: Iterable[str]) -> str:
@@ -128,10 +139,10 @@ def guess_format(lines: Iterable[str]) -> str:
             return "columns"
         json_seen = True
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            return "jsonl"  # the reader names the line and the JSON error
-        if not isinstance(record, dict) or "entities" in record or "string" in record:
+            record = json_record(line, "<guess>", 0)
+        except InputFileError:
+            return "jsonl"  # the reader names the line and the error
+        if "entities" in record or "string" in record:
             return "jsonl"
         if "label" in record:
             return "cluener"
@@ -156,7 +167,7 @@ def _parse_json_lines(lines: Iterable[str], path: str, overlaps: str,
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        text, spans = record_spans(_json_object(line, path, number), path, number)
+        text, spans = record_spans(json_record(line, path, number), path, number)
         kept = _without_overlaps(text, spans, overlaps, path, number)
         dropped += len(spans) - len(kept)
         sentences.append(Sentence(text, tuple(kept)))
@@ -165,16 +176,46 @@ def _parse_json_lines(lines: Iterable[str], path: str, overlaps: str,
     return ReadResult(sentences, None, 0, dropped)
 
 
-def _json_object(line: str, path: str, number: int) -> dict:
+def json_record(line: str, path: str, number: int) -> dict:
+    """The JSON object on line ``number`` of ``path``; anything else is an :class:`InputFileError`,
+    never another exception: not JSON, not an object, nested deeper than :data:`MAX_JSON_DEPTH`,
+    a number too long for Python to convert, or an escape for half of a surrogate pair (a line that
+    is not JSON text at all raises the subclass :class:`NotJSONError`).
+    Every reader of JSON input goes through here."""
     try:
         record = json.loads(line)
     except json.JSONDecodeError as error:
-        raise InputFileError(path, number, f"invalid JSON: {error.msg} (column {error.colno})") from None
+        raise NotJSONError(path, number, f"invalid JSON: {error.msg} (column {error.colno})") from None
+    except RecursionError:
+        raise InputFileError(path, number, f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
+    except ValueError as error:  # an integer past sys.get_int_max_str_digits()
+        clause = str(error).partition(":")[0]  # the rest tells how to raise Python's limit
+        raise InputFileError(path, number, f"invalid JSON: {clause[:1].lower()}{clause[1:]}") from None
     if not isinstance(record, dict):
-        raise InputFileError(path, number, f"expected a JSON object, got {type(record).__name__}")
+        raise InputFileError(path, number, f"expected a JSON object, got {_json_type(record)}")
+    # Shallower than the limit, the record can be written, compared and shown at any stack depth.
+    if line.count("[") + line.count("{") > MAX_JSON_DEPTH and _depth(record) > MAX_JSON_DEPTH:
+        raise InputFileError(path, number, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     if "\\u" in line and not writable(record):
         raise InputFileError(path, number, LONE_SURROGATE)
     return record
+
+
+def _depth(value: object) -> int:
+    """How deeply lists and objects nest in ``value`` (a scalar: 0), without recursion."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
+        if children is not None:
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _json_type(value: object) -> str:
+    return {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(type(value), "a number")
 
 
 def _record_text(record: dict, keys: tuple[str, ...], path: str, number: int) -> str:
@@ -211,10 +252,11 @@ def _cluener_spans(record: dict, path: str, number: int) -> RawSpans:
     spans = []
     for type_, mentions in label.items():
         if not isinstance(mentions, dict):
-            raise InputFileError(path, number, f"label {type_!r} must be an object {{mention: [[start, end], ...]}}")
+            raise InputFileError(path, number,
+                                 f"label {quote(type_)} must be an object {{mention: [[start, end], ...]}}")
         for word, positions in mentions.items():
             for position in positions if isinstance(positions, list) else [positions]:
-                where = f"{type_} {word!r} at {position}"
+                where = f"{quote(type_)} {quote(word)} at {quote(position)}"
                 if not (isinstance(position, list) and len(position) == 2):
                     raise InputFileError(path, number, f"{where}: expected [start, end_inclusive]")
                 start, last = position
@@ -227,15 +269,19 @@ def _checked_span(text: str, start: object, end: object, type_: object, word: ob
                   at: tuple[str, int]) -> Span:
     """A span after checking it against its text; ``end`` is exclusive."""
     if not (_is_int(start) and _is_int(end)):
-        raise InputFileError(*at, f"{where}: start and end must be integers, got {start!r} and {end!r}")
-    if not isinstance(type_, str) or not type_:
-        raise InputFileError(*at, f"{where}: 'type' must be a non-empty string, got {type_!r}")
+        raise InputFileError(*at, f"{where}: start and end must be integers, got {quote(start)} and {quote(end)}")
+    if not isinstance(type_, str):
+        raise InputFileError(*at, f"{where}: 'type' must be a non-empty string, got {quote(type_)}")
+    try:
+        check_type(type_)
+    except ValueError as error:
+        raise InputFileError(*at, f"{where}: {error}") from None
     if not 0 <= start < end <= len(text):
-        raise InputFileError(*at, f"{where}: span {start}..{end} is empty or outside the text "
+        raise InputFileError(*at, f"{where}: span {quote(start)}..{quote(end)} is empty or outside the text "
                                   f"of {len(text)} characters")
     if word is not None and word != text[start:end]:
-        raise InputFileError(*at, f"{where}: word {word!r} differs from the text there, "
-                                  f"{text[start:end]!r}")
+        raise InputFileError(*at, f"{where}: word {quote(word)} differs from the text there, "
+                                  f"{quote(text[start:end])}")
     return Span(start, end, type_)
 
 
@@ -253,7 +299,7 @@ def _without_overlaps(text: str, spans: list[Span], policy: str, path: str, numb
 
 
 def _describe(text: str, span: Span) -> str:
-    return f"{span.type} {text[span.start:span.end]!r} at {span.start}..{span.end}"
+    return f"{span.type} {quote(text[span.start:span.end])} at {span.start}..{span.end}"
 
 
 def _is_int(value: object) -> bool:

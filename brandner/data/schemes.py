@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Iterable, Literal, Sequence
 
 from brandner.data.sentence import Span
-from brandner.errors import BrandnerError
+from brandner.errors import BrandnerError, quote
 
 Role = Literal["begin", "inside", "end", "single"]
 OUTSIDE = "O"
@@ -51,11 +51,11 @@ class Scheme:
             return None, None
         prefix, sep, type_ = tag.partition("-")
         if not sep or not type_:
-            raise ValueError(f"tag {tag!r} is not 'O' nor PREFIX-TYPE")
+            raise ValueError(f"tag {quote(tag)} is not 'O' nor PREFIX-TYPE")
         role = self.role_of.get(prefix)
         if role is None:
             known = "/".join(p for p, _ in self.prefixes)
-            raise ValueError(f"tag {tag!r} has prefix {prefix!r}, not one of {known} ({self.name})")
+            raise ValueError(f"tag {quote(tag)} has prefix {quote(prefix)}, not one of {known} ({self.name})")
         return role, type_
 
     def tag(self, role: Role, type_: str) -> str:
@@ -117,6 +117,22 @@ def get_scheme(name: str) -> Scheme:
     if key not in SCHEMES:
         raise ValueError(f"unknown tag scheme {name!r}; expected one of {', '.join(SCHEMES)}")
     return SCHEMES[key]
+
+
+def check_type(type_: str) -> str:
+    """``type_`` if it can name an entity type: not empty, not ``O``, printable and without white
+    space (it must survive a column file, where a tab or space ends the tag); else ValueError.
+
+    >>> check_type("HP")
+    'HP'
+    """
+    if not type_:
+        raise ValueError("the entity type is empty")
+    if type_ == OUTSIDE:
+        raise ValueError("'O' is the tag outside entities, not an entity type")
+    if not type_.isprintable() or any(char.isspace() for char in type_):
+        raise ValueError(f"entity type {quote(type_)} holds white space or a character that is not printable")
+    return type_
 
 
 def detect_scheme(tags: Iterable[str]) -> Scheme:

@@ -22,7 +22,7 @@ import numpy as np
 
 from brandner.atomic import atomic_output
 from brandner.data.formats import decoded_lines
-from brandner.errors import BrandnerError, InputFileError
+from brandner.errors import BrandnerError, InputFileError, quote
 
 log = logging.getLogger("brandner")
 
@@ -40,7 +40,8 @@ def read_word2vec(path: str | Path, keep: set[str] | None = None) -> tuple[list[
     with open(path, "rb") as lines:
         for number, line in decoded_lines(lines, path):
             fields = line.rstrip(" ").split(" ")
-            if number == 1 and len(fields) == 2 and all(f.isdigit() for f in fields):
+            # str.isdigit() takes "²" and 5,000 digits, which int() refuses: a header is two plain numbers
+            if number == 1 and len(fields) == 2 and all(f.isascii() and f.isdigit() and len(f) < 19 for f in fields):
                 count, dim = int(fields[0]), int(fields[1])
                 continue
             if not fields[0]:
@@ -48,7 +49,7 @@ def read_word2vec(path: str | Path, keep: set[str] | None = None) -> tuple[list[
                     raise InputFileError(str(path), number, "line starts with a space; expected TOKEN NUMBERS…")
                 continue
             if len(fields) == 1:
-                raise InputFileError(str(path), number, f"no numbers after the token {fields[0]!r}")
+                raise InputFileError(str(path), number, f"no numbers after the token {quote(fields[0])}")
             try:
                 with np.errstate(over="ignore"):  # a number past float32's range becomes inf, refused below
                     vector = np.asarray(fields[1:], dtype=np.float32)

@@ -176,6 +176,24 @@ def test_tag_with_workers_keeps_input_order(trained):
     assert [json.loads(line)["string"] for line in parallel.stdout.splitlines()] == texts
 
 
+def test_tag_starts_as_many_workers_as_the_cpus_allow_for_a_large_input_only(trained, monkeypatch):
+    from brandner.cli.tag import PARALLEL_FROM
+
+    work, _ = trained
+    monkeypatch.setenv("BRANDNER_CPUS", "2")
+    texts = [f"我买了特步鞋{i}" for i in range(PARALLEL_FROM)]
+    (work / "large.txt").write_text("\n".join(texts) + "\n", encoding="utf-8")
+    (work / "small.txt").write_text("\n".join(texts[:-1]) + "\n", encoding="utf-8")
+    large = brandner("tag", "-m", "model.pt", "-i", "large.txt", cwd=work)
+    small = brandner("tag", "-m", "model.pt", "-i", "small.txt", cwd=work)
+    assert large.returncode == small.returncode == 0, large.stderr + small.stderr
+    assert "tagging in 2 processes" in large.stderr and "processes" not in small.stderr
+    assert large.stdout.splitlines()[:-1] == small.stdout.splitlines()
+    assert [json.loads(line)["string"] for line in large.stdout.splitlines()] == texts
+    one = brandner("tag", "-m", "model.pt", "-i", "large.txt", "--workers", "1", cwd=work)
+    assert one.stdout == large.stdout and "processes" not in one.stderr
+
+
 def test_tag_int8_in_workers(trained):
     work, _ = trained
     (work / "few.txt").write_text("我买了特步鞋\n华为手机真好用\n", encoding="utf-8")
