@@ -140,7 +140,7 @@ def onnx_from_bytes(model: str | Path | bytes, threads: int | None, path: str | 
         config = ModelConfig.from_saved(json.loads(metadata[META_CONFIG]))
         encoder = Encoder.from_dict(json.loads(metadata[META_ENCODER]), config)
         crf = json.loads(metadata[META_CRF]) if META_CRF in metadata else None
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, RecursionError) as error:  # RecursionError: JSON nested too deep
         raise BrandnerError(f"{path}: damaged brandner metadata ({type(error).__name__}: {error})") from None
     crf_scores = None
     if crf is not None:

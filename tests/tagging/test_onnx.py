@@ -285,3 +285,15 @@ def test_tagging_with_an_onnx_file_never_loads_pytorch(exported):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=exported)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["string"] == "我买了特步鞋"
+
+
+def test_metadata_nested_past_pythons_limit_is_a_clear_error(exported, tmp_path):
+    import onnx
+
+    proto = onnx.load(exported / "model.onnx")
+    for entry in proto.metadata_props:
+        if entry.key == "brandner.config":
+            entry.value = "[" * 100_000 + "]" * 100_000  # json.loads: RecursionError, was a traceback
+    onnx.save(proto, tmp_path / "deep.onnx")
+    with pytest.raises(BrandnerError, match="deep.onnx: damaged brandner metadata"):
+        Tagger.load(tmp_path / "deep.onnx")
