@@ -290,9 +290,11 @@ def test_tagging_with_an_onnx_file_never_loads_pytorch(exported):
 def test_metadata_nested_past_pythons_limit_is_a_clear_error(exported, tmp_path):
     import onnx
 
+    from brandner.tagging.onnx_backend import META_CONFIG
+
     proto = onnx.load(exported / "model.onnx")
     for entry in proto.metadata_props:
-        if entry.key == "brandner.config":
+        if entry.key == META_CONFIG:
             entry.value = "[" * 100_000 + "]" * 100_000  # json.loads: RecursionError, was a traceback
     onnx.save(proto, tmp_path / "deep.onnx")
     with pytest.raises(BrandnerError, match="deep.onnx: damaged brandner metadata"):
