@@ -6,13 +6,15 @@
 Users train and tag on shared servers and in containers, beside other jobs. For each way
 of running (brandner's defaults; brandner as one process with PyTorch's threads, the
 defaults before the CPU-quota work; the pytorch-crf reference of benchmarks/speed.py, in
-a process of its own with PyTorch's threads), training (``brandner train --corpus
+a process of its own with PyTorch's threads; spaCy's default CPU NER pipeline, trained as
+``spacy train`` does, benchmarks/reference_spacy.py, one thread), training (``brandner train --corpus
 ecommerce --epochs E``: sentences/s of the training steps, from the summary) and tagging
 (``brandner tag -m MODEL -i FILE -o OUT`` as a whole process: lines/s; the reference tags
 the same texts in process) are timed quiet, then beside one competing process: a Python
 busy loop (one core) or a PyTorch matrix-multiply loop with two threads. Each busy rate is
 given as a share of the same way's quiet rate, and each quiet rate as a multiple of the
-reference's, all from this run; then the median latency of one text tagged alone (quiet) (the machine's speed drifts between runs). One thing is
+reference's, all from this run (the machine's speed drifts between runs); then the median
+latency of one text tagged alone, quiet. One thing is
 timed at a time; the competitor starts before the timed run and is killed after it.
 
 The table replaces this script's section of docs/benchmarks.md unless ``--no-write``.
@@ -35,6 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import brandner_command, default_data_dir, publish, write_cycled  # noqa: E402
 
+SPACY = "spaCy (default CPU NER pipeline)"
+SPACY_SCRIPT = Path(__file__).resolve().with_name("reference_spacy.py")
 COMPETITORS = {
     "quiet": None,
     "a busy loop": [sys.executable, "-c", "while True: pass"],
@@ -43,9 +47,10 @@ COMPETITORS = {
 }
 # How each way runs: extra command-line arguments for brandner, or the reference.
 WAYS = {"brandner, defaults": [], "brandner, one process, PyTorch threads": ["--workers", "1"],
-        "reference (pytorch-crf)": None}
-TAG_WAYS = {"brandner, defaults": [], "brandner, one process, PyTorch threads": ["--workers", "1", "--backend", "torch"],
-            "reference (pytorch-crf)": None}
+        "reference (pytorch-crf)": None, SPACY: None}
+TAG_WAYS = {"brandner, defaults": [],
+            "brandner, one process, PyTorch threads": ["--workers", "1", "--backend", "torch"],
+            "reference (pytorch-crf)": None, SPACY: None}
 
 
 def clean_env(data_dir: str) -> dict[str, str]:
@@ -67,10 +72,11 @@ def beside(competitor: list[str] | None, run) -> float:
         process.wait()
 
 
-def train_rate(args: argparse.Namespace, extra: list[str] | None, folder: Path) -> float:
-    """Training sentences/s of one way (the reference: in a child process of its own)."""
+def train_rate(args: argparse.Namespace, way: str, extra: list[str] | None, folder: Path) -> float:
+    """Training sentences/s of one way (a reference: in a child process of its own)."""
     if extra is None:
-        command = [sys.executable, __file__, "--reference-train", str(args.epochs), "--data-dir", args.data_dir]
+        script = [str(SPACY_SCRIPT), "--train-epochs"] if way == SPACY else [__file__, "--reference-train"]
+        command = [sys.executable, *script, str(args.epochs), "--data-dir", args.data_dir]
         out = subprocess.run(command, check=True, capture_output=True, text=True, env=clean_env(args.data_dir))
         return json.loads(out.stdout)["rate"]
     output = folder / "trained.pt"
@@ -80,10 +86,12 @@ def train_rate(args: argparse.Namespace, extra: list[str] | None, folder: Path) 
     return json.loads(output.with_name(output.name + ".json").read_text())["train_sentences_per_second"]
 
 
-def tag_rate(args: argparse.Namespace, extra: list[str] | None, model: Path, texts: Path) -> float:
-    """Lines/s of ``brandner tag`` as a whole process (the reference: in process, in a child)."""
+def tag_rate(args: argparse.Namespace, way: str, extra: list[str] | None, model: Path, texts: Path) -> float:
+    """Lines/s of ``brandner tag`` as a whole process (a reference: in process, in a child; spaCy
+    trains one epoch first, untimed)."""
     if extra is None:
-        command = [sys.executable, __file__, "--reference-tag", str(texts), "--data-dir", args.data_dir]
+        script = [str(SPACY_SCRIPT), "--tag"] if way == SPACY else [__file__, "--reference-tag"]
+        command = [sys.executable, *script, str(texts), "--data-dir", args.data_dir]
         out = subprocess.run(command, check=True, capture_output=True, text=True, env=clean_env(args.data_dir))
         return json.loads(out.stdout)["rate"]
     command = brandner_command() + ["tag", "-m", str(model), "-i", str(texts), "-o", str(texts) + ".out", *extra]
@@ -192,10 +200,12 @@ def main(argv: list[str] | None = None) -> None:
         tagging: dict[str, dict[str, float]] = {}
         for name, competitor in COMPETITORS.items():
             for way, extra in WAYS.items():
-                training.setdefault(way, {})[name] = beside(competitor, lambda: train_rate(args, extra, folder))
+                rate = beside(competitor, lambda: train_rate(args, way, extra, folder))
+                training.setdefault(way, {})[name] = rate
                 print(f"train {way}, {name}: {training[way][name]:.0f}", file=sys.stderr)
             for way, extra in TAG_WAYS.items():
-                tagging.setdefault(way, {})[name] = beside(competitor, lambda: tag_rate(args, extra, model, texts))
+                rate = beside(competitor, lambda: tag_rate(args, way, extra, model, texts))
+                tagging.setdefault(way, {})[name] = rate
                 print(f"tag {way}, {name}: {tagging[way][name]:.0f}", file=sys.stderr)
     body = (f"ecommerce: training {args.epochs} epochs (sentences/s of the steps), tagging {args.lines:,} test "
             f"titles cycled (lines/s, whole process; the reference in process). One competing process at a time; "

@@ -74,7 +74,8 @@ def main(argv: list[str] | None = None) -> None:
         model = args.model or train(args.corpus, args.data_dir, Path(scratch) / "model.pt")
         tagger = Tagger.load(model)
     sentences = load_split(args.corpus, args.split, args.data_dir)
-    rows = ["| separator | characters | F1 alone | F1 joined | difference | entities agreeing |", "|---|---|---|---|---|---|"]
+    rows = ["| separator | characters | F1 alone | F1 joined | difference | entities agreeing |",
+            "|---|---|---|---|---|---|"]
     for separator in args.separator or ["。", "\n"]:
         r = compare(tagger, sentences, separator)
         rows.append(f"| `{separator!r}` | {r['length']:,} | {r['alone']:.2f} | {r['joined']:.2f} | "

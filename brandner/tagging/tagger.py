@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, AbstractSet, Iterable, Iterator, Mapping, Sequ
 
 import numpy as np
 
+from brandner.cpus import available_cpus
 from brandner.crf.confidence import entity_probabilities, tag_probabilities
 from brandner.crf.decoding import CRFScores, decode, kbest_viterbi
 from brandner.crf.forward_backward import forward_backward
@@ -23,7 +24,6 @@ from brandner.data.metrics import Report, score
 from brandner.data.schemes import OUTSIDE
 from brandner.data.sentence import Sentence, Span
 from brandner.data.text import split_chunks, trim_span
-from brandner.cpus import available_cpus
 from brandner.errors import BrandnerError
 from brandner.tagging.backend import MeanBackend, ScoreBackend
 from brandner.tagging.onnx_backend import is_onnx_file

@@ -8,7 +8,8 @@ import sys
 import pytest
 
 from brandner import Tagger
-from brandner.tagging import onnx_cache, tagger as tagger_module
+from brandner.tagging import onnx_cache
+from brandner.tagging import tagger as tagger_module
 from brandner.tagging.onnx_backend import OnnxBackend
 from brandner.tagging.torch_backend import TorchBackend
 from tests.conftest import synthetic_sentences
