@@ -120,6 +120,15 @@ def test_a_body_not_sent_as_json_is_refused_with_415(client, content_type):
     assert response.headers["connection"] == "close"
 
 
+def test_a_page_on_another_site_is_not_allowed_to_post_json(client):
+    """What a browser asks before a cross-site JSON post (CORS preflight): no allowance comes back."""
+    response = client.options("/v1/tag", headers={"Origin": "https://elsewhere.example",
+                                                  "Access-Control-Request-Method": "POST",
+                                                  "Access-Control-Request-Headers": "content-type"})
+    assert response.status_code >= 400
+    assert not any(name.lower().startswith("access-control-allow") for name in response.headers)
+
+
 @pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "Application/JSON",
                                           'application/json;charset="UTF-8"'])
 def test_json_with_or_without_a_utf8_charset_is_accepted(client, content_type):
