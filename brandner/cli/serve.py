@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
 import json
 import os
@@ -21,9 +22,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--workers", type=int, default=1, help="server processes, each with its own model")
     parser.add_argument("--threads", type=int, help="torch threads per process (default: torch's choice)")
     limits = parser.add_argument_group("limits and batching")
+    helps = {"timeout": "seconds a client has to send a request's head, then again its body; after that, "
+                        "408 and the connection closed (a connection that sends nothing is closed too)"}
     for field in dataclasses.fields(Limits):
         limits.add_argument("--" + field.name.replace("_", "-"), type=type(field.default), default=field.default,
-                            help=f"(default {field.default})")
+                            help=" ".join([helps.get(field.name, ""), f"(default {field.default})"]).strip())
     parser.set_defaults(func=run)
 
 
@@ -32,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
         import uvicorn
 
         from brandner.serving.app import SETTINGS_VARIABLE, load_app
+        from brandner.serving.connection import uvicorn_options
     except ImportError as error:
         raise BrandnerError(f"brandner serve needs FastAPI and uvicorn: pip install 'brandner[serve]' ({error})")
     if args.workers < 1:
@@ -44,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise BrandnerError(str(error)) from None
     app = load_app(args.model, limits, args.threads)  # also fails early on a bad model file
-    options = {"host": args.host, "port": args.port, "access_log": False, "timeout_graceful_shutdown": 30}
+    options = {"host": args.host, "port": args.port, "access_log": False, "timeout_graceful_shutdown": 30,
+               "log_config": _log_config(uvicorn.config.LOGGING_CONFIG), **uvicorn_options(limits.timeout)}
     if args.workers == 1:
         uvicorn.run(app, **options)
     else:  # each worker process builds its own app from the settings in the environment
@@ -52,6 +57,14 @@ def run(args: argparse.Namespace) -> int:
                                                     "limits": dataclasses.asdict(limits)})
         uvicorn.run("brandner.serving.app:app_from_environment", factory=True, workers=args.workers, **options)
     return 0
+
+
+def _log_config(uvicorn_config: dict) -> dict:
+    """uvicorn's logging configuration, with brandner's messages (a client that disconnected, a
+    tagging process that died) printed as uvicorn prints its own."""
+    config = copy.deepcopy(uvicorn_config)
+    config["loggers"]["brandner"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
 
 
 def _check_address(host: str, port: int) -> None:

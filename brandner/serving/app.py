@@ -8,54 +8,129 @@ Request and response, in the format of ``brandner tag``::
 
 ``scores`` adds each entity's probability as ``"score"``; ``min_score`` (implies
 scores) drops entities below it. Errors are JSON ``{"detail": message}``: 400 for a
-body that is not JSON, 413 for a body, text count or text length over its limit
-(the message names the limit), 422 for JSON of the wrong shape, 500 when tagging
-fails (that request only; the server carries on). Concurrent requests are tagged in
-shared batches (see :mod:`brandner.serving.batcher`).
+body that is not JSON, 408 for a body not whole within ``timeout``, 413 for a body, text
+count or text length over its limit (the message names the limit), 415 for a body not sent
+as ``application/json`` (so a form on another site cannot make a local server tag), 422 for
+JSON of the wrong shape, 500 when tagging fails (that request only; the server carries on).
+A refusal made before the body was read (408, 413 by ``Content-Length``, 415) closes the
+connection. Concurrent requests are tagged in shared batches (see
+:mod:`brandner.serving.batcher`); a client that disconnects is one log line, and its texts
+leave the queue. The OpenAPI description is :mod:`brandner.serving.schema`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
+import logging
 import multiprocessing
 import os
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from functools import partial
 from importlib import resources
-from pathlib import Path
-from typing import AsyncIterator
+from pathlib import Path, PureWindowsPath
+from typing import Any, AsyncIterator, Awaitable, TypeVar
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.requests import ClientDisconnect
 
 import brandner
+from brandner.config import ModelConfig
+from brandner.serving import schema
 from brandner.serving.batcher import ApiError, Limits, MicroBatcher, parse_request
 from brandner.tagging import worker
 from brandner.tagging.tagger import Tagger
 
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused with 413 as soon as it exceeds ``limit`` bytes."""
-    too_big = ApiError(413, f"the request body is over the limit of max_body_bytes={limit}")
+
+class ClientGone(Exception):
+    """The client closed its connection before its answer; the message says when."""
+
+
+def check_media_type(request: Request) -> None:
+    """ApiError 415 unless the body is declared ``application/json`` (in UTF-8, if a charset is
+    given). A page on another site can post text/plain or a form to a local server without
+    asking; to post JSON, the browser first asks this server, which does not allow it (no CORS)."""
+    media_type, *parameters = request.headers.get("content-type", "").split(";")
+    if media_type.strip().lower() != "application/json":
+        raise ApiError(415, "the body must be JSON, sent with Content-Type: application/json", close=True)
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in ("utf-8", "utf8"):
+            raise ApiError(415, f"the body must be UTF-8 JSON (application/json), got charset={value.strip()}",
+                           close=True)
+
+
+async def read_body(request: Request, limits: Limits) -> bytes:
+    """The request body. ApiError 413 as soon as it is over ``limits.max_body_bytes`` (by its
+    Content-Length, before reading any of it), 408 if it is not whole within ``limits.timeout``
+    seconds; ClientGone if the client disconnects meanwhile."""
+    limit = limits.max_body_bytes
+    too_big = ApiError(413, f"the request body is over the limit of max_body_bytes={limit}", close=True)
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise too_big
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_big
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(limits.timeout):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise too_big
+                chunks.append(chunk)
+    except TimeoutError:
+        raise ApiError(408, f"the request body did not arrive whole within timeout={limits.timeout:g} s",
+                       close=True) from None
+    except ClientDisconnect:
+        raise ClientGone("while sending its body") from None
     return b"".join(chunks)
+
+
+async def unless_gone(request: Request, work: Awaitable[T], texts: int) -> T:
+    """What ``work`` gives; if the client disconnects first, ``work`` is cancelled (a
+    :meth:`MicroBatcher.submit` then leaves the queue) and ClientGone raises."""
+    async def disconnected() -> None:  # the body is read: the next message is the disconnect
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+
+    answer, gone = asyncio.ensure_future(work), asyncio.ensure_future(disconnected())
+    try:
+        done, _ = await asyncio.wait((answer, gone), return_when=asyncio.FIRST_COMPLETED)
+    except BaseException:  # this request cancelled (the server stopping at once)
+        answer.cancel()
+        raise
+    finally:
+        gone.cancel()
+    if answer in done:
+        return answer.result()
+    answer.cancel()
+    answer.add_done_callback(lambda task: task.cancelled() or task.exception())  # nobody waits for it now
+    raise ClientGone(f"before its answer ({texts} texts, dropped unless already being tagged)")
+
+
+def _file_name(path: str) -> str:
+    """A path's last part, whichever separator it has (a model may have been trained on Windows)."""
+    return PureWindowsPath(path).name or path
+
+
+def public_config(config: ModelConfig) -> dict[str, Any]:
+    """The model's settings with word lists and gazetteers by file name: the directories of the
+    machine that trained it are none of a client's business."""
+    return {**dataclasses.asdict(config), "lexicon": [_file_name(source) for source in config.lexicon],
+            "gazetteers": [f"{type_}={_file_name(path)}" for type_, paths in config.gazetteer_lists.items()
+                           for path in paths]}
 
 
 def model_info(tagger: Tagger, name: str) -> dict:
     """What ``GET /v1/model`` says about the loaded model."""
     return {"model": name, "version": brandner.__version__, "types": tagger.types,
             "scheme": tagger.encoder.scheme.name, "tags": list(tagger.encoder.tags),
-            "config": dataclasses.asdict(tagger.config)}
+            "config": public_config(tagger.config)}
 
 
 def page() -> str:
@@ -99,29 +174,31 @@ def create_app(tagger: Tagger, limits: Limits = Limits(), name: str = "model",
 
     @app.exception_handler(ApiError)
     async def refuse(request: Request, error: ApiError) -> JSONResponse:
-        return JSONResponse({"detail": error.message}, status_code=error.status)
+        return JSONResponse({"detail": error.message}, status_code=error.status,
+                            headers={"Connection": "close"} if error.close else None)
 
-    @app.post("/v1/tag", openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-        "schema": {"type": "object", "required": ["texts"], "properties": {
-            "texts": {"type": "array", "items": {"type": "string", "maxLength": limits.max_chars},
-                      "maxItems": limits.max_texts},
-            "scores": {"type": "boolean", "default": False},
-            "min_score": {"type": "number", "minimum": 0, "maximum": 1}}},
-        "example": {"texts": ["我买了特步鞋"], "scores": True}}}}})
+    @app.exception_handler(ClientGone)
+    async def gone(request: Request, error: ClientGone) -> Response:
+        peer = f"{request.client.host}:{request.client.port}" if request.client else "a client"
+        log.info("%s disconnected %s", peer, error)
+        return Response(status_code=499)  # never sent: no one is there to read it
+
+    @app.post("/v1/tag", openapi_extra=schema.tag_operation(limits))
     async def tag_texts(request: Request) -> JSONResponse:
         """Tag texts; results in input order, in the format of ``brandner tag``."""
-        texts, scores, min_score = parse_request(await read_body(request, limits.max_body_bytes), limits)
-        results = await request.app.state.batcher.submit(texts, scores)
+        check_media_type(request)
+        texts, scores, min_score = parse_request(await read_body(request, limits), limits)
+        results = await unless_gone(request, request.app.state.batcher.submit(texts, scores), len(texts))
         if min_score is not None:
             results = [{**r, "entities": [e for e in r["entities"] if e["score"] >= min_score]} for r in results]
         return JSONResponse({"results": results})
 
-    @app.get("/v1/model")
+    @app.get("/v1/model", openapi_extra=schema.model_operation())
     async def describe() -> dict:
         """The loaded model: entity types, tag scheme, configuration, brandner version."""
         return info
 
-    @app.get("/healthz")
+    @app.get("/healthz", openapi_extra=schema.health_operation())
     async def health() -> dict:
         return {"status": "ok"}
 

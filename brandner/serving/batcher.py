@@ -6,8 +6,9 @@ and everything queued (up to ``max_batch`` texts) goes through a single tagging 
 When the model is idle, a request goes at once; while it is busy, the next batch
 gathers for at most ``max_wait_ms`` and waits its turn, so under load the model sees
 batches of dozens of texts instead of one, which is most of the speed of batch
-tagging, and a lone request pays no wait. Kept free of the web framework so the CLI can read the limits without
-importing FastAPI.
+tagging, and a lone request pays no wait. A request whose client has gone (its ``submit``
+cancelled) leaves the queue untagged. Kept free of the web framework so the CLI can read the
+limits without importing FastAPI.
 """
 
 from __future__ import annotations
@@ -30,13 +31,17 @@ TagFunction = Callable[[list[str], bool], list[dict]]
 
 @dataclasses.dataclass(frozen=True)
 class Limits:
-    """What one request may ask for, and how requests are gathered into batches."""
+    """What one request may ask for (its size, and the time to send it), and how requests are
+    gathered into batches."""
 
     max_body_bytes: int = 1_000_000
     max_texts: int = 256
     max_chars: int = 10_000
     max_batch: int = 256  # texts per model call (a larger request still goes in one call)
     max_wait_ms: float = 5.0  # while the model is busy, how long a batch gathers before it queues
+    # Seconds a client has to send a request's head (from connecting, or from the previous
+    # answer), and again its body; 408 and the connection closed after that.
+    timeout: float = 30.0
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
@@ -46,12 +51,15 @@ class Limits:
 
 
 class ApiError(Exception):
-    """A request the server refuses: HTTP status and a message for the client."""
+    """A request the server refuses: HTTP status and a message for the client; ``close`` when
+    the refusal comes before the body was read whole, so the connection must not carry another
+    request."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, close: bool = False) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.close = close
 
 
 @dataclasses.dataclass
@@ -69,6 +77,10 @@ class MicroBatcher:
     not hold the event loop's GIL (then ``tag`` must be picklable, at module level). If a
     gathered call fails, each request in it is retried alone, so one bad request cannot
     fail the others; if the process dies, a new one is started.
+
+    A ``submit`` that is cancelled (its client went away) drops its texts from the queue: a
+    batch is taken from the queue only when the executor has room for it, so what is tagged
+    for clients already gone is at most what was handed to the executor before they left.
     """
 
     def __init__(self, tag: TagFunction, max_batch: int, max_wait_ms: float,
@@ -99,7 +111,14 @@ class MicroBatcher:
         await asyncio.gather(*self._batches)
         self._executor.shutdown(wait=True)
 
+    @property
+    def pending(self) -> int:
+        """Texts queued and not yet handed to the model, of clients still waiting for them."""
+        return sum(len(job.texts) for job in self._queue if not job.future.done())
+
     async def submit(self, texts: list[str], scores: bool) -> list[dict]:
+        """One result dict per text, in order. Cancelling the call (the client left) cancels
+        the job: its texts are not tagged unless they were already handed to the model."""
         if self._closing:
             raise ApiError(503, "the server is shutting down")
         if not texts:
@@ -107,7 +126,7 @@ class MicroBatcher:
         job = _Job(texts, scores, asyncio.get_running_loop().create_future())
         self._queue.append(job)
         self._arrived.set()
-        return await job.future
+        return await job.future  # cancelling this await cancels job.future, which _take then skips
 
     async def _run(self) -> None:
         while not (self._closing and not self._queue):
@@ -117,8 +136,11 @@ class MicroBatcher:
                 continue
             if self._batches:  # the model is busy: let more requests join, up to max_wait_ms
                 await self._gather()
-            jobs = self._take()
             await self._in_flight.acquire()
+            jobs = self._take()  # after waiting for room: clients that left meanwhile are not tagged
+            if not jobs:
+                self._in_flight.release()
+                continue
             batch = asyncio.get_running_loop().create_task(self._process(jobs))
             self._batches.add(batch)
             batch.add_done_callback(self._finished)
@@ -131,7 +153,7 @@ class MicroBatcher:
         """Wait until ``max_batch`` texts are queued or ``max_wait_ms`` has passed."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._max_wait
-        while not self._closing and sum(len(job.texts) for job in self._queue) < self._max_batch:
+        while not self._closing and self.pending < self._max_batch:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return
@@ -142,11 +164,19 @@ class MicroBatcher:
                 return
 
     def _take(self) -> list[_Job]:
-        jobs = [self._queue.popleft()]
-        count = len(jobs[0].texts)
-        while self._queue and count + len(self._queue[0].texts) <= self._max_batch:
+        """The next batch: queued jobs in order, at most ``max_batch`` texts unless one job
+        alone has more; jobs whose client has gone are dropped. Empty if only those were queued."""
+        jobs: list[_Job] = []
+        count = 0
+        while self._queue:
+            job = self._queue[0]
+            if job.future.done():  # cancelled: the client went away before its texts were tagged
+                self._queue.popleft()
+                continue
+            if jobs and count + len(job.texts) > self._max_batch:
+                break
             jobs.append(self._queue.popleft())
-            count += len(jobs[-1].texts)
+            count += len(job.texts)
         return jobs
 
     async def _process(self, jobs: list[_Job]) -> None:
@@ -162,7 +192,8 @@ class MicroBatcher:
                 self._executor = self._new_executor()
             if len(jobs) > 1:
                 for job in jobs:  # alone, so only the request that fails gets the error
-                    await self._process([job])
+                    if not job.future.done():  # (unless its client has gone)
+                        await self._process([job])
                 return
             log.exception("tagging failed for a request of %d texts", len(texts))
             _settle(jobs[0].future, exception=ApiError(500, "tagging failed; see the server log"))
@@ -190,11 +221,19 @@ def _without_scores(result: dict) -> dict:
     return {**result, "entities": entities}
 
 
+class _NotJson(Exception):
+    """NaN, Infinity or -Infinity: Python's json module reads them, JSON has no such values."""
+
+
+def _refuse_constant(name: str) -> float:
+    raise _NotJson(f"{name} is not a JSON value")
+
+
 def parse_request(body: bytes, limits: Limits) -> tuple[list[str], bool, float | None]:
     """``(texts, scores, min_score)`` from a ``/v1/tag`` body, or ApiError naming what is wrong."""
     try:
-        data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        data = json.loads(body, parse_constant=_refuse_constant)
+    except (json.JSONDecodeError, UnicodeDecodeError, _NotJson) as error:
         raise ApiError(400, f"the body is not valid JSON: {error}") from None
     except ValueError as error:  # valid JSON that Python will not hold: an integer of over 4,300 digits
         raise ApiError(422, f"the body holds a value too large: {error}") from None

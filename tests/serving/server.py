@@ -1,4 +1,5 @@
-"""Start ``brandner serve`` as a real process on a free port, for the tests that need one."""
+"""Start ``brandner serve`` as a real process on a free port, or uvicorn in a thread of the
+test process with ``brandner serve``'s connection options, for the tests that need a real server."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 
 def free_port() -> int:
@@ -52,6 +54,41 @@ def running_server(model: Path, *options: str, timeout: float = 60,
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@contextmanager
+def serving(app: Any, timeout: float = 30) -> Iterator[str]:
+    """The base URL of a real uvicorn server for ``app`` on 127.0.0.1, in a thread of this process,
+    with ``brandner serve``'s connection deadlines of ``timeout`` seconds; stopped on exit. Its log
+    records reach the test's (uvicorn's logging is left unconfigured)."""
+    import uvicorn
+
+    from brandner.serving.connection import uvicorn_options
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False,
+                                           **uvicorn_options(timeout)))
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the server did not start")
+            time.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(60)
+
+
+def wait_until(condition: Any, timeout: float = 20) -> bool:
+    """Poll ``condition()`` until it is true (True) or ``timeout`` seconds have passed (False)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def post_json(url: str, data: dict, timeout: float = 30) -> tuple[int, dict]:

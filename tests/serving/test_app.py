@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import multiprocessing
+import threading
 from concurrent.futures import ProcessPoolExecutor
 
 import pytest
@@ -13,7 +15,7 @@ pytest.importorskip("fastapi", reason="the serve extra is not installed")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from brandner import Tagger, __version__  # noqa: E402
-from brandner.serving.app import create_app  # noqa: E402
+from brandner.serving.app import create_app, public_config  # noqa: E402
 from brandner.serving.batcher import ApiError, Limits, MicroBatcher, parse_request  # noqa: E402
 from tests.serving.server import echo_or_die  # noqa: E402
 
@@ -81,6 +83,8 @@ def test_the_page_is_self_contained(client):
     (b'{"texts": ["a"], "scores": "yes"}', 422, '"scores"'),
     (b'{"texts": ["a"], "min_score": 2}', 422, '"min_score"'),
     (b'{"texts": ["a"], "min_score": true}', 422, '"min_score"'),
+    (b'{"texts": ["a"], "min_score": NaN}', 400, "NaN is not a JSON value"),
+    (b'{"texts": ["a"], "min_score": -Infinity}', 400, "-Infinity is not a JSON value"),
     (json.dumps({"texts": ["a"] * 6}).encode(), 413, "max_texts=5"),
     (json.dumps({"texts": ["a", "b" * 51]}).encode(), 413, "texts[1] has 51 characters; the limit is max_chars=50"),
     (json.dumps({"texts": ["a" * 40] * 2, "pad": "x" * 2000}).encode(), 413, "max_body_bytes=2000"),
@@ -102,6 +106,77 @@ def test_json_that_python_will_not_hold_is_refused_by_name(body, status, words):
     with pytest.raises(ApiError) as refused:
         parse_request(body, Limits(max_body_bytes=len(body)))
     assert refused.value.status == status and refused.value.message.startswith(words)
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded",
+                                          "multipart/form-data; boundary=x", "application/json; charset=latin-1",
+                                          "application/jsonp"])
+def test_a_body_not_sent_as_json_is_refused_with_415(client, content_type):
+    """A form or a text/plain fetch on another site is sent to a local server without asking it
+    first (no CORS preflight): JSON only, so that such a page cannot make the server tag."""
+    headers = {"content-type": content_type} if content_type else {}
+    response = client.post("/v1/tag", content=b'{"texts": ["a"]}', headers=headers)
+    assert response.status_code == 415 and "application/json" in response.json()["detail"]
+    assert response.headers["connection"] == "close"
+
+
+def test_a_page_on_another_site_is_not_allowed_to_post_json(client):
+    """What a browser asks before a cross-site JSON post (CORS preflight): no allowance comes back."""
+    response = client.options("/v1/tag", headers={"Origin": "https://elsewhere.example",
+                                                  "Access-Control-Request-Method": "POST",
+                                                  "Access-Control-Request-Headers": "content-type"})
+    assert response.status_code >= 400
+    assert not any(name.lower().startswith("access-control-allow") for name in response.headers)
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "Application/JSON",
+                                          'application/json;charset="UTF-8"'])
+def test_json_with_or_without_a_utf8_charset_is_accepted(client, content_type):
+    response = client.post("/v1/tag", content=b'{"texts": ["a"]}', headers={"content-type": content_type})
+    assert response.status_code == 200 and response.json() == {"results": [{"string": "a", "entities": []}]}
+
+
+def test_the_model_description_shows_file_names_not_the_training_machine_paths(tmp_path_factory):
+    """A model trained with a word list and a gazetteer given by absolute paths: ``/v1/model``
+    names the files, not the directories they were read from."""
+    from tests.conftest import train_tiny
+    folder = tmp_path_factory.mktemp("lists")
+    (folder / "words.txt").write_text("特步\n", encoding="utf-8")
+    (folder / "shoes.txt").write_text("特步\n耐克\n", encoding="utf-8")
+    model = train_tiny(folder / "listed.pt", f"lexicon={folder / 'words.txt'}",
+                       f"gazetteers=SHOE={folder / 'shoes.txt'}", sentences=40, epochs=1)
+    tagger = Tagger.load(model)
+    assert str(folder) in json.dumps(dataclasses.asdict(tagger.config))  # what the model file holds
+    with TestClient(create_app(tagger, name="listed.pt")) as client:
+        described = client.get("/v1/model").json()
+    assert str(folder) not in json.dumps(described) and "/" not in json.dumps(described["config"])
+    assert described["config"]["lexicon"] == ["words.txt"]
+    assert described["config"]["gazetteers"] == ["SHOE=shoes.txt"]
+    assert described["config"]["hidden_size"] == tagger.config.hidden_size
+
+
+def test_file_names_of_either_kind_of_path():
+    from brandner.config import ModelConfig
+    config = ModelConfig(lexicon=("jieba", "C:\\lists\\brands.txt", "/home/a/words.txt", "local.txt"),
+                         gazetteers=("HP=C:\\lists\\brands.txt", "HP=/srv/x,y.txt", "HC=products.txt"))
+    public = public_config(config)
+    assert public["lexicon"] == ["jieba", "brands.txt", "words.txt", "local.txt"]
+    assert public["gazetteers"] == ["HP=brands.txt", "HP=x,y.txt", "HC=products.txt"]
+
+
+def test_the_openapi_schema_documents_the_requests_and_answers_the_server_gives(client):
+    operation = client.get("/openapi.json").json()["paths"]["/v1/tag"]["post"]
+    assert {"200", "400", "408", "413", "415", "422"} <= set(operation["responses"])
+    for status in ("400", "408", "413", "415", "422"):
+        error = operation["responses"][status]["content"]["application/json"]["schema"]
+        assert error["required"] == ["detail"]
+    request = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert request["additionalProperties"] is False and request["required"] == ["texts"]
+    texts = request["properties"]["texts"]
+    assert texts["maxItems"] == 5 and texts["items"] == {"type": "string", "maxLength": 50}  # the client's limits
+    assert request["properties"]["min_score"]["type"] == ["number", "null"]  # null is accepted, as the server does
+    assert "max_body_bytes=2000" in operation["requestBody"]["description"]
+    assert client.post("/v1/tag", json={"texts": ["a"], "min_score": None}).status_code == 200
 
 
 def test_a_body_without_content_length_is_still_limited(client):
@@ -212,3 +287,36 @@ def test_limits_must_be_positive():
     with pytest.raises(ValueError, match="max_texts"):
         Limits(max_texts=0)
     assert Limits(max_wait_ms=0).max_wait_ms == 0
+
+
+def test_a_cancelled_submit_leaves_the_queue_untagged():
+    """What the endpoint does when a client disconnects: it cancels the submit. Texts still in
+    the queue are then never tagged; only a batch already handed to the executor is."""
+    calls: list[list[str]] = []
+    release = threading.Event()
+
+    def tag(texts: list[str], scores: bool) -> list[dict]:
+        calls.append(list(texts))
+        if texts == ["hold"]:
+            release.wait(20)
+        return [{"string": t, "entities": []} for t in texts]
+
+    async def run() -> list:
+        batcher = MicroBatcher(tag, max_batch=1, max_wait_ms=0)
+        batcher.start()
+        held = asyncio.ensure_future(batcher.submit(["hold"], False))
+        while not calls:  # the model is busy with "hold"
+            await asyncio.sleep(0.01)
+        second = asyncio.ensure_future(batcher.submit(["second"], False))  # handed to the executor, waits there
+        leaving = [asyncio.ensure_future(batcher.submit([f"left {i}"], False)) for i in range(5)]
+        await asyncio.sleep(0.05)  # (the batcher's steps are all ready before this wakes up)
+        for job in leaving:
+            job.cancel()
+        release.set()
+        answers = await asyncio.gather(held, second)
+        await batcher.stop()
+        return answers
+
+    answers = asyncio.run(asyncio.wait_for(run(), 30))
+    assert answers == [[{"string": "hold", "entities": []}], [{"string": "second", "entities": []}]]
+    assert calls == [["hold"], ["second"]]

@@ -1,4 +1,5 @@
-"""``brandner serve`` as a real process: start-up errors, several workers, graceful shutdown."""
+"""``brandner serve`` as a real process: start-up errors, several workers, graceful shutdown, its
+--timeout and its log."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ import subprocess
 import sys
 import threading
 from typing import Callable
+from urllib.parse import urlsplit
 
 import pytest
 
 pytest.importorskip("uvicorn", reason="the serve extra is not installed")
 
 from brandner import Tagger  # noqa: E402
-from tests.serving.server import post_json, running_server  # noqa: E402
+from tests.serving.server import post_json, running_server, wait_until  # noqa: E402
 
 
 def serve(*args: str) -> subprocess.CompletedProcess:
@@ -86,3 +88,26 @@ def test_ctrl_c_lets_a_request_in_flight_finish(tiny_model):
                                                   new_session=True)
     assert "Finished server process" in output
     assert status == 200 and body["results"][0]["entities"][0]["word"] == "特步"
+
+
+def test_timeout_closes_idle_connections_and_a_disconnect_is_one_log_line(tiny_model):
+    with running_server(tiny_model, "--timeout", "1") as (url, process):
+        lines: list[str] = []
+
+        def read() -> None:
+            for line in process.stdout:
+                lines.append(line)
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        address = (urlsplit(url).hostname, urlsplit(url).port)
+        with socket.create_connection(address, timeout=20) as idle:
+            assert idle.recv(1) == b""  # closed after --timeout, no request having come
+        with socket.create_connection(address, timeout=20) as leaving:
+            leaving.sendall(b"POST /v1/tag HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                            b"Content-Length: 100\r\n\r\n{\"texts\": ")
+            peer = "{}:{}".format(*leaving.getsockname())
+        assert wait_until(lambda: any(peer in line for line in lines), 20)
+    reader.join(30)
+    assert [line for line in lines if peer in line] == [f"INFO:     {peer} disconnected while sending its body\n"]
+    assert "Traceback" not in "".join(lines)
