@@ -11,9 +11,9 @@ from pathlib import Path
 from tests.conftest import REPO
 
 PACKAGE = REPO / "brandner"
-# Each stage imports only the ones before it (the top-level modules errors, atomic and config sit
-# beside data; config reads data's segmenters and gazetteer syntax).
-ORDER = ["errors", "atomic", "data", "config", "crf", "model", "tagging", "reports", "training", "serving", "cli"]
+# Each stage imports only the ones before it (the top-level modules errors, atomic, processes and
+# config sit beside data; config reads data's segmenters and gazetteer syntax).
+ORDER = ["errors", "atomic", "processes", "data", "config", "crf", "model", "tagging", "reports", "training", "serving", "cli"]
 MAX_LINES = 400
 
 
