@@ -28,8 +28,9 @@ ORPHANED = 1  # the exit code of a child that found its parent gone
 def die_with_parent(parent: int | None = None) -> None:
     """Make this process end as soon as its parent ends: call it first thing in a child.
 
-    ``parent`` is the parent's pid; by default multiprocessing's parent (in a child that
-    multiprocessing started, whose parent may already be dead when this runs). Two ways:
+    ``parent`` is the parent's pid; by default the parent multiprocessing recorded when it
+    started this process (the parent may be dead already when this runs), and in a process
+    that multiprocessing did not start, nothing is done. Two ways:
 
     * on Linux, the kernel sends this process SIGKILL when the parent *thread* that started it
       ends (``prctl(PR_SET_PDEATHSIG)``), so start children from a thread that outlives them
@@ -42,7 +43,9 @@ def die_with_parent(parent: int | None = None) -> None:
     A parent already gone when this is called ends this process at once."""
     if parent is None:
         known = multiprocessing.parent_process()
-        parent = known.pid if known is not None and known.pid is not None else os.getppid()
+        if known is None or known.pid is None:
+            return
+        parent = known.pid
     set_parent_death_signal()
     if os.getppid() != parent:  # died before the signal was set: nothing will send it now
         os._exit(ORPHANED)

@@ -13,6 +13,7 @@ from brandner.atomic import atomic_output
 from brandner.cli.common import add_models, models
 from brandner.data.lexicon import parse_gazetteers
 from brandner.errors import BrandnerError
+from brandner.processes import sigterm_exits
 from brandner.tagging.streaming import read_documents, tag_documents, tag_documents_parallel, write_lines
 from brandner.tagging.tagger import Tagger
 
@@ -51,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
     # fails early on a bad model file or word list
     model = models(args)
     tagger = Tagger.load(model, batch_size=args.batch_size, int8=args.int8, gazetteers=gazetteers)
-    with _input(args.input) as (lines, name), _output(args.output) as out:
+    # SIGTERM unwinds like an error: the workers stopped, the unfinished output removed
+    with sigterm_exits(), _input(args.input) as (lines, name), _output(args.output) as out:
         documents = read_documents(lines, name) if args.input else ((t, {}) for t in args.texts)
         if args.workers > 1:
             lines_out = tag_documents_parallel(model, documents, args.workers, batch_size=args.batch_size,

@@ -88,13 +88,14 @@ def tag_documents_parallel(model: str | list[str], documents: Iterable[Document]
     Workers return finished JSON lines, so this process only reads and writes. At
     most two chunks per worker are in flight, so memory stays constant however long
     the input; results come back in input order. ``gazetteers`` replace the model's
-    (see :meth:`Tagger.load`).
+    (see :meth:`Tagger.load`). The workers die with this process; one that dies is a
+    :class:`BrandnerError` naming it (:func:`worker.naming_the_dead`).
     """
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     context = multiprocessing.get_context("spawn")  # forking a process that holds torch threads can hang
     load = partial(worker.load, model, 1, batch_size=batch_size, int8=int8, gazetteers=gazetteers)
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=load) as pool:
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=load) as pool, worker.naming_the_dead(pool):
         pending: deque = deque()
         documents = iter(documents)
         while True:
