@@ -11,20 +11,30 @@ from typing import Callable
 PROC = Path("/proc")
 
 
-def _stat(pid: int) -> tuple[str, int] | None:
-    """The state letter and parent pid of ``pid``, or None once it is gone."""
+def _stat(pid: int) -> tuple[str, int, int] | None:
+    """The state letter, parent pid and CPU time (clock ticks) of ``pid``, or None once it is gone."""
     try:
         text = (PROC / str(pid) / "stat").read_text()
     except OSError:
         return None
     fields = text[text.rindex(")") + 2:].split()  # after "pid (command) "; the command may hold spaces
-    return fields[0], int(fields[1])
+    return fields[0], int(fields[1]), int(fields[11]) + int(fields[12])  # state, ppid, utime + stime
 
 
 def running(pid: int) -> bool:
     """Whether ``pid`` exists and is not a zombie (dead, waiting to be reaped)."""
     stat = _stat(pid)
     return stat is not None and stat[0] not in ("Z", "X")
+
+
+def idle(pids: list[int], seconds: float = 1.0) -> bool:
+    """Whether none of ``pids`` used any CPU time over ``seconds`` (all waiting for work)."""
+    def ticks() -> list[int | None]:
+        return [stat[2] if (stat := _stat(pid)) else None for pid in pids]
+
+    before = ticks()
+    time.sleep(seconds)
+    return ticks() == before
 
 
 def children(pid: int) -> list[int]:

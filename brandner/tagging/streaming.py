@@ -94,7 +94,7 @@ def tag_documents_parallel(model: str | list[str], documents: Iterable[Document]
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     context = multiprocessing.get_context("spawn")  # forking a process that holds torch threads can hang
-    load = partial(worker.load, model, 1, batch_size=batch_size, int8=int8, gazetteers=gazetteers)
+    load = partial(worker.load_ignoring_interrupts, model, 1, batch_size=batch_size, int8=int8, gazetteers=gazetteers)
     with ProcessPoolExecutor(workers, mp_context=context, initializer=load) as pool, worker.naming_the_dead(pool):
         pending: deque = deque()
         documents = iter(documents)

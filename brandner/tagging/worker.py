@@ -38,9 +38,9 @@ def load(model: str | list[str], threads: int | None, **options: Any) -> None:
 
 
 def load_ignoring_interrupts(model: str | list[str], threads: int | None, **options: Any) -> None:
-    """:func:`load`, for the server's tagging process: Ctrl-C in a terminal reaches the whole
-    process group, and this process must keep tagging the requests in flight while the server
-    finishes them; the server stops it when it is done."""
+    """:func:`load`, for a pool's worker that its parent stops: Ctrl-C in a terminal reaches the
+    whole process group, and the worker must finish the work in flight (``tag --workers``: the
+    chunks sent; the server: the requests it finishes) instead of printing a traceback."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     load(model, threads, **options)
 

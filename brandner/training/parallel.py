@@ -222,7 +222,8 @@ class ParallelSteps:
         connection = self.connections[k]
         ready = wait([connection, *(process.sentinel for process in self.processes)])
         if connection in ready:
-            with suppress(EOFError):  # k died: its sentinel, read in _failure, says how
+            # k died (a reset, when it died with messages unread): its sentinel, read in _failure, says how
+            with suppress(EOFError, OSError):
                 reply = connection.recv()
                 if isinstance(reply, list):
                     return reply
@@ -250,7 +251,7 @@ class ParallelSteps:
                 break
             try:
                 said = connection.recv()
-            except EOFError:
+            except (EOFError, OSError):
                 break
         if said == ABORTED:
             return None

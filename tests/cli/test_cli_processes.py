@@ -14,7 +14,7 @@ from contextlib import suppress
 import pytest
 
 from tests.conftest import REPO, SMALL, data_dir, synthetic_sentences, write_jsonl
-from tests.procfs import PROC, children, command_line, descendants, running, wait_until
+from tests.procfs import PROC, children, command_line, descendants, idle, running, wait_until
 
 pytestmark = pytest.mark.skipif(not PROC.is_dir(), reason="reads /proc")
 GONE_SECONDS = 20  # bound on waiting for processes to end (they end at once; the machine may be busy)
@@ -23,7 +23,8 @@ GONE_SECONDS = 20  # bound on waiting for processes to end (they end at once; th
 def start(*args: str, cwd, stdin=None) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(REPO), BRANDNER_DATA=str(data_dir()), OMP_NUM_THREADS="1")
     return subprocess.Popen([sys.executable, "-m", "brandner.cli.main", *args], cwd=cwd, env=env, stdin=stdin,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8")
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
+                            start_new_session=True)  # a process group of its own, as a terminal's command
 
 
 def finish(process: subprocess.Popen, family: list[int]) -> tuple[int, str]:
@@ -156,5 +157,17 @@ def test_sigterm_to_tag_stops_its_workers_and_removes_the_partial_output(tagging
     tagger.wait(timeout=120)  # before its input ends, which would let it finish
     status, stderr = finish(tagger, family)
     assert status == 128 + signal.SIGTERM and "Traceback" not in stderr, stderr
+    assert all_gone(family)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_to_tag_and_its_workers_is_one_line_and_removes_the_partial_output(tagging, tmp_path):
+    tagger, family, workers = tagging
+    # workers waiting for work, where Ctrl-C made each print a traceback (in a task, it went to tag)
+    assert wait_until(lambda: idle(workers), timeout=120)
+    os.killpg(tagger.pid, signal.SIGINT)  # a terminal's Ctrl-C reaches the whole process group
+    tagger.wait(timeout=120)
+    status, stderr = finish(tagger, family)
+    assert status == 130 and stderr == "brandner: interrupted\n", stderr  # no worker's traceback
     assert all_gone(family)
     assert list(tmp_path.iterdir()) == []

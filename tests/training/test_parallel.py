@@ -147,8 +147,11 @@ def test_a_worker_that_dies_is_an_error_not_a_hang(monkeypatch):
 def test_a_killed_worker_is_named_with_its_signal_while_the_other_waits_at_the_barrier(monkeypatch, victim):
     """Worker ``victim`` is killed at its first batch; the other computes its own and waits at the
     barrier for it. The trainer waited on the first worker's pipe alone: it hung when the second
-    died, and said "None" when the first did (its end of the pipe not yet seen closed)."""
-    config, model, data, encoder = setup("workers=2", "max_epochs=2")
+    died, and said "None" when the first did (its end of the pipe not yet seen closed). Enough
+    batches for the trainer to have sent the next work, unread by the killed worker (its pipe is
+    then reset, not closed)."""
+    config, model, data, encoder = setup("workers=2", "max_epochs=2", sentences=200)
+    assert len(data) / 3 / 2 > parallel.RUNS_PER_MESSAGE  # runs of two batches of 3: more than one message
     loss = model.loss
 
     def killed_in(batch):
