@@ -171,3 +171,23 @@ def test_ctrl_c_to_tag_and_its_workers_is_one_line_and_removes_the_partial_outpu
     assert status == 130 and stderr == "brandner: interrupted\n", stderr  # no worker's traceback
     assert all_gone(family)
     assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------- serve
+
+
+def test_the_servers_tagging_process_dies_with_a_server_killed_outright(tiny_model):
+    from tests.serving.server import post_json, running_server
+
+    with running_server(tiny_model) as (url, server):
+        status, _ = post_json(url + "/v1/tag", {"texts": ["我买了特步鞋"]})  # the tagging process starts with the first
+        family = descendants(server.pid)
+        try:
+            assert status == 200 and [pid for pid in family if "spawn_main" in command_line(pid)], \
+                [command_line(pid) for pid in family]
+            server.kill()
+            server.wait(timeout=60)
+            assert all_gone(family), [command_line(pid) for pid in family if running(pid)]
+        finally:
+            for pid in filter(running, family):
+                os.kill(pid, signal.SIGKILL)
