@@ -81,8 +81,8 @@ def test_a_killed_training_worker_ends_training_with_an_error_naming_it(training
     os.kill(workers[1], signal.SIGKILL)  # the trainer waited on the other's pipe alone, for ever
     status, stderr = finish(trainer, workers)
     assert status == 1 and "Traceback" not in stderr, stderr
-    assert re.search(r"^brandner: error: training worker [12] died: killed by signal 9 \(SIGKILL\)$", stderr, re.M), \
-        stderr
+    error = r"brandner: error: training worker [12] died: killed by signal 9 \(SIGKILL\)"
+    assert re.search(f"^{error}$", stderr, re.MULTILINE), stderr
     assert all_gone(workers)
 
 
@@ -145,8 +145,8 @@ def test_a_dead_tagging_worker_is_an_error_naming_it_and_no_output(tagging, tmp_
     os.kill(workers[0], signal.SIGKILL)
     status, stderr = finish(tagger, family)  # the input ends: the tagger goes on, and finds its worker dead
     assert status == 1 and "Traceback" not in stderr, stderr
-    assert re.search(r"^brandner: error: tagging worker [12] died: killed by signal 9 \(SIGKILL\)$", stderr, re.M), \
-        stderr
+    error = r"brandner: error: tagging worker [12] died: killed by signal 9 \(SIGKILL\)"
+    assert re.search(f"^{error}$", stderr, re.MULTILINE), stderr
     assert all_gone(family)
     assert list(tmp_path.iterdir()) == []
 
