@@ -52,9 +52,9 @@ def die_with_parent(parent: int | None = None) -> None:
     watch_parent(parent)
 
 
-def set_parent_death_signal(signum: int = signal.SIGKILL if hasattr(signal, "SIGKILL") else 9) -> bool:
-    """Ask Linux to send ``signum`` to this process when its parent thread ends; False where
-    that cannot be asked (another system, or prctl refused)."""
+def set_parent_death_signal(signum: int = 9) -> bool:
+    """Ask Linux to send ``signum`` (by default SIGKILL) to this process when its parent thread
+    ends; False where that cannot be asked (another system, or prctl refused)."""
     if not sys.platform.startswith("linux"):
         return False
     try:
