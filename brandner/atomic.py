@@ -14,6 +14,11 @@ from typing import Iterator
 def atomic_output(path: str | Path) -> Iterator[Path]:
     """A temporary path beside ``path``: renamed onto it when the block succeeds, removed if it fails.
 
+    The temporary file is ``NAME.<pid>.<random>.partial`` (``out.txt.4242.k2x9q1ab.partial``):
+    not hidden, so that what a process killed outright (``kill -9``, a power cut) leaves behind
+    is seen for what it is, and whose. Nothing removes such a file later: on a shared file
+    system the pid may be another machine's process, still writing.
+
     >>> with atomic_output("out.txt") as temporary:  # doctest: +SKIP
     ...     temporary.write_text("done")
     """
@@ -21,7 +26,7 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
     if target.is_dir():  # else the rename fails and the error names the temporary file
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(target))
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    handle, name = tempfile.mkstemp(dir=target.parent, prefix=f"{target.name}.{os.getpid()}.", suffix=".partial")
     os.close(handle)
     temporary = Path(name)
     try:

@@ -11,9 +11,10 @@ from pathlib import Path
 from tests.conftest import REPO
 
 PACKAGE = REPO / "brandner"
-# Each stage imports only the ones before it (the top-level modules errors, atomic and config sit
-# beside data; config reads data's segmenters and gazetteer syntax).
-ORDER = ["errors", "atomic", "cpus", "data", "config", "crf", "model", "tagging", "reports", "training", "serving", "cli"]
+# Each stage imports only the ones before it (the top-level modules errors, atomic, cpus, processes
+# and config sit beside data; config reads data's segmenters and gazetteer syntax).
+ORDER = ["errors", "atomic", "cpus", "processes", "data", "config", "crf", "model", "tagging", "reports", "training",
+         "serving", "cli"]
 MAX_LINES = 400
 
 

@@ -16,6 +16,7 @@ from brandner.cli.common import add_models, models
 from brandner.cpus import available_cpus
 from brandner.data.lexicon import parse_gazetteers
 from brandner.errors import BrandnerError, InputFileError
+from brandner.processes import sigterm_exits
 from brandner.tagging.streaming import (
     ON_ERROR,
     BadLine,
@@ -72,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
     tagger = Tagger.load(model, batch_size=args.batch_size, int8=args.int8, gazetteers=gazetteers,
                          backend=args.backend)
     skipped = _Skipped()
-    with _input(args.input) as (lines, name), _output(args.output) as out:
+    # SIGTERM unwinds like an error: the workers stopped, the unfinished output removed
+    with sigterm_exits(), _input(args.input) as (lines, name), _output(args.output) as out:
         documents = skipped.noted(read_documents(lines, name)) if args.input else ((t, {}) for t in args.texts)
         try:
             write_lines(_tagged(args, model, tagger, gazetteers, documents), out)

@@ -12,6 +12,7 @@ from tqdm import tqdm
 from brandner.cli.common import add_data_dir, corpus_split, read_sentences
 from brandner.config import load_config
 from brandner.errors import BrandnerError
+from brandner.processes import sigterm_exits
 
 if TYPE_CHECKING:
     from brandner.training.job import Event
@@ -70,8 +71,9 @@ def run(args: argparse.Namespace) -> int:
         overrides.append(f"train.embeddings={json.dumps(args.embeddings, ensure_ascii=False)}")
     config = load_config(args.config, overrides)
     train, dev, test = _data(args)
-    summary = fit(train, dev, config, args.output, test=test, resume=args.resume,
-                  on_event=_Progress(), tensorboard=args.tensorboard)
+    with sigterm_exits():  # SIGTERM unwinds like Ctrl-C: the workers stopped, unfinished files removed
+        summary = fit(train, dev, config, args.output, test=test, resume=args.resume,
+                      on_event=_Progress(), tensorboard=args.tensorboard)
     _print_summary(summary)
     return 0
 

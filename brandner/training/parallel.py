@@ -18,6 +18,11 @@ taken j steps before its update, as in asynchronous SGD with a fixed delay. The
 numbers depend on W but not on timing: the same seed and W give the same weights.
 The workers' random streams (dropout, ``<UNK>`` replacement) are seeded at every epoch
 from the loop's ``random.Random``, so a resumed run goes on as an uninterrupted one.
+
+Lifetimes: a worker dies with the trainer, however the trainer ends (``die_with_parent``);
+the trainer waits for a worker's answer and for every worker's death at once, so a worker
+that dies (even one whose peers wait for it at the barrier) ends training with an error
+that names it and says how it ended, never a hang.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import multiprocessing
 import os
 import signal
 import traceback
+from contextlib import suppress
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Iterator, Sequence
@@ -38,10 +44,12 @@ from brandner.data.batching import Encoded
 from brandner.errors import BrandnerError
 from brandner.model.embedding import TokenEmbedding
 from brandner.model.network import BiLSTMTagger
+from brandner.processes import die_with_parent, exit_status
 from brandner.training.steps import WeightAverage, batch_gradient
 
 RUNS_PER_MESSAGE = 8  # runs sent to the workers at once; their losses come back (and progress moves) as often
 ABORTED = "stopped"  # what a worker stopped at the barrier answers
+STOP_SECONDS = 5.0  # how long a failing run waits for each worker's last words before stopping it
 # the settings of the trainer's Adam that the workers' own (over their shares) takes
 ADAM_SETTINGS = ("lr", "betas", "eps", "weight_decay", "amsgrad", "maximize", "fused")
 # Embedding tables of this many weights or more give the workers their gradients as the rows
@@ -139,13 +147,18 @@ class ParallelSteps:
         self.shares = split_by_size([p.numel() for p in self.trained], workers)
         self.processes: list[multiprocessing.Process] = []
         self.connections: list[Connection] = []
+        self._last_words: dict[int, object] = {}  # what a worker sent instead of losses, kept for _failure
 
     def __enter__(self) -> "ParallelSteps":
         context = multiprocessing.get_context("fork")
         self.barrier = SpinBarrier(self.workers)  # anew for each set of workers: its counts start with theirs
         for k in range(self.workers):
             ours, theirs = context.Pipe()
-            process = context.Process(target=self._serve, args=(k, theirs), name=f"brandner-train-{k}", daemon=True)
+            # the trainer's ends of the pipes, which the forked worker closes (so that it reads the end
+            # of its own pipe when the trainer is gone)
+            trainers = [*self.connections, ours]
+            process = context.Process(target=self._serve, args=(k, theirs, os.getpid(), trainers),
+                                      name=f"brandner-train-{k + 1}", daemon=True)
             process.start()
             theirs.close()
             self.processes.append(process)
@@ -185,7 +198,10 @@ class ParallelSteps:
 
         def send(m: int) -> None:
             for k, connection in enumerate(self.connections):
-                connection.send(_Work(messages[m], lr, starts[m], seeds[k] if m == 0 else None))
+                try:
+                    connection.send(_Work(messages[m], lr, starts[m], seeds[k] if m == 0 else None))
+                except OSError:  # that worker is gone
+                    raise self._failure() from None
 
         for m in range(min(2, len(messages))):  # one message ahead, so that no worker waits for the next
             send(m)
@@ -200,28 +216,58 @@ class ParallelSteps:
             self.average.updates = starts[-1]
 
     def _reply(self, k: int) -> list[float]:
-        """Worker k's losses for its next message; a worker's failure as an error."""
-        reply = self._receive(k)
-        if isinstance(reply, list):
-            return reply
-        self.barrier.stop()
-        failures = [reply] + [self._receive(j, timeout=2.0) for j in range(self.workers) if j != k]
-        # the one that failed says why; the others only that they were stopped
-        reason = next((f for f in failures if f not in (ABORTED, None)), reply)
-        raise BrandnerError(f"a training worker failed:\n{reason}")
+        """Worker k's losses for its next message. Waits on every worker's sentinel too: a worker
+        whose peer died waits at the barrier and never answers, so any failure or death seen
+        meanwhile is raised, as a :class:`BrandnerError` naming the worker."""
+        connection = self.connections[k]
+        ready = wait([connection, *(process.sentinel for process in self.processes)])
+        if connection in ready:
+            # k died (a reset, when it died with messages unread): its sentinel, read in _failure, says how
+            with suppress(EOFError, OSError):
+                reply = connection.recv()
+                if isinstance(reply, list):
+                    return reply
+                self._last_words[k] = reply
+        raise self._failure()
 
-    def _receive(self, k: int, timeout: float | None = None) -> list[float] | str | None:
-        """What worker k sends next: losses, a traceback, ABORTED, or a line saying that it died."""
+    def _failure(self) -> BrandnerError:
+        """Stop the workers at the barrier, and the error saying which failed (its traceback) or
+        died (its exit code or signal)."""
+        self.barrier.stop()
+        reasons = [reason for k in range(self.workers) if (reason := self._why_stopped(k))]
+        return BrandnerError("\n".join(reasons) or "the training workers stopped without saying why")
+
+    def _why_stopped(self, k: int) -> str | None:
+        """Why worker k stopped: its traceback, how it died, or None when it stopped at the barrier
+        as asked (or did not within STOP_SECONDS, still busy: close() ends it)."""
         connection, process = self.connections[k], self.processes[k]
-        wait([connection, process.sentinel], timeout)
-        try:
-            return connection.recv() if connection.poll() else None
-        except EOFError:
-            return f"worker {k} died (exit code {process.exitcode})"
+        said = self._last_words.pop(k, None)
+        while said is None or isinstance(said, list):  # (losses: of work done before the stop)
+            ready = wait([connection, process.sentinel], STOP_SECONDS)
+            if not ready:
+                return None
+            said = None
+            if connection not in ready:  # dead, and the end of its pipe not seen yet
+                break
+            try:
+                said = connection.recv()
+            except (EOFError, OSError):
+                break
+        if said == ABORTED:
+            return None
+        if isinstance(said, str):
+            return f"training worker {k + 1} failed:\n{said}"
+        process.join(STOP_SECONDS)
+        return f"training worker {k + 1} died: {exit_status(process.exitcode)}"
 
     # ---------------------------------------------------------------- in the worker
 
-    def _serve(self, k: int, connection: Connection) -> None:
+    def _serve(self, k: int, connection: Connection, trainer: int, trainers: list[Connection]) -> None:
+        """Worker k's life: train the work that comes through ``connection`` until None comes;
+        ``trainer`` is the trainer's pid, ``trainers`` its ends of the pipes (this one's copies)."""
+        die_with_parent(trainer)
+        for end in trainers:
+            end.close()
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the trainer stops the workers on Ctrl-C
         torch.set_num_threads(1)
         self.model.train()
@@ -236,13 +282,16 @@ class ParallelSteps:
         try:
             while (work := connection.recv()) is not None:
                 connection.send(self.train_work(k, work, optimizer))
+            return
+        except (EOFError, OSError):
+            return  # the trainer is gone: no one to tell
         except Aborted:
-            connection.send(ABORTED)
-        except (EOFError, BrokenPipeError):
-            pass  # the trainer is gone (killed): no one to tell
+            answer = ABORTED
         except BaseException:  # noqa: BLE001 - every failure goes to the trainer, which raises it
             self.barrier.stop()
-            connection.send(traceback.format_exc())
+            answer = traceback.format_exc()
+        with suppress(OSError):
+            connection.send(answer)
 
     def train_work(self, k: int, work: _Work, optimizer: torch.optim.Adam) -> list[float]:
         """In worker k: the runs of one message (gradients, the barrier, the Adam steps of its share);

@@ -7,6 +7,8 @@ import copy
 import multiprocessing
 import os
 import random
+import signal
+from contextlib import contextmanager
 
 import pytest
 import torch
@@ -128,7 +130,7 @@ def test_the_adam_state_and_average_trained_in_the_workers_are_the_callers():
 def test_a_failing_worker_is_an_error_naming_the_cause_and_leaves_no_process():
     config, model, data, encoder = setup("workers=2", "max_epochs=2")
     broken = data[:5] + [data[5].__class__(data[5].chars, data[5].segments, None, data[5].bigrams)] + data[6:]
-    with pytest.raises(BrandnerError, match="a training worker failed:(.|\n)*loss needs a batch with tags"):
+    with pytest.raises(BrandnerError, match="training worker [12] failed:(.|\n)*loss needs a batch with tags"):
         run_loop(config, model, broken, encoder)
     assert multiprocessing.active_children() == []
 
@@ -136,9 +138,48 @@ def test_a_failing_worker_is_an_error_naming_the_cause_and_leaves_no_process():
 def test_a_worker_that_dies_is_an_error_not_a_hang(monkeypatch):
     config, model, data, encoder = setup("workers=2", "max_epochs=2")
     monkeypatch.setattr(model, "loss", lambda batch: os._exit(7))  # only the forked workers compute losses
-    with pytest.raises(BrandnerError, match="died \\(exit code 7\\)"):
+    with deadline(60), pytest.raises(BrandnerError, match="training worker [12] died: exit code 7"):
         run_loop(config, model, data, encoder)
     assert multiprocessing.active_children() == []
+
+
+@pytest.mark.parametrize("victim", [1, 2])
+def test_a_killed_worker_is_named_with_its_signal_while_the_other_waits_at_the_barrier(monkeypatch, victim):
+    """Worker ``victim`` is killed at its first batch; the other computes its own and waits at the
+    barrier for it. The trainer waited on the first worker's pipe alone: it hung when the second
+    died, and said "None" when the first did (its end of the pipe not yet seen closed). Enough
+    batches for the trainer to have sent the next work, unread by the killed worker (its pipe is
+    then reset, not closed)."""
+    config, model, data, encoder = setup("workers=2", "max_epochs=2", sentences=200)
+    assert len(data) / 3 / 2 > parallel.RUNS_PER_MESSAGE  # runs of two batches of 3: more than one message
+    loss = model.loss
+
+    def killed_in(batch):
+        if multiprocessing.current_process().name == f"brandner-train-{victim}":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return loss(batch)
+
+    monkeypatch.setattr(model, "loss", killed_in)
+    with deadline(60), pytest.raises(BrandnerError) as error:
+        run_loop(config, model, data, encoder)
+    assert str(error.value) == f"training worker {victim} died: killed by signal 9 (SIGKILL)"
+    assert multiprocessing.active_children() == []
+
+
+@contextmanager
+def deadline(seconds: float):
+    """Raise TimeoutError in this (the main) thread if the block runs longer than ``seconds``: a hang
+    fails the test instead of stopping the suite."""
+    def expire(signum, frame):
+        raise TimeoutError(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def test_length_runs_of_one_are_length_batches_and_longer_runs_hold_neighbours_in_length():
