@@ -24,7 +24,7 @@ from typing import Any, Iterable
 
 from brandner.data.features import SEGMENTERS
 from brandner.data.lexicon import parse_gazetteers
-from brandner.errors import BrandnerError
+from brandner.errors import BrandnerError, past_python_limit
 
 HEADS = ("crf", "softmax")
 # What a model file written before a feature existed means by its absence: the feature off.
@@ -148,7 +148,6 @@ class TrainConfig:
         if self.clip < 0:
             raise BrandnerError(f"train.clip must be >= 0 (0 turns clipping off), got {self.clip}")
 
-
     def resolved(self) -> "TrainConfig":
         """This config with ``workers = 0`` replaced by the number of processes it means here."""
         if self.workers:
@@ -228,7 +227,7 @@ def _past_limits(error: Exception) -> str:
     """What tomllib's RecursionError or integer-conversion ValueError means, in a few words."""
     if isinstance(error, RecursionError):
         return "nested too deeply"
-    return str(error).partition(":")[0].lower()  # the rest tells how to raise Python's limit
+    return past_python_limit(error).lower()
 
 
 def _word_lists(value: object) -> tuple[str, ...]:

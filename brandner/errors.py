@@ -30,6 +30,12 @@ class NotJSONError(InputFileError):
     (too deep, a number too long, not an object...): a reader guessing a file's format tells them apart."""
 
 
+def past_python_limit(error: ValueError) -> str:
+    """What Python's ValueError for a number past its digit limit says, without how to raise the
+    limit: "Exceeds the limit (4300 digits) for integer string conversion"."""
+    return str(error).partition(":")[0]
+
+
 def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
     """``repr(value)`` cut to ``limit`` characters with an ellipsis, for quoting input in a message.
 

@@ -54,11 +54,12 @@ def limit_threads() -> None:
     not by the host's cores: in a container with a CPU quota, threads beyond it wait on each
     other. An OMP_NUM_THREADS the user set wins."""
     if "OMP_NUM_THREADS" not in os.environ:
-        os.environ["OMP_NUM_THREADS"] = str(available_cpus())
+        cpus = available_cpus()
+        os.environ["OMP_NUM_THREADS"] = str(cpus)
         if "torch" in sys.modules:  # imported already (a caller's): too late for the variable
             import torch
 
-            torch.set_num_threads(available_cpus())
+            torch.set_num_threads(cpus)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ from brandner.data.columns import format_columns, parse_columns
 from brandner.data.schemes import IOBES, Scheme, as_scheme, check_type
 from brandner.data.sentence import Sentence, Span
 from brandner.data.text import LONE_SURROGATE, writable
-from brandner.errors import BrandnerError, InputFileError, NotJSONError, quote
+from brandner.errors import BrandnerError, InputFileError, NotJSONError, past_python_limit, quote
 
 FORMATS = ("columns", "jsonl", "cluener")
 OVERLAP_POLICIES = ("error", "outer")
@@ -189,7 +189,7 @@ def json_record(line: str, path: str, number: int) -> dict:
     except RecursionError:
         raise InputFileError(path, number, f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
     except ValueError as error:  # an integer past sys.get_int_max_str_digits()
-        clause = str(error).partition(":")[0]  # the rest tells how to raise Python's limit
+        clause = past_python_limit(error)
         raise InputFileError(path, number, f"invalid JSON: {clause[:1].lower()}{clause[1:]}") from None
     if not isinstance(record, dict):
         raise InputFileError(path, number, f"expected a JSON object, got {_json_type(record)}")

@@ -11,10 +11,12 @@ Where it cannot be written, the graph is exported in memory at each load.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import logging
 import os
 from pathlib import Path
 
+from brandner.atomic import atomic_output
 from brandner.errors import BrandnerError
 from brandner.tagging.onnx_backend import OPSET, VERSION, OnnxModel, load_onnx, onnx_from_bytes
 
@@ -30,13 +32,9 @@ def cache_folder() -> Path:
 
 
 def onnxruntime_available() -> bool:
-    """Whether this Python can export (onnx) and run (onnxruntime) a graph."""
-    try:
-        import onnx  # noqa: F401
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Whether this Python can export (onnx) and run (onnxruntime) a graph. Found, not imported:
+    importing onnx takes most of a second, and a cached graph never needs it."""
+    return all(importlib.util.find_spec(name) is not None for name in ("onnx", "onnxruntime"))
 
 
 def cached_graph(model_path: str | Path) -> Path:
@@ -59,13 +57,13 @@ def load_through_onnx(model_path: str | Path, threads: int | None) -> OnnxModel:
         except BrandnerError as error:  # damaged by hand or by a disk: export it again
             log.warning("%s; exporting the model again", error)
     from brandner.model.model_file import load_model
-    from brandner.tagging.export import export_onnx, onnx_bytes
+    from brandner.tagging.export import onnx_bytes
 
-    model, encoder = load_model(model_path)
+    data = onnx_bytes(*load_model(model_path))
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        export_onnx(model, encoder, cached)
+        with atomic_output(cached) as temporary:
+            temporary.write_bytes(data)
     except OSError as error:
-        log.debug("cannot cache the ONNX graph at %s (%s); exporting it in memory", cached, error)
-        return onnx_from_bytes(onnx_bytes(model, encoder), threads, str(model_path))
-    return load_onnx(cached, threads)
+        log.debug("cannot cache the ONNX graph at %s (%s); it stays in memory", cached, error)
+    return onnx_from_bytes(data, threads, str(model_path))

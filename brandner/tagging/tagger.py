@@ -70,8 +70,7 @@ class Tagger:
 
     @classmethod
     def load(cls, path: str | Path | Sequence[str | Path], batch_size: int = 256, int8: bool = False,
-             threads: int | None = None,
-             gazetteers: Mapping[str, str | Path | Sequence[str | Path]] | None = None,
+             threads: int | None = None, gazetteers: Mapping[str, str | Path | Sequence[str | Path]] | None = None,
              backend: str = "auto") -> "Tagger":
         """A Tagger for a PyTorch model file or an ONNX file from ``brandner export`` (told apart
         by content, not suffix). ``threads`` is onnxruntime's thread count (default: the CPUs
@@ -81,9 +80,8 @@ class Tagger:
         default) onnxruntime where it is installed, the network exported once and cached
         (brandner.tagging.onnx_cache: the same entities, faster, and later loads skip
         PyTorch), else PyTorch; ``"onnx"`` onnxruntime or an error; ``"torch"`` PyTorch
-        (``model`` is then the network). ``int8`` always tags in PyTorch.
-
-        A list of files gives their :meth:`ensemble`.
+        (``model`` is then the network). ``int8`` always tags in PyTorch. A list of files gives
+        their :meth:`ensemble`.
 
         ``gazetteers`` (type -> word list file or files) replace the word lists of the
         model's typed gazetteers of those types, no retraining needed:
@@ -259,11 +257,11 @@ class Tagger:
                 found = self.encoder.batch_valid_spans(paths, lengths)
             else:
                 found = [self._read_spans(paths[row, :length]) for row, length in enumerate(lengths)]
-            found = _trimmed(texts, pieces, found)
-            probabilities = self._span_probabilities(emissions, lengths, crf_scores, paths, found) if scores else None
+            found, trimmed = _trimmed(texts, pieces, found)
+            probabilities = scores and self._span_probabilities(emissions, lengths, crf_scores, paths, found, trimmed)
             for row, (text_index, offset, _) in enumerate(pieces):
                 spans = [(s + offset, e + offset, t) for s, e, t in found[row]]
-                if probabilities is not None:
+                if probabilities:
                     spans = [span + (p,) for span, p in zip(spans, probabilities[row])]
                 results[text_index].extend(spans)
         for spans in results:
@@ -275,14 +273,16 @@ class Tagger:
         return [(s.start, s.end, s.type) for s in self.encoder.spans(ids.tolist())]
 
     def _span_probabilities(self, emissions: np.ndarray, lengths: np.ndarray, crf_scores: CRFScores | None,
-                            paths: np.ndarray, found: list[list[tuple[int, int, str]]]) -> list[list[float]]:
-        """The probability of each span of each row (rows of ``paths`` ``(batch, seq)``): of the
-        span's own tags, which differ from the path's where a softmax head's argmax was repaired
-        or blank characters were trimmed off the span."""
-        tags = paths.copy()
-        for row, spans in enumerate(found):
-            for s, e, type_ in spans:
-                tags[row, s:e] = self._entity_tags(e - s, type_)
+                            paths: np.ndarray, found: list[list[tuple[int, int, str]]],
+                            trimmed: bool) -> list[list[float]]:
+        """The probability of each span of each row (of ``paths`` ``(batch, seq)``) with its own tags: a Viterbi
+        path spells them unless a softmax argmax was repaired or blanks were ``trimmed`` off a span."""
+        tags = paths
+        if crf_scores is None or trimmed:
+            tags = paths.copy()
+            for row, spans in enumerate(found):
+                for s, e, type_ in spans:
+                    tags[row, s:e] = self._entity_tags(e - s, type_)
         return entity_probabilities(emissions, lengths, crf_scores, tags, found)
 
     def _entity_tags(self, length: int, type_: str) -> list[int]:
@@ -306,10 +306,10 @@ class Tagger:
             ranks: list[list[dict]] = [[] for _ in pieces]
             for rank in range(k):
                 # a sentence with fewer than k sequences has no path at this rank: read none of it
-                found = _trimmed(texts, pieces, self.encoder.batch_valid_spans(
+                found, trimmed = _trimmed(texts, pieces, self.encoder.batch_valid_spans(
                     paths[:, rank], np.where(path_scores[:, rank] > -np.inf, lengths, 0)))
-                probabilities = (self._span_probabilities(emissions, lengths, crf_scores, paths[:, rank], found)
-                                 if scores else [[] for _ in found])
+                probabilities = (self._span_probabilities(emissions, lengths, crf_scores, paths[:, rank], found,
+                                                          trimmed) if scores else [[] for _ in found])
                 for row, (text_index, _, _) in enumerate(pieces):
                     if path_scores[row, rank] == -np.inf:
                         continue
@@ -366,14 +366,14 @@ def _encoding(tagger: Tagger) -> tuple:
 
 
 def _trimmed(texts: Sequence[str], pieces: list[Piece],
-             found: list[list[tuple[int, int, str]]]) -> list[list[tuple[int, int, str]]]:
-    """Each piece's spans without blank characters at either end (white space, control and format
-    characters, see brandner.data.text.trim_span), dropping spans with nothing else."""
+             found: list[list[tuple[int, int, str]]]) -> tuple[list[list[tuple[int, int, str]]], bool]:
+    """Each piece's spans without blank characters at either end (brandner.data.text.trim_span),
+    dropping spans with nothing else; and whether any span changed."""
     trimmed = []
     for (text_index, offset, end), spans in zip(pieces, found):
         piece = texts[text_index][offset:end] if spans else ""
         trimmed.append([(*bounds, type_) for s, e, type_ in spans if (bounds := trim_span(piece, s, e))])
-    return trimmed
+    return trimmed, trimmed != found
 
 
 def _check_count(name: str, value: object) -> None:

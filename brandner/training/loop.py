@@ -71,7 +71,8 @@ def train_loop(model: BiLSTMTagger, optimizer: torch.optim.Optimizer, data: Sequ
     saving the model at the event saves the average).
 
     With ``config.workers`` > 1 (0: as many as the CPUs allow) the steps run in that many
-    processes (brandner.training.parallel), which share the model's, the optimizer's and the average's tensors with this one.
+    processes (brandner.training.parallel), which share the model's, the optimizer's and the
+    average's tensors with this one.
     """
     config = config.resolved()
     lengths = [len(item.chars) for item in data]
