@@ -8,7 +8,7 @@ ifneq ($(wildcard $(SHARED_DATA)),)
 export BRANDNER_DATA ?= $(SHARED_DATA)
 endif
 
-.PHONY: demo test install chromium clean
+.PHONY: demo test install chromium java clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,12 @@ chromium:
 	@command -v chromium >/dev/null || $(SUDO) apt-get install -y -q chromium \
 		|| ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium)
 
-test: install chromium
+# Spark's tests need a Java runtime (17 or later): Debian's headless one where none is installed.
+java:
+	@command -v java >/dev/null || $(SUDO) apt-get install -y -q openjdk-17-jre-headless \
+		|| ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q openjdk-17-jre-headless)
+
+test: install chromium java
 	$(BIN)/python -m pytest -q
 
 clean:

@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from brandner.atomic import atomic_output
 from brandner.cli.common import add_models, models
+from brandner.cli.engines import add_engine_options, run_engine
 from brandner.cpus import available_cpus
 from brandner.data.lexicon import parse_gazetteers
 from brandner.errors import BrandnerError, InputFileError
@@ -57,6 +58,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                              "(exit 1) after writing every line before it; 'skip' writes "
                              "{\"error\": \"FILE:LINE: what\", \"line\": LINE} in its place, goes on, and counts "
                              "the skipped lines at the end (exit 0) (default: %(default)s)")
+    add_engine_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -67,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
         raise BrandnerError("--workers and --batch-size must be at least 1")
     if args.min_score is not None and not 0 <= args.min_score <= 1:
         raise BrandnerError(f"--min-score must be between 0 and 1, got {args.min_score}")
+    if args.engine != "local":
+        return run_engine(args)
     gazetteers = parse_gazetteers(args.gazetteer) or None
     # fails early on a bad model file or word list
     model = models(args)
