@@ -17,6 +17,7 @@ keep their Python workers (Spark reuses them, Ray's actors live as long as the j
 from __future__ import annotations
 
 import logging
+import sys
 from typing import TYPE_CHECKING, Any, Sequence
 
 from brandner.tagging.tagger import Tagger
@@ -35,10 +36,16 @@ _taggers: dict[tuple, Tagger] = {}
 
 def cached_tagger(model: str, **options: Any) -> Tagger:
     """This process's Tagger for ``model`` and ``options`` (as for :meth:`Tagger.load`), loaded at
-    the first call and kept. An ONNX file never imports PyTorch."""
+    the first call and kept. An ONNX file never imports PyTorch; a model that runs in PyTorch
+    gets ``options["threads"]`` torch threads too, where given (the engines run one process per
+    core: more threads would fight over it)."""
     key = (model, tuple(sorted((name, repr(value)) for name, value in options.items())))
     if key not in _taggers:
         _taggers[key] = Tagger.load(model, **options)
+        if options.get("threads") and "torch" in sys.modules:
+            import torch
+
+            torch.set_num_threads(options["threads"])
     return _taggers[key]
 
 
