@@ -175,7 +175,7 @@ class Ranks:
         try:
             yield
         except RuntimeError as error:  # gloo's: a connection closed, or a timeout
-            said = _first_line(error)
+            said = error_line(error)
             where = f"rank {self.rank} of {self.world_size}"
             if "timed out" in said.lower():
                 raise BrandnerError(f"{where}: no answer from another rank for {self.timeout:g} s "
@@ -184,7 +184,7 @@ class Ranks:
                                 f"report): {said}") from None
 
 
-def _first_line(error: Exception) -> str:
+def error_line(error: Exception) -> str:
     """The first line of ``error``'s message without gloo's ``[source.cc:123] `` prefix, cut to 200
     characters; its type's name if it has none."""
     text = str(error).strip()
@@ -204,7 +204,7 @@ def process_group(launch: Launch | None) -> Iterator[Ranks | None]:
     except (RuntimeError, ValueError) as error:
         raise BrandnerError(f"rank {launch.rank}: could not join the other {launch.world_size - 1} rank(s) "
                             f"at {os.environ.get('MASTER_ADDR')}:{os.environ.get('MASTER_PORT')}: "
-                            f"{_first_line(error)}") from None
+                            f"{error_line(error)}") from None
     try:
         yield Ranks(launch)
     finally:

@@ -24,6 +24,7 @@ from brandner.errors import BrandnerError
 from brandner.model.model_file import atomic_save, safe_load
 from brandner.training.distributed import (
     DEFAULT_TIMEOUT,
+    error_line,
     data_digest,
     distributed_timeout,
     distributed_train_config,
@@ -39,7 +40,10 @@ from tests.conftest import REPO, synthetic_sentences, write_jsonl
 # a weight average, kept by every rank.
 SETTINGS = ["char_dim=8", "seg_dim=4", "hidden_size=8", "bigram_dim=4", "lr=0.05", "dropout=0", "unk_replace=0",
             "clip=0.5", "weight_average=0.5", "patience=100"]
-SENTENCES = 46  # batches of 20: 20, 20, 6; of 10 on two ranks: runs (10, 10), (10, 10), (6, nothing)
+# Sentences of the two corpora: in batches of 20, 20 + 20 + 13 and 20 + 20 + 6; in batches of 10
+# on two ranks, the last run of an epoch is (10, 3): two batches of unequal size, or (6, none): a rank
+# without a batch.
+UNEQUAL, ALONE = 53, 46
 EPOCHS = 3
 LAUNCH_SECONDS = 240  # the bound on any torchrun here (seconds of work on a quiet machine)
 
@@ -48,16 +52,24 @@ def cli_settings(*settings: str) -> list[str]:
     return [arg for setting in settings for arg in ("--set", setting)]
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory) -> Path:
+def make_corpus(folder: Path, sentences: int) -> Path:
     """train.jsonl and dev.jsonl, and one.pt: one process of batch 20, EPOCHS epochs."""
-    folder = tmp_path_factory.mktemp("corpus")
-    write_jsonl(folder / "train.jsonl", synthetic_sentences(SENTENCES))
+    write_jsonl(folder / "train.jsonl", synthetic_sentences(sentences))
     write_jsonl(folder / "dev.jsonl", synthetic_sentences(10, seed=1))
     config = load_config(None, SETTINGS + ["batch_size=20", "workers=1", f"max_epochs={EPOCHS}"])
-    summary = fit(synthetic_sentences(SENTENCES), synthetic_sentences(10, seed=1), config, folder / "one.pt")
+    summary = fit(synthetic_sentences(sentences), synthetic_sentences(10, seed=1), config, folder / "one.pt")
     assert summary["world_size"] == 1
     return folder
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    return make_corpus(tmp_path_factory.mktemp("corpus"), UNEQUAL)
+
+
+@pytest.fixture(scope="module")
+def corpus_with_a_rank_alone(tmp_path_factory) -> Path:
+    return make_corpus(tmp_path_factory.mktemp("corpus"), ALONE)
 
 
 def free_port() -> int:
@@ -129,10 +141,12 @@ def test_two_ranks_of_batch_10_take_the_steps_of_one_process_of_batch_20(corpus,
 
 
 @pytest.mark.slow
-def test_two_nodes_on_loopback_train_as_one_process_rank_0_alone_writing_and_reading_the_resume_file(corpus,
-                                                                                                    tmp_path):
+def test_two_nodes_on_loopback_train_as_one_process_rank_0_alone_writing_and_reading_the_resume_file(
+        corpus_with_a_rank_alone, tmp_path):
     """Two torchruns (node ranks 0 and 1), each in its own folder with the output path relative:
-    node 1's stays empty, and a resumed run needs the resume file on node 0 alone."""
+    node 1's stays empty, and a resumed run needs the resume file on node 0 alone. The last run
+    of each epoch has a batch for rank 0 alone."""
+    corpus = corpus_with_a_rank_alone
     nodes = [tmp_path / "node0", tmp_path / "node1"]
     for folder in nodes:
         folder.mkdir()
@@ -164,7 +178,7 @@ def test_ranks_that_read_other_training_data_are_refused_on_every_rank(corpus, t
     nodes = [tmp_path / "node0", tmp_path / "node1"]
     for rank, folder in enumerate(nodes):
         folder.mkdir()
-        write_jsonl(folder / "train.jsonl", synthetic_sentences(SENTENCES, seed=rank + 5))
+        write_jsonl(folder / "train.jsonl", synthetic_sentences(UNEQUAL, seed=rank + 5))
     port = free_port()
     commands = [torchrun(corpus, port, "-o", "m.pt", nodes=2, node_rank=rank, procs=1) for rank in (0, 1)]
     commands = [[arg if arg != str(corpus / "train.jsonl") else "train.jsonl" for arg in c] for c in commands]
@@ -263,6 +277,14 @@ TORCHRUN = {"WORLD_SIZE": "2", "RANK": "0", "LOCAL_RANK": "0", "LOCAL_WORLD_SIZE
 def test_a_torchrun_environment_that_does_not_add_up_is_an_error_naming_the_variable(env, message):
     with pytest.raises(BrandnerError, match=message):
         launched(env)
+
+
+def test_an_error_from_gloo_is_quoted_by_itserror_line_without_the_source_file():
+    error = RuntimeError("[/__w/pytorch/third_party/gloo/gloo/transport/tcp/pair.cc:537] Read error "
+                         "[127.0.0.1]:40850: Connection reset by peer.\nmore")
+    assert error_line(error) == "Read error [127.0.0.1]:40850: Connection reset by peer."
+    assert error_line(RuntimeError("")) == "RuntimeError"
+    assert error_line(RuntimeError("x" * 300)) == "x" * 199 + "…"
 
 
 def test_the_timeout_defaults_to_a_few_minutes():
