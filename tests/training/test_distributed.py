@@ -24,10 +24,10 @@ from brandner.errors import BrandnerError
 from brandner.model.model_file import atomic_save, safe_load
 from brandner.training.distributed import (
     DEFAULT_TIMEOUT,
-    error_line,
     data_digest,
     distributed_timeout,
     distributed_train_config,
+    error_line,
     launched,
     rank_seed,
 )
@@ -265,8 +265,8 @@ TORCHRUN = {"WORLD_SIZE": "2", "RANK": "0", "LOCAL_RANK": "0", "LOCAL_WORLD_SIZE
 
 
 @pytest.mark.parametrize("env, message", [
-    ({"WORLD_SIZE": "2", "RANK": "0"}, "WORLD_SIZE=2 but LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT "
-                                       "not set: launch with torchrun"),
+    ({"WORLD_SIZE": "2", "RANK": "0"},
+     "WORLD_SIZE=2 but LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT not set: launch with torchrun"),
     ({**TORCHRUN, "WORLD_SIZE": "two"}, "WORLD_SIZE must be a whole number at least 1, got 'two'"),
     ({**TORCHRUN, "RANK": "2"}, "RANK=2 of WORLD_SIZE=2"),
     ({**TORCHRUN, "LOCAL_RANK": "-1"}, "LOCAL_RANK must be a whole number at least 0"),
