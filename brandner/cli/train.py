@@ -1,4 +1,5 @@
-"""``brandner train``: train a model on a named corpus or on files."""
+"""``brandner train``: train a model on a named corpus or on files; launched by ``torchrun``, on
+every rank it starts (rank 0 writes the files)."""
 
 from __future__ import annotations
 
@@ -54,6 +55,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from brandner.training.distributed import launched, process_group
     from brandner.training.job import fit
 
     overrides = list(args.overrides)
@@ -70,11 +72,17 @@ def run(args: argparse.Namespace) -> int:
     if args.embeddings:
         overrides.append(f"train.embeddings={json.dumps(args.embeddings, ensure_ascii=False)}")
     config = load_config(args.config, overrides)
+    launch = launched()  # one of several processes started by torchrun, or None
     train, dev, test = _data(args)
-    with sigterm_exits():  # SIGTERM unwinds like Ctrl-C: the workers stopped, unfinished files removed
+    # SIGTERM unwinds like Ctrl-C: the workers stopped, unfinished files removed
+    with sigterm_exits(), process_group(launch) as ranks:
+        if ranks is not None and not ranks.is_main:  # rank 0 speaks for the job; the others only of errors
+            log.setLevel(logging.WARNING)
         summary = fit(train, dev, config, args.output, test=test, resume=args.resume,
-                      on_event=_Progress(), tensorboard=args.tensorboard)
-    _print_summary(summary)
+                      on_event=_Progress() if ranks is None or ranks.is_main else None,
+                      tensorboard=args.tensorboard, ranks=ranks)
+    if summary is not None:
+        _print_summary(summary)
     return 0
 
 

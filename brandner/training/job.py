@@ -2,12 +2,14 @@
 
 Each finished epoch leaves on disk everything needed to go on: the best model
 (``MODEL``), the last epoch's state with optimiser and random state
-(``MODEL.resume``) and a summary (``MODEL.json``), all written atomically.
+(``MODEL.resume``) and a summary (``MODEL.json``), all written atomically; under
+torchrun, by rank 0 alone.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import logging
 import random
@@ -38,6 +40,7 @@ from brandner.model.model_file import (
 )
 from brandner.model.network import BiLSTMTagger
 from brandner.tagging.tagger import Tagger
+from brandner.training.distributed import Ranks, check_same_data, distributed_train_config
 from brandner.training.loop import EpochEvent, StepEvent, TrainState, epoch_lr, train_loop
 from brandner.training.optim import adam
 from brandner.training.steps import WeightAverage, singleton_ids
@@ -57,8 +60,14 @@ def summary_path(output: Path) -> Path:
 
 def fit(train: Sequence[Sentence], dev: Sequence[Sentence], config: Config, output: str | Path,
         test: Sequence[Sentence] | None = None, resume: bool = False,
-        on_event: Callable[[Event], None] | None = None, tensorboard: str | Path | None = None) -> dict:
-    """Train, keep the model best on dev at ``output``, and return the summary dict."""
+        on_event: Callable[[Event], None] | None = None, tensorboard: str | Path | None = None,
+        ranks: Ranks | None = None) -> dict | None:
+    """Train, keep the model best on dev at ``output``, and return the summary dict.
+
+    With ``ranks``, this process is one rank of a job started by torchrun
+    (brandner.training.distributed): every rank trains on its share of each run of batches from
+    rank 0's starting state (built, or with ``resume`` read from rank 0's resume file alone);
+    rank 0 writes the files and returns the summary, the others write nothing and return None."""
     output = Path(output)
     train = [s for s in train if s.text]
     if not train or not dev:
@@ -68,34 +77,41 @@ def fit(train: Sequence[Sentence], dev: Sequence[Sentence], config: Config, outp
     torch.manual_seed(config.train.seed)
     rng = random.Random(config.train.seed)
     state = TrainState()
-    if resume:
-        model, encoder, optimizer, state, rng, average, train_config = _resume(output, config)
+    if ranks is not None:
+        config = Config(config.model, distributed_train_config(config.train, ranks.world_size))
+        model, encoder, optimizer, state, rng, average = _start_on_every_rank(train, config, output, resume, ranks)
+        config = Config(model.config, config.train)
+    elif resume:
+        payload, train_config = _read_resume(output, config, 1)
+        model, encoder, optimizer, state, rng, average = _restore(payload, train_config, resume_path(output))
         config = Config(model.config, train_config)
     else:
         config = Config(config.model, config.train.resolved())
         model, encoder = _build(train, config)
         optimizer = adam(model, config.train.lr, config.train.sparse_embeddings)
         average = WeightAverage(model, config.train.weight_average) if config.train.weight_average else None
+    if state.epoch:
+        log.info("resuming after epoch %d (best dev F1 %.4f at epoch %d)", state.epoch, state.best_f1,
+                 state.best_epoch)
     log.info("%d training sentences, %d characters in the vocabulary, tags: %s",
              len(train), len(encoder.chars), " ".join(encoder.tags))
     data = [encoder.encode_sentence(s) for s in train]
+    world_size = 1 if ranks is None else ranks.world_size
+    if ranks is not None:
+        check_same_data(ranks, data)
+    writes = ranks is None or ranks.is_main
     tagger = Tagger.from_model(model, encoder)
     singletons = training_singletons(data, encoder)
-    writer = _tensorboard(tensorboard)
+    writer = _tensorboard(tensorboard) if writes else None
     started = time.perf_counter()
     try:
         for event in train_loop(model, optimizer, data, lambda: tagger.evaluate(dev), config.train, state, rng,
-                                singletons, average):
-            if isinstance(event, EpochEvent):
+                                singletons, average, ranks):
+            if isinstance(event, EpochEvent) and writes:
                 payload = model_payload(model, encoder)  # once: the model file and the resume state share it
                 if event.improved:
                     atomic_save(payload, output)
-                atomic_save({"format": RESUME_FORMAT, "version": VERSION, "model": payload,
-                             "train_config": dataclasses.asdict(config.train),
-                             "optimizer": optimizer.state_dict(), "state": state.to_dict(),
-                             "rng": {"python": _python_state(rng), "torch": torch.get_rng_state()},
-                             # the model above holds the average; this, the weights being trained
-                             "average": average.state_dict() if average is not None else None},
+                atomic_save(_resume_payload(payload, optimizer, state, rng, average, config, world_size),
                             resume_path(output))
                 if writer is not None:
                     _log_scalars(writer, event, epoch_lr(config.train, event.epoch))
@@ -104,9 +120,43 @@ def fit(train: Sequence[Sentence], dev: Sequence[Sentence], config: Config, outp
     finally:
         if writer is not None:
             writer.close()
-    summary = _summary(output, config, state, dev, test, time.perf_counter() - started, len(train))
+    if not writes:
+        return None
+    summary = _summary(output, config, state, dev, test, time.perf_counter() - started, len(train), world_size)
     _write_json(summary, summary_path(output))
     return summary
+
+
+def _resume_payload(model: dict, optimizer: torch.optim.Optimizer, state: TrainState, rng: random.Random,
+                    average: WeightAverage | None, config: Config, world_size: int) -> dict:
+    """What ``MODEL.resume`` holds: ``model`` (a :func:`model_payload`, the average where there
+    is one) and all the rest that training goes on from."""
+    return {"format": RESUME_FORMAT, "version": VERSION, "model": model,
+            "train_config": dataclasses.asdict(config.train), "world_size": world_size,
+            "optimizer": optimizer.state_dict(), "state": state.to_dict(),
+            "rng": {"python": _python_state(rng), "torch": torch.get_rng_state()},
+            # the model above holds the average; this, the weights being trained
+            "average": average.state_dict() if average is not None else None}
+
+
+def _start_on_every_rank(train: Sequence[Sentence], config: Config, output: Path, resume: bool, ranks: Ranks):
+    """Rank 0's starting state, built or read from its resume file, on every rank (as the bytes of
+    a resume file, read back without unpickling objects): the vocabularies and weights are rank 0's."""
+    def start() -> bytes:
+        if resume:
+            payload, _ = _read_resume(output, config, ranks.world_size)
+        else:
+            model, encoder = _build(train, config)
+            optimizer = adam(model, config.train.lr, config.train.sparse_embeddings)
+            average = WeightAverage(model, config.train.weight_average) if config.train.weight_average else None
+            payload = _resume_payload(model_payload(model, encoder), optimizer, TrainState(),
+                                      random.Random(config.train.seed), average, config, ranks.world_size)
+        buffer = io.BytesIO()
+        torch.save(payload, buffer)
+        return buffer.getvalue()
+
+    payload = torch.load(io.BytesIO(ranks.from_main(start)), map_location="cpu", weights_only=True)
+    return _restore(payload, config.train, "rank 0's starting state")
 
 
 def training_singletons(data: Sequence[Encoded], encoder: Encoder) -> dict[str, torch.Tensor]:
@@ -159,33 +209,42 @@ def _init_embedding(embedding: TokenEmbedding, vocab: Vocab, tokens: list[str], 
     return len(target)
 
 
-def _resume(output: Path, config: Config):
+def _read_resume(output: Path, config: Config, world_size: int) -> tuple[dict, TrainConfig]:
+    """The resume state of ``output``, and the settings to go on with: ``config.train``, which must
+    be those it was written with (but for ``max_epochs`` and ``patience``), by as many ranks."""
     path = resume_path(output)
     if not path.exists():
         raise BrandnerError(f"{path}: no resume state to continue from (train without --resume first)")
     payload = safe_load(path, RESUME_FORMAT)
-    model, encoder = model_from_payload(payload["model"], path)
     saved = payload["train_config"]
     defaults = dataclasses.asdict(TrainConfig(workers=1))  # for settings newer than the resume file
-    if config.train.workers == 0:  # as many as the CPUs allow: as many as the interrupted run had
-        config = Config(config.model, dataclasses.replace(config.train, workers=saved.get("workers", 1)))
-    changed = [k for k, v in dataclasses.asdict(config.train).items()
+    train = config.train
+    if train.workers == 0:  # as many as the CPUs allow: as many as the interrupted run had
+        train = dataclasses.replace(train, workers=saved.get("workers", 1))
+    changed = [k for k, v in dataclasses.asdict(train).items()
                if k not in ("max_epochs", "patience") and saved.get(k, defaults[k]) != v]
+    if payload.get("world_size", 1) != world_size:  # files from before torchrun: one process
+        changed.append(f"world_size ({payload.get('world_size', 1)} rank(s) then, {world_size} now)")
     if changed:
         raise BrandnerError(f"{path}: cannot resume with different settings: {', '.join(changed)}")
-    optimizer = adam(model, config.train.lr, config.train.sparse_embeddings)
+    return payload, train
+
+
+def _restore(payload: dict, config: TrainConfig, source: str | Path):
+    """The model, encoder, optimiser, state, random stream and weight average of a resume payload."""
+    model, encoder = model_from_payload(payload["model"], source)
+    optimizer = adam(model, config.lr, config.sparse_embeddings)
     optimizer.load_state_dict(payload["optimizer"])
     state = TrainState(**payload["state"])
     rng = random.Random()
     rng.setstate(_python_state_back(payload["rng"]["python"]))
     torch.set_rng_state(payload["rng"]["torch"])
     average = None
-    if config.train.weight_average:
-        average = WeightAverage(model, config.train.weight_average)
+    if config.weight_average:
+        average = WeightAverage(model, config.weight_average)
         average.load_state_dict(payload["average"])
         average.swap()  # back to the weights being trained, the average held aside
-    log.info("resuming after epoch %d (best dev F1 %.4f at epoch %d)", state.epoch, state.best_f1, state.best_epoch)
-    return model, encoder, optimizer, state, rng, average, config.train
+    return model, encoder, optimizer, state, rng, average
 
 
 def _python_state(rng: random.Random) -> list:
@@ -198,7 +257,7 @@ def _python_state_back(saved: list) -> tuple:
 
 
 def _summary(output: Path, config: Config, state: TrainState, dev: Sequence[Sentence],
-             test: Sequence[Sentence] | None, seconds: float, n_train: int) -> dict:
+             test: Sequence[Sentence] | None, seconds: float, n_train: int, world_size: int) -> dict:
     if not output.exists():
         raise BrandnerError(f"{output}: no model was saved (no epoch finished)")
     best = Tagger.load(output, backend="torch")  # the network is in memory: no export to cache
@@ -207,7 +266,7 @@ def _summary(output: Path, config: Config, state: TrainState, dev: Sequence[Sent
                "train_seconds": round(seconds, 3),
                "train_sentences_per_second": round(state.sentences_seen / state.step_seconds, 1)
                if state.step_seconds else 0.0,
-               "train_sentences": n_train, "config": Config(best.config, config.train).to_dict()}
+               "train_sentences": n_train, "world_size": world_size, "config": Config(best.config, config.train).to_dict()}
     if test is not None:
         summary["test"] = best.evaluate(test).to_dict()
     return summary

@@ -2,7 +2,8 @@
 
 It does no I/O: it yields events, and the caller (brandner.training.job) saves, logs
 and draws progress. The steps themselves are brandner.training.steps (one process)
-or brandner.training.parallel (several).
+or brandner.training.parallel (several), or brandner.training.distributed (one rank of several
+started by torchrun).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from brandner.config import TrainConfig
 from brandner.data.batching import Encoded, length_runs
 from brandner.data.metrics import Report
 from brandner.model.network import BiLSTMTagger
+from brandner.training.distributed import DistributedSteps, Ranks, rank_seed
 from brandner.training.parallel import ParallelSteps
 from brandner.training.steps import SerialSteps, WeightAverage
 
@@ -57,7 +59,7 @@ class EpochEvent:
 def train_loop(model: BiLSTMTagger, optimizer: torch.optim.Optimizer, data: Sequence[Encoded],
                evaluate: Callable[[], Report], config: TrainConfig, state: TrainState,
                rng: random.Random, singletons: dict[str, torch.Tensor] | None = None,
-               average: WeightAverage | None = None) -> Iterator[StepEvent | EpochEvent]:
+               average: WeightAverage | None = None, ranks: Ranks | None = None) -> Iterator[StepEvent | EpochEvent]:
     """Train from ``state.epoch + 1`` until ``config.max_epochs`` or ``config.patience``
     epochs without a better dev F1, each at its ``epoch_lr``. ``state`` is updated in place.
 
@@ -73,14 +75,22 @@ def train_loop(model: BiLSTMTagger, optimizer: torch.optim.Optimizer, data: Sequ
     With ``config.workers`` > 1 (0: as many as the CPUs allow) the steps run in that many
     processes (brandner.training.parallel), which share the model's, the optimizer's and the
     average's tensors with this one.
+
+    With ``ranks`` (one of several processes started by torchrun, each with ``config.workers``
+    = 1), each step is a run of one batch a rank, its gradients summed over the ranks
+    (brandner.training.distributed); ``evaluate`` is called on rank 0 only, and its report is
+    every rank's, so all stop at the same epoch.
     """
     config = config.resolved()
     lengths = [len(item.chars) for item in data]
-    if config.workers > 1:
-        steps: SerialSteps | ParallelSteps = ParallelSteps(model, optimizer, data, config, singletons, average,
-                                                           config.workers)
+    steps: SerialSteps | ParallelSteps | DistributedSteps
+    if ranks is not None:
+        steps = DistributedSteps(model, optimizer, data, config, singletons, average, ranks)
+    elif config.workers > 1:
+        steps = ParallelSteps(model, optimizer, data, config, singletons, average, config.workers)
     else:
         steps = SerialSteps(model, optimizer, data, config, singletons, average)
+    per_run = ranks.world_size if ranks is not None else config.workers  # batches in a run
     with steps:
         for epoch in range(state.epoch + 1, config.max_epochs + 1):
             if state.epoch - state.best_epoch >= config.patience:
@@ -89,10 +99,13 @@ def train_loop(model: BiLSTMTagger, optimizer: torch.optim.Optimizer, data: Sequ
             for group in optimizer.param_groups:  # from the epoch alone, so a resumed run continues the schedule
                 group["lr"] = epoch_lr(config, epoch)
             model.train()
-            runs = length_runs(lengths, config.batch_size, rng, config.workers)
+            runs = length_runs(lengths, config.batch_size, rng, per_run)
             # the workers' random streams; serial training draws from torch's, as it always has
-            seeds = [rng.getrandbits(63) for _ in range(config.workers)] if config.workers > 1 else []
-            batches = sum(len(run) for run in runs)
+            if ranks is not None:  # a step a run
+                seeds, batches = [rank_seed(config.seed, epoch, r) for r in range(per_run)], len(runs)
+            else:
+                seeds = [rng.getrandbits(63) for _ in range(config.workers)] if config.workers > 1 else []
+                batches = sum(len(run) for run in runs)
             total = 0.0
             for step, (sentences, loss) in enumerate(steps.epoch(runs, seeds), start=1):
                 total += loss * sentences
@@ -102,7 +115,7 @@ def train_loop(model: BiLSTMTagger, optimizer: torch.optim.Optimizer, data: Sequ
             model.eval()
             if average is not None:
                 average.swap()
-            report = evaluate()
+            report = evaluate() if ranks is None else ranks.from_main(evaluate)
             improved = report.micro.f1 > state.best_f1
             state.epoch = epoch
             if improved:
