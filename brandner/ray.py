@@ -22,13 +22,20 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Sequence, Union
+from typing import TYPE_CHECKING, Any
 
 from brandner.cpus import available_cpus
 from brandner.errors import BrandnerError
-from brandner.tagging.rows import cached_tagger, entity_arrow_type, table_format, tag_arrow, text_column
+from brandner.tagging.rows import (
+    cached_tagger,
+    entity_arrow_type,
+    table_format,
+    tag_arrow,
+    text_column,
+)
 from brandner.tagging.tagger import BACKENDS
 
 if TYPE_CHECKING:
@@ -36,7 +43,7 @@ if TYPE_CHECKING:
     import ray.data
 
 # A model file, or the files of an ensemble (as Tagger.load takes them).
-Model = Union[str, Path, Sequence[Union[str, Path]]]
+Model = str | Path | Sequence[str | Path]
 
 
 class TagBatches:
@@ -59,7 +66,7 @@ class TagBatches:
         self.text_col, self.output_col, self.error_col = text_col, output_col, error_col
         self.scores, self.min_score, self.batch_size = scores, min_score, batch_size
 
-    def __call__(self, block: "pa.Table") -> "pa.Table":
+    def __call__(self, block: pa.Table) -> pa.Table:
         import pyarrow as pa
 
         _check_columns(block.column_names, self.text_col, self.output_col, self.error_col)
@@ -71,9 +78,9 @@ class TagBatches:
         return block.append_column(self.output_col, entities).append_column(self.error_col, errors)
 
 
-def tag(dataset: "ray.data.Dataset", model: Model, text_col: str = "text", output_col: str = "entities",
+def tag(dataset: ray.data.Dataset, model: Model, text_col: str = "text", output_col: str = "entities",
         error_col: str = "error", scores: bool = False, min_score: float | None = None, batch_size: int = 256,
-        backend: str = "auto", actors: int | None = None) -> "ray.data.Dataset":
+        backend: str = "auto", actors: int | None = None) -> ray.data.Dataset:
     """``dataset`` with the entities of each row's ``text_col`` appended as ``output_col`` and
     its tagging error as ``error_col`` (lazily: nothing runs until the result is consumed).
 
@@ -174,7 +181,7 @@ def tag_files(model: Model, input: str, output: str, *, input_format: str | None
     return _rows_written(target, writing)
 
 
-def _read(path: str, format: str) -> "ray.data.Dataset":
+def _read(path: str, format: str) -> ray.data.Dataset:
     import ray.data
 
     if format == "parquet":
@@ -219,7 +226,7 @@ def _check_columns(names: Sequence[str], text_col: str, output_col: str, error_c
                              "(output_col, error_col)")
 
 
-def _actor_pool(actors: int | None) -> "ray.data.ActorPoolStrategy":
+def _actor_pool(actors: int | None) -> ray.data.ActorPoolStrategy:
     """Up to ``actors`` actors, as many started at once as leave a CPU for the read and write tasks."""
     import ray
     import ray.data

@@ -10,7 +10,7 @@ import pyarrow as pa
 import ray
 
 
-def in_the_actor(batch: "pa.Table") -> "pa.Table":
+def in_the_actor(batch: pa.Table) -> pa.Table:
     """Mapped just before brandner.ray.tag, Ray fuses this into the tagging actors: it notes where
     it ran (the actor's id), how many models that process has loaded, and PyTorch's threads there
     (null if PyTorch was never imported)."""
@@ -23,7 +23,7 @@ def in_the_actor(batch: "pa.Table") -> "pa.Table":
             .append_column("torch_threads", pa.array([torch.get_num_threads() if torch else None] * count, pa.int64())))
 
 
-def break_on_boom(batch: "pa.Table") -> "pa.Table":
+def break_on_boom(batch: pa.Table) -> pa.Table:
     """Fused into the tagging actors (as in_the_actor): makes that process's model raise for any
     text holding "BOOM", as a model that fails on some text would."""
     from brandner.tagging import rows

@@ -4,11 +4,20 @@ the text column told from names; one model load per process."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import pyarrow as pa
 import pytest
 
 from brandner.tagging import rows
-from brandner.tagging.rows import cached_tagger, entity_arrow_type, table_format, tag_arrow, tag_texts, text_column
+from brandner.tagging.rows import (
+    cached_tagger,
+    entity_arrow_type,
+    table_format,
+    tag_arrow,
+    tag_texts,
+    text_column,
+)
 from brandner.tagging.tagger import Tagger
 
 TEXTS = ["我买了特步鞋", "华为手机真好用", "推荐小米给大家", "昨天在店里看到安踏和耐克"]
@@ -28,7 +37,7 @@ class FailingTagger(Tagger):
     """A real Tagger whose predict raises for any text holding "BOOM", and keeps the size of each
     model call (a list of texts)."""
 
-    calls: list[int] = []
+    calls: ClassVar[list[int]] = []
 
     def predict(self, texts, **options):  # type: ignore[override]
         if isinstance(texts, str):
