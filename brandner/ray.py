@@ -19,14 +19,12 @@ CPU free unless told otherwise.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
-import tempfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from brandner.atomic import atomic_folder
 from brandner.cpus import available_cpus
 from brandner.errors import BrandnerError
 from brandner.tagging.rows import (
@@ -167,7 +165,7 @@ def tag_files(model: Model, input: str, output: str, *, input_format: str | None
                          batch_size=batch_size, backend=backend, actors=actors)
         except ValueError as error:
             raise BrandnerError(f"{input}: {error}") from error
-        with _folder_in_place(target) as folder:
+        with atomic_folder(target) as folder:
             if writing == "parquet":
                 tagged.write_parquet(str(folder))
             else:
@@ -254,33 +252,6 @@ def _output_path(output: str, format: str) -> Path:
         raise BrandnerError(f"{output}: a folder that holds more than .{format} files; it would be "
                             "replaced, so give a new folder or an earlier output's")
     return target
-
-
-@contextmanager
-def _folder_in_place(target: Path) -> Iterator[Path]:
-    """A new folder beside ``target``, renamed onto it when the block succeeds (an earlier
-    ``target`` removed only then), removed if it fails."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(dir=target.parent, prefix=f"{target.name}.{os.getpid()}.", suffix=".partial"))
-    try:
-        yield folder
-        os.chmod(folder, 0o777 & ~_umask())  # mkdtemp makes it 0700; give it a new folder's usual mode
-        if target.exists():
-            old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f"{target.name}.{os.getpid()}.", suffix=".old"))
-            os.replace(target, old)  # onto the empty folder just made
-            os.replace(folder, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(folder, target)
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _rows_written(folder: Path, format: str) -> int:
