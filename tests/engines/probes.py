@@ -12,14 +12,17 @@ import ray
 
 def in_the_actor(batch: pa.Table) -> pa.Table:
     """Mapped just before brandner.ray.tag, Ray fuses this into the tagging actors: it notes where
-    it ran (the actor's id), how many models that process has loaded, and PyTorch's threads there
-    (null if PyTorch was never imported)."""
+    it ran (the actor's id), how many models that process has loaded, onnxruntime's threads (null
+    for a PyTorch backend) and PyTorch's (null if PyTorch was never imported)."""
     from brandner.tagging import rows
 
     torch = sys.modules.get("torch")
+    sessions = [t.backend.session for t in rows._taggers.values() if hasattr(t.backend, "session")]
+    onnx_threads = sessions[0].get_session_options().intra_op_num_threads if sessions else None
     count = batch.num_rows
     return (batch.append_column("actor", pa.array([ray.get_runtime_context().get_actor_id()] * count, pa.string()))
             .append_column("models", pa.array([len(rows._taggers)] * count, pa.int64()))
+            .append_column("onnx_threads", pa.array([onnx_threads] * count, pa.int64()))
             .append_column("torch_threads", pa.array([torch.get_num_threads() if torch else None] * count, pa.int64())))
 
 

@@ -37,14 +37,17 @@ TEXTS = [s.text for s in synthetic_sentences(40, seed=3)] + ["华为手机真好
 
 @pytest.fixture(scope="module", autouse=True)
 def local_ray() -> Iterator[None]:
-    """One local Ray for the module. Its workers import this checkout (PYTHONPATH) and run one
-    thread; ``address="local"``: never a cluster that someone else's ``ray start`` left running."""
+    """One local Ray for the module. Its workers import this checkout (PYTHONPATH) and may use 2
+    CPUs (BRANDNER_CPUS, so that the actors' one thread is theirs, not the tests' default);
+    ``address="local"``: never a cluster that someone else's ``ray start`` left running."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("OMP_NUM_THREADS", "1")
         patch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
         patch.delenv("RAY_ADDRESS", raising=False)
-        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
-                 object_store_memory=200 * 2**20)
+        with pytest.MonkeyPatch.context() as workers:  # the workers inherit the environment Ray starts in
+            workers.setenv("BRANDNER_CPUS", "2")
+            ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
+                     object_store_memory=200 * 2**20)
         ray.data.DataContext.get_current().enable_progress_bars = False
         try:
             yield
@@ -98,11 +101,13 @@ def test_entities_are_the_taggers_and_every_other_column_is_kept(models, kind, b
     assert sum(len(row["entities"]) for row in rows) > 40
     assert all(e["score"] is None for row in rows for e in row["entities"])  # none asked for
     assert [{k: row[k] for k in ("id", "text", "meta")} for row in rows] == items
-    assert list(rows[0]) == ["id", "text", "meta", "actor", "models", "torch_threads", "entities", "error"]
+    assert list(rows[0]) == ["id", "text", "meta", "actor", "models", "onnx_threads", "torch_threads", "entities",
+                             "error"]
     assert all(row["error"] is None for row in rows)
     # the probe ran in the tagging actors, after their model was loaded
     assert all(row["actor"] is not None and row["models"] == 1 for row in rows)
-    # PyTorch only for PyTorch itself, one thread; never for an ONNX file or a model file's cached graph
+    # one thread each; PyTorch only for PyTorch itself, never for an ONNX file or a model file's cached graph
+    assert {row["onnx_threads"] for row in rows} == ({None} if backend == "torch" else {1})
     assert {row["torch_threads"] for row in rows} == ({1} if backend == "torch" else {None})
 
 
