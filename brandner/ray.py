@@ -89,6 +89,8 @@ def tag(dataset: ray.data.Dataset, model: Model, text_col: str = "text", output_
     CPU and one copy of the model (default: the cluster's CPUs less one, kept for Ray Data's
     read and write tasks); as many start at once as that leaves room for. A ValueError for a
     bad argument, a missing ``text_col`` or an ``output_col``/``error_col`` already there.
+    Rows come out in input order where Ray Data is told to keep it
+    (``DataContext.get_current().execution_options.preserve_order``, as :func:`tag_files` does).
     Starts a local Ray (:func:`start_ray`) if none is running."""
     model = _model(model)
     _check_arguments(text_col, output_col, error_col, scores, min_score, batch_size, backend, actors)
