@@ -1,9 +1,11 @@
-"""Writing files so that a crash never leaves a half-written one: temp file, then rename."""
+"""Writing files (and folders of files) so that a crash never leaves a half-written one: temp
+file or folder, then rename."""
 
 from __future__ import annotations
 
 import errno
 import os
+import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,6 +37,42 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
         os.replace(temporary, target)
     except BaseException:
         temporary.unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def atomic_folder(path: str | Path) -> Iterator[Path]:
+    """A new empty folder beside ``path`` (``NAME.<pid>.<random>.partial``, as for
+    :func:`atomic_output`): renamed onto it when the block succeeds, removed if it fails. A
+    folder already at ``path`` is replaced only then (moved aside, the new one renamed in, the
+    old one removed), so that ``path`` holds the old folder or the whole new one; a file there
+    is an error before anything is written.
+
+    >>> with atomic_folder("tagged.parquet") as folder:  # doctest: +SKIP
+    ...     dataset.write_parquet(str(folder))
+    """
+    target = Path(path)
+    if target.exists() and not target.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(target))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    prefix = f"{target.name}.{os.getpid()}."
+    temporary = Path(tempfile.mkdtemp(dir=target.parent, prefix=prefix, suffix=".partial"))
+    try:
+        yield temporary
+        os.chmod(temporary, 0o777 & ~_umask())  # mkdtemp makes it 0700; give it a new folder's usual mode
+        if target.is_dir():
+            old = Path(tempfile.mkdtemp(dir=target.parent, prefix=prefix, suffix=".old"))
+            os.replace(target, old)  # onto the empty folder just made
+            try:
+                os.replace(temporary, target)
+            except BaseException:
+                os.replace(old, target)
+                raise
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(temporary, target)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
         raise
 
 

@@ -107,10 +107,11 @@ def tiny_model(tmp_path_factory) -> Path:
 
 
 # What the ``slow`` marker means: runs of a whole program in a child process (the command line, a
-# benchmark script, a server, a browser, a notebook), marked here by folder or file, and training
-# on a real corpus, marked where it is written. ``pytest -m "not slow"`` is the quick loop of the
-# unit tests; CI runs everything.
-SLOW = ("benchmarks/", "cli/", "serving/test_serve_process.py", "serving/test_browser.py", "test_notebooks.py")
+# benchmark script, a server, a browser, a notebook) and Spark or Ray jobs, marked here by folder or
+# file, and training on a real corpus, marked where it is written. ``pytest -m "not slow"`` is the
+# quick loop of the unit tests; CI runs everything.
+SLOW = ("benchmarks/", "cli/", "engines/", "serving/test_serve_process.py", "serving/test_browser.py",
+        "test_notebooks.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
