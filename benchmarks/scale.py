@@ -93,8 +93,9 @@ def run(engine: str, model: str, backend: list[str], source: Path, output: Path)
 
 
 def read_output(path: Path) -> list[tuple[int, list]]:
-    """(id, entities) per row, in order: a file, or a folder of part files; null fields dropped."""
-    files = sorted(path.glob("part-*")) if path.is_dir() else [path]
+    """(id, entities) per row, in order: a file, or a folder of part files (Spark's and Ray's names
+    sort in order; hidden and ``_`` files skipped); null fields dropped."""
+    files = sorted(p for p in path.iterdir() if not p.name.startswith((".", "_"))) if path.is_dir() else [path]
     rows = []
     for file in files:
         with file.open(encoding="utf-8") as lines:

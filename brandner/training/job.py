@@ -266,7 +266,8 @@ def _summary(output: Path, config: Config, state: TrainState, dev: Sequence[Sent
                "train_seconds": round(seconds, 3),
                "train_sentences_per_second": round(state.sentences_seen / state.step_seconds, 1)
                if state.step_seconds else 0.0,
-               "train_sentences": n_train, "world_size": world_size, "config": Config(best.config, config.train).to_dict()}
+               "train_sentences": n_train, "world_size": world_size,
+               "config": Config(best.config, config.train).to_dict()}
     if test is not None:
         summary["test"] = best.evaluate(test).to_dict()
     return summary

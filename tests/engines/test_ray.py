@@ -326,3 +326,21 @@ def test_start_ray_joins_the_cluster_at_ray_address_else_starts_its_own(models):
         assert result.returncode == 0, result.stderr[-2000:]
         found, found_cpus = result.stdout.split()[-2:]
         assert found_cpus == cpus and (found == address if address else found != ours)
+
+
+def test_the_command_line_tags_json_lines_into_parquet_in_input_order(models, tmp_path):
+    from tests.conftest import brandner
+
+    texts = TEXTS[:12]
+    (tmp_path / "posts.jsonl").write_text("".join(json.dumps({"id": i, "string": t}, ensure_ascii=False) + "\n"
+                                                  for i, t in enumerate(texts)), encoding="utf-8")
+    result = brandner("tag", "--engine", "ray", "--workers", "1", "-m", str(models["onnx"]), "-i", "posts.jsonl",
+                      "-o", "tagged.parquet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    table = pq.read_table(tmp_path / "tagged.parquet").to_pylist()
+    tagger = Tagger.load(models["onnx"])
+    assert [row["id"] for row in table] == list(range(len(texts)))
+    assert [row["entities"] for row in table] == [expected(tagger, text) for text in texts]
+    result = brandner("tag", "--engine", "ray", "--master", "local[2]", "-m", str(models["onnx"]),
+                      "-i", "posts.jsonl", "-o", "again.parquet", cwd=tmp_path)
+    assert result.returncode == 1 and "--engine ray does not take --master/--conf" in result.stderr
