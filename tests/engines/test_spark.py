@@ -35,10 +35,11 @@ def spark():
 @pytest.fixture(scope="module")
 def models(tiny_model, tmp_path_factory):
     """The tiny model's PyTorch file and its ONNX export."""
+    from brandner.tagging.export import export_model
+
     work = tmp_path_factory.mktemp("spark-models")
     shutil.copy(tiny_model, work / "model.pt")
-    result = brandner("export", "-m", "model.pt", "-o", "model.onnx", cwd=work)
-    assert result.returncode == 0, result.stderr
+    export_model(work / "model.pt", work / "model.onnx")
     return work
 
 
