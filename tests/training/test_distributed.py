@@ -103,6 +103,12 @@ def run_nodes(commands: list[list[str]], folders: list[Path], **extra: str) -> l
                                   stderr=subprocess.PIPE, text=True) for command, folder in zip(commands, folders)]
     try:
         outputs = [process.communicate(timeout=LAUNCH_SECONDS) for process in processes]
+    except subprocess.TimeoutExpired:  # say what every node was doing, not only the first one waited on
+        for process in processes:
+            process.kill()
+        errors = [process.communicate()[1] for process in processes]
+        raise AssertionError("a node ran past %d s; their stderr:\n%s" % (LAUNCH_SECONDS, "\n".join(
+            f"--- node {rank}:\n{err[-3000:]}" for rank, err in enumerate(errors)))) from None
     finally:
         for process in processes:
             process.kill()
