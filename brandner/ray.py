@@ -19,7 +19,6 @@ CPU free unless told otherwise.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,12 +28,13 @@ from brandner.cpus import available_cpus
 from brandner.errors import BrandnerError
 from brandner.tagging.rows import (
     cached_tagger,
+    check_arguments,
+    check_columns,
     entity_arrow_type,
     table_format,
     tag_arrow,
     text_column,
 )
-from brandner.tagging.tagger import BACKENDS
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -64,17 +64,13 @@ class TagBatches:
     def __init__(self, model: str | tuple[str, ...], text_col: str, output_col: str, error_col: str,
                  scores: bool, min_score: float | None, batch_size: int, backend: str) -> None:
         self.tagger = cached_tagger(model, batch_size=batch_size, threads=1, backend=backend)
-        if "torch" in sys.modules:  # a PyTorch model (or a first ONNX export): torch's threads are global
-            import torch
-
-            torch.set_num_threads(1)
         self.text_col, self.output_col, self.error_col = text_col, output_col, error_col
         self.scores, self.min_score = scores, min_score
 
     def __call__(self, block: pa.Table) -> pa.Table:
         import pyarrow as pa
 
-        _check_columns(block.column_names, self.text_col, self.output_col, self.error_col)
+        check_columns(block.column_names, self.text_col, self.output_col, self.error_col, "dataset")
         texts = block.column(self.text_col)
         parts = [tag_arrow(self.tagger, texts.slice(start, ROWS_PER_CALL), self.scores, self.min_score)
                  for start in range(0, block.num_rows, ROWS_PER_CALL)]
@@ -100,10 +96,10 @@ def tag(dataset: ray.data.Dataset, model: Model, text_col: str = "text", output_
     (``DataContext.get_current().execution_options.preserve_order``, as :func:`tag_files` does).
     Starts a local Ray (:func:`start_ray`) if none is running."""
     model = _model(model)
-    _check_arguments(text_col, output_col, error_col, scores, min_score, batch_size, backend, actors)
+    check_arguments(text_col, output_col, error_col, scores, min_score, batch_size, backend, actors)
     schema = dataset.schema(fetch_if_missing=False)
     if schema is not None:  # else each batch is checked as it comes
-        _check_columns(schema.names, text_col, output_col, error_col)
+        check_columns(schema.names, text_col, output_col, error_col, "dataset")
     start_ray()
     return dataset.map_batches(
         TagBatches, batch_format="pyarrow", batch_size=None, compute=_actor_pool(actors), num_cpus=1,
@@ -145,7 +141,7 @@ def tag_files(model: Model, input: str, output: str, *, input_format: str | None
     bad arguments or a failed job; no row fails it."""
     try:  # the CLI shows a BrandnerError as one line
         reading, writing = table_format(input, input_format), table_format(output, output_format)
-        _check_arguments(text_col or "text", "entities", "error", scores, min_score, batch_size, backend, actors)
+        check_arguments(text_col or "text", "entities", "error", scores, min_score, batch_size, backend, actors)
         model = _model(model)
     except ValueError as error:
         raise BrandnerError(str(error)) from error
@@ -205,32 +201,6 @@ def _model(model: Model) -> str | tuple[str, ...]:
     if not isinstance(model, Sequence) or not model or not all(isinstance(m, (str, Path)) for m in model):
         raise ValueError(f"model is a model file's path or a list of them, got {model!r}")
     return tuple(str(m) for m in model)
-
-
-def _check_arguments(text_col: str, output_col: str, error_col: str, scores: bool, min_score: float | None,
-                     batch_size: int, backend: str, actors: int | None) -> None:
-    columns = (text_col, output_col, error_col)
-    if not all(isinstance(c, str) and c for c in columns) or len(set(columns)) < 3:
-        raise ValueError(f"text_col, output_col and error_col are three different column names, got {columns}")
-    if not isinstance(scores, bool):
-        raise ValueError(f"scores must be True or False, got {scores!r}")
-    if min_score is not None and (isinstance(min_score, bool) or not isinstance(min_score, (int, float))
-                                  or not 0 <= min_score <= 1):
-        raise ValueError(f"min_score must be a probability between 0 and 1, got {min_score!r}")
-    for name, value in (("batch_size", batch_size), ("actors", actors)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise ValueError(f"{name} must be a whole number at least 1, got {value!r}")
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
-
-
-def _check_columns(names: Sequence[str], text_col: str, output_col: str, error_col: str) -> None:
-    if text_col not in names:
-        raise ValueError(f"no column {text_col!r} to tag; the columns are {', '.join(names) or 'none'}")
-    for name in (output_col, error_col):
-        if name in names:
-            raise ValueError(f"the dataset has a column {name!r} already; name the output otherwise "
-                             "(output_col, error_col)")
 
 
 def _actor_pool(actors: int | None) -> ray.data.ActorPoolStrategy:

@@ -27,7 +27,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from brandner.errors import BrandnerError
-from brandner.tagging.rows import ENTITIES_DDL, cached_tagger, table_format, tag_arrow, text_column
+from brandner.tagging.rows import (
+    ENTITIES_DDL,
+    cached_tagger,
+    check_arguments,
+    check_columns,
+    table_format,
+    tag_arrow,
+    text_column,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -47,9 +55,8 @@ def tag(df: "DataFrame", model: str | Path, text_col: str = "text", output_col: 
     and :meth:`Tagger.load`. Each Python worker tags with one thread: Spark runs one per core."""
     from pyspark.sql import functions as F
 
-    _check_columns(df.columns, text_col, output_col, error_col)
-    if min_score is not None and not 0 <= min_score <= 1:
-        raise ValueError(f"min_score must be a probability between 0 and 1, got {min_score!r}")
+    check_arguments(text_col, output_col, error_col, scores, min_score, batch_size, backend)
+    check_columns(df.columns, text_col, output_col, error_col, "DataFrame")
     model = str(model)
     shipped = None
     if ship:
@@ -133,13 +140,3 @@ def _write_whole(spark: "SparkSession", df: "DataFrame", writing: str, output: s
         partial_path = jvm.org.apache.hadoop.fs.Path(partial)
         if fs.exists(partial_path):
             fs.delete(partial_path, True)
-
-
-def _check_columns(columns: Sequence[str], text_col: str, output_col: str, error_col: str) -> None:
-    if text_col not in columns:
-        raise ValueError(f"no column {text_col!r} to tag; the columns are {', '.join(columns) or 'none'}")
-    for name in (output_col, error_col):
-        if name in columns:
-            raise ValueError(f"the DataFrame has a column {name!r} already; choose another name for the output")
-    if output_col == error_col:
-        raise ValueError(f"the entities and the errors need two column names, got {output_col!r} twice")

@@ -51,8 +51,6 @@ def run_engine(args: argparse.Namespace) -> int:
         raise BrandnerError(f"--engine {engine} does not take {', '.join(unsupported)}")
     if importlib.util.find_spec(_EXTRA[engine]) is None:
         raise BrandnerError(f"--engine {engine} needs {_EXTRA[engine]}: pip install 'brandner[{engine}]'")
-    if args.min_score is not None and not 0 <= args.min_score <= 1:
-        raise BrandnerError(f"--min-score must be between 0 and 1, got {args.min_score}")
     options = dict(input_format=args.input_format, output_format=args.output_format, text_col=args.text_field,
                    scores=args.scores, min_score=args.min_score, batch_size=args.batch_size, backend=args.backend)
     started = time.perf_counter()

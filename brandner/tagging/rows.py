@@ -17,10 +17,10 @@ keep their Python workers (Spark reuses them, Ray's actors live as long as the j
 from __future__ import annotations
 
 import logging
-import sys
 from typing import TYPE_CHECKING, Any, Sequence
 
-from brandner.tagging.tagger import Tagger
+from brandner.tagging.tagger import BACKENDS, Tagger
+from brandner.tagging.worker import torch_threads
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -42,10 +42,8 @@ def cached_tagger(model: str, **options: Any) -> Tagger:
     key = (model, tuple(sorted((name, repr(value)) for name, value in options.items())))
     if key not in _taggers:
         _taggers[key] = Tagger.load(model, **options)
-        if options.get("threads") and "torch" in sys.modules:
-            import torch
-
-            torch.set_num_threads(options["threads"])
+        if options.get("threads"):
+            torch_threads(options["threads"])
     return _taggers[key]
 
 
@@ -133,3 +131,32 @@ def text_column(columns: Sequence[str], given: str | None) -> str:
             return name
     wanted = repr(given) if given else "'text' or 'string'"
     raise ValueError(f"no column {wanted} to tag; the columns are {', '.join(columns) or 'none'}")
+
+
+def check_arguments(text_col: str, output_col: str, error_col: str, scores: bool, min_score: float | None,
+                    batch_size: int, backend: str, actors: int | None = None) -> None:
+    """The engines' common arguments, checked on the driver before any job: a ValueError naming
+    the first that is wrong."""
+    columns = (text_col, output_col, error_col)
+    if not all(isinstance(c, str) and c for c in columns) or len(set(columns)) < 3:
+        raise ValueError(f"text_col, output_col and error_col are three different column names, got {columns}")
+    if not isinstance(scores, bool):
+        raise ValueError(f"scores must be True or False, got {scores!r}")
+    if min_score is not None and (isinstance(min_score, bool) or not isinstance(min_score, (int, float))
+                                  or not 0 <= min_score <= 1):
+        raise ValueError(f"min_score must be a probability between 0 and 1, got {min_score!r}")
+    for name, value in (("batch_size", batch_size), ("actors", actors)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"{name} must be a whole number at least 1, got {value!r}")
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+
+
+def check_columns(names: Sequence[str], text_col: str, output_col: str, error_col: str, table: str) -> None:
+    """A ValueError unless ``names`` (the columns of a ``table``: "DataFrame", "dataset") hold
+    ``text_col`` and neither of the columns to add."""
+    text_column(names, text_col)
+    for name in (output_col, error_col):
+        if name in names:
+            raise ValueError(f"the {table} has a column {name!r} already; name the output otherwise "
+                             "(output_col, error_col)")

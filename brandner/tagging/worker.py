@@ -30,7 +30,14 @@ def load(model: str | list[str], threads: int | None, **options: Any) -> None:
     global _tagger
     die_with_parent()
     _tagger = Tagger.load(model, threads=threads, **options)
-    if threads is not None and "torch" in sys.modules:  # a model tagged by PyTorch (never imported for ONNX)
+    if threads is not None:
+        torch_threads(threads)
+
+
+def torch_threads(threads: int) -> None:
+    """Give PyTorch ``threads`` threads in this process if a model tagging in PyTorch imported it
+    (an ONNX model never does, and this does not import it either)."""
+    if "torch" in sys.modules:
         import torch
 
         torch.set_num_threads(threads)
