@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO, Iterator
 
 from brandner.data.sentence import Sentence
 from brandner.errors import BrandnerError
@@ -46,3 +49,16 @@ def _some(sentences: list[Sentence], source: str) -> list[Sentence]:
     if not any(sentence.text for sentence in sentences):
         raise BrandnerError(f"{source}: no sentences")
     return sentences
+
+
+@contextmanager
+def input_lines(path: str | None) -> Iterator[tuple[IO[bytes] | list, str]]:
+    """The raw lines of ``-i FILE`` (bytes: ``read_documents`` decodes them line by line) and its
+    name; ``-`` is stdin, None no lines."""
+    if path is None:
+        yield [], "<args>"
+    elif path == "-":
+        yield sys.stdin.buffer, "<stdin>"
+    else:
+        with open(path, "rb") as handle:
+            yield handle, path

@@ -12,7 +12,7 @@ from typing import IO, Iterable, Iterator
 from tqdm import tqdm
 
 from brandner.atomic import atomic_output
-from brandner.cli.common import add_models, models
+from brandner.cli.common import add_models, input_lines, models
 from brandner.cli.engines import add_engine_options, run_engine
 from brandner.cpus import available_cpus
 from brandner.data.lexicon import parse_gazetteers
@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
                          backend=args.backend)
     skipped = _Skipped()
     # SIGTERM unwinds like an error: the workers stopped, the unfinished output removed
-    with sigterm_exits(), _input(args.input) as (lines, name), _output(args.output) as out:
+    with sigterm_exits(), input_lines(args.input) as (lines, name), _output(args.output) as out:
         documents = skipped.noted(read_documents(lines, name)) if args.input else ((t, {}) for t in args.texts)
         try:
             write_lines(_tagged(args, model, tagger, gazetteers, documents), out)
@@ -133,18 +133,6 @@ class _Skipped:
                 self.count += 1
                 self.first = self.first or item.error
             yield item
-
-
-@contextmanager
-def _input(path: str | None) -> Iterator[tuple[IO[bytes] | list, str]]:
-    """The input's raw lines (bytes: ``read_documents`` decodes them line by line) and its name."""
-    if path is None:
-        yield [], "<args>"
-    elif path == "-":
-        yield sys.stdin.buffer, "<stdin>"
-    else:
-        with open(path, "rb") as handle:
-            yield handle, path
 
 
 @contextmanager

@@ -1,0 +1,97 @@
+"""``brandner select``: choose the posts to annotate next and write them as pre-annotated tasks.
+
+From a file of posts (one a line, plain text or JSON lines, as ``tag -i`` reads them), the
+N the model is least sure of (or N at random), no two nearly the same, most uncertain first,
+written with the model's entities as pre-annotations: Label Studio tasks (a JSON list to
+import; each prediction's ``score`` is the post's confidence, so Label Studio can sort by
+it) or doccano JSON lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from brandner.atomic import atomic_output
+from brandner.cli.common import add_models, input_lines, models
+from brandner.data.labelstudio import prediction
+from brandner.errors import BrandnerError
+from brandner.tagging.selection import STRATEGIES, Chosen, least_confidence, select
+from brandner.tagging.streaming import read_documents
+from brandner.tagging.tagger import Tagger
+
+TARGETS = ("labelstudio", "doccano")
+log = logging.getLogger("brandner")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("select", help="choose posts to annotate next", description=__doc__)
+    add_models(parser)
+    parser.add_argument("-i", "--input", required=True, metavar="FILE",
+                        help="posts, one a line: plain text or JSON lines with 'string'/'text' ('-': stdin)")
+    parser.add_argument("-n", "--count", type=int, required=True, metavar="N", help="how many posts to choose")
+    parser.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write the tasks")
+    parser.add_argument("--strategy", choices=STRATEGIES, default="uncertainty",
+                        help="uncertainty (default): the posts whose least sure character the model is least "
+                             "sure of (CRF marginals); random: a seeded random choice")
+    parser.add_argument("--to", choices=TARGETS, default="labelstudio",
+                        help="labelstudio (default): a JSON list of tasks with predictions; doccano: JSON lines "
+                             "with the entities as labels")
+    parser.add_argument("--similarity", type=float, default=0.8, metavar="S",
+                        help="posts whose character-bigram Jaccard similarity is at least S (0 to 1) are "
+                             "near-duplicates, of which at most one is chosen (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random strategy (default: 0)")
+    parser.add_argument("--batch-size", type=int, default=256, help="sentences per model batch")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.count < 1 or args.batch_size < 1:
+        raise BrandnerError("--count and --batch-size must be at least 1")
+    if not 0 < args.similarity <= 1:
+        raise BrandnerError(f"--similarity must be above 0 and at most 1, got {args.similarity}")
+    tagger = Tagger.load(models(args), batch_size=args.batch_size, backend=args.backend)
+    with input_lines(args.input) as (lines, name):
+        chosen = select(tagger, read_documents(lines, name), args.count, args.strategy, args.seed, args.similarity)
+    version = model_version(args.model)
+    with atomic_output(args.output) as temporary, open(temporary, "w", encoding="utf-8") as out:
+        if args.to == "labelstudio":
+            tasks = (json.dumps(task, ensure_ascii=False) for task in labelstudio_tasks(tagger, chosen, version))
+            out.write("[\n" + ",\n".join(tasks) + "\n]\n")  # a JSON list, a task a line
+        else:
+            out.writelines(json.dumps(record, ensure_ascii=False) + "\n" for record in doccano_records(tagger, chosen))
+    log.info("%s: %d posts chosen by %s from %s", args.output, len(chosen), args.strategy, name)
+    return 0
+
+
+def model_version(paths: Sequence[str]) -> str:
+    """What a prediction says made it: the model file's name without its suffix (``+`` between an
+    ensemble's)."""
+    return "+".join(Path(path).stem for path in paths)
+
+
+def labelstudio_tasks(tagger: Tagger, chosen: Sequence[Chosen], version: str) -> Iterator[dict]:
+    """Label Studio tasks: ``data`` holds ``text`` and the post's other fields; one prediction with
+    the entities and their scores, scored by the post's confidence (1 - its uncertainty)."""
+    for post, result, marginals in _tagged(tagger, chosen):
+        confidence = round(1.0 - least_confidence(marginals), 6)
+        yield {"data": {**post.fields, "text": post.text},
+               "predictions": [prediction(result["entities"], version, score=confidence)]}
+
+
+def doccano_records(tagger: Tagger, chosen: Sequence[Chosen]) -> Iterator[dict]:
+    """doccano sequence-labelling lines: ``text``, ``label`` as ``[start, end, type]`` and the post's
+    other fields."""
+    for post, result, _ in _tagged(tagger, chosen):
+        yield {**post.fields, "text": post.text,
+               "label": [[e["start"], e["end"], e["type"]] for e in result["entities"]]}
+
+
+def _tagged(tagger: Tagger, chosen: Sequence[Chosen]) -> Iterator[tuple[Chosen, dict, object]]:
+    texts = [post.text for post in chosen]
+    for start in range(0, len(texts), 1024):
+        part = texts[start:start + 1024]
+        yield from zip(chosen[start:start + 1024], tagger.predict(part, scores=True), tagger.marginals(part))
