@@ -1,4 +1,6 @@
-"""The HTTP service: ``POST /v1/tag``, ``GET /v1/model``, ``GET /healthz``, a web page at ``/``.
+"""The HTTP service: ``POST /v1/tag``, ``GET /v1/model``, ``GET /healthz``, a web page at ``/``,
+and Label Studio's ML-backend protocol (``/health``, ``/setup``, ``/predict``...: see
+:mod:`brandner.serving.labelstudio`).
 
 Request and response, in the format of ``brandner tag``::
 
@@ -37,7 +39,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 import brandner
 from brandner.config import ModelConfig
-from brandner.serving import schema
+from brandner.serving import labelstudio, schema
 from brandner.serving.batcher import ApiError, Limits, MicroBatcher, parse_request
 from brandner.serving.request import ClientGone, check_media_type, read_body, unless_gone
 from brandner.tagging import worker
@@ -134,6 +136,8 @@ def create_app(tagger: Tagger, limits: Limits = Limits(), name: str = "model",
     @app.get("/healthz", openapi_extra=schema.health_operation())
     async def health() -> dict:
         return {"status": "ok"}
+
+    app.include_router(labelstudio.router(limits, name, tagger.types))  # Label Studio's ML-backend protocol
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def index() -> HTMLResponse:
