@@ -216,8 +216,8 @@ def test_a_config_with_a_dtd_is_refused_and_the_server_stays_up(url, config):
      "no <Labels"),
     ('<View><Labels name="l" toName="img"><Label value="SHOE"/></Labels><Image name="img" value="$image"/></View>',
      "no <Labels"),
-    ('<View><Labels name="l" toName="text"><Label value="SHOE"/></Labels>'
-     '<Text name="text" value="$url" valueType="url"/></View>', "no <Labels"),
+    (('<View><Labels name="l" toName="text"><Label value="SHOE"/></Labels>'
+      '<Text name="text" value="$url" valueType="url"/></View>'), "no <Labels"),
 ])
 def test_configs_brandner_cannot_predict_for_are_refused_by_name(url, config, words):
     for path, body in (("/setup", setup_body(config)), ("/predict", predict_body([task(1, {"text": "a"})], config))):
