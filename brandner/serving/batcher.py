@@ -229,16 +229,31 @@ def _refuse_constant(name: str) -> float:
     raise _NotJson(f"{name} is not a JSON value")
 
 
-def parse_request(body: bytes, limits: Limits) -> tuple[list[str], bool, float | None]:
-    """``(texts, scores, min_score)`` from a ``/v1/tag`` body, or ApiError naming what is wrong."""
+def load_json(body: bytes) -> Any:
+    """The JSON value of a request body; ApiError 400 for a body that is not JSON (NaN and
+    Infinity included), 422 for a number too large for Python."""
     try:
-        data = json.loads(body, parse_constant=_refuse_constant)
+        return json.loads(body, parse_constant=_refuse_constant)
     except (json.JSONDecodeError, UnicodeDecodeError, _NotJson) as error:
         raise ApiError(400, f"the body is not valid JSON: {error}") from None
     except ValueError as error:  # valid JSON that Python will not hold: an integer of over 4,300 digits
         raise ApiError(422, f"the body holds a value too large: {error}") from None
     except RecursionError:
         raise ApiError(400, "the body is nested too deeply") from None
+
+
+def check_text(text: str, limits: Limits, where: str) -> None:
+    """ApiError 413 if ``text`` is over ``limits.max_chars``, 422 if it holds half of a surrogate
+    pair; ``where`` names it in the message (``texts[3]``)."""
+    if len(text) > limits.max_chars:
+        raise ApiError(413, f"{where} has {len(text)} characters; the limit is max_chars={limits.max_chars}")
+    if not writable(text):
+        raise ApiError(422, f"{where} holds {LONE_SURROGATE}")
+
+
+def parse_request(body: bytes, limits: Limits) -> tuple[list[str], bool, float | None]:
+    """``(texts, scores, min_score)`` from a ``/v1/tag`` body, or ApiError naming what is wrong."""
+    data = load_json(body)
     if not isinstance(data, dict):
         raise ApiError(422, 'the body must be a JSON object like {"texts": ["..."]}')
     unknown = sorted(set(data) - {"texts", "scores", "min_score"})
@@ -251,10 +266,7 @@ def parse_request(body: bytes, limits: Limits) -> tuple[list[str], bool, float |
     if len(texts) > limits.max_texts:
         raise ApiError(413, f"{len(texts)} texts in one request; the limit is max_texts={limits.max_texts}")
     for i, text in enumerate(texts):
-        if len(text) > limits.max_chars:
-            raise ApiError(413, f"texts[{i}] has {len(text)} characters; the limit is max_chars={limits.max_chars}")
-        if not writable(text):
-            raise ApiError(422, f"texts[{i}] holds {LONE_SURROGATE}")
+        check_text(text, limits, f"texts[{i}]")
     scores = data.get("scores", False)
     if not isinstance(scores, bool):
         raise ApiError(422, '"scores" must be true or false')

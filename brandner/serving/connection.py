@@ -7,7 +7,7 @@ nothing else: a connection that never sends a request, or sends its head a byte 
 open for ever. Here a request's head must arrive whole within ``timeout`` seconds of the
 connection opening or of the previous answer; otherwise the connection is closed, after a 408 if
 part of a head had come. The body has its own deadline in the app
-(:func:`brandner.serving.app.read_body`), which answers 408 itself. uvicorn also keeps every
+(:func:`brandner.serving.request.read_body`), which answers 408 itself. uvicorn also keeps every
 header line it is sent, without limit, until the head ends: a head over ``MAX_HEAD_BYTES`` is
 answered 431 and the connection closed.
 
