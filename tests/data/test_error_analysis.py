@@ -11,6 +11,7 @@ import brandner.data.error_analysis
 from brandner.data.error_analysis import NONE, WordCount, error_analysis
 from brandner.data.metrics import ERROR_KINDS, score
 from brandner.data.sentence import Sentence, Span
+from tests.conftest import REPO
 from tests.data.test_span_errors import flat_spans
 
 
@@ -121,3 +122,9 @@ def test_agrees_with_the_scores_on_random_spans():
 
 def test_docstring_example():
     assert doctest.testmod(brandner.data.error_analysis).failed == 0
+
+
+def test_the_docs_show_the_hand_worked_table():
+    docs = (REPO / "docs" / "evaluation.md").read_text(encoding="utf-8")
+    shown = docs.split("```\nerrors ", 1)[1].split("\n```", 1)[0]
+    assert "errors " + shown == error_analysis(*hand_worked()).table()
