@@ -92,7 +92,7 @@ def _sentence_row(number: int, sentence: Sentence, predicted: Sequence[Span], er
         return Html(highlight({"string": sentence.text, "entities": entities}, colors))
 
     listed = "".join(f'<li data-kind="{e.kind}">{html.escape(_describe(e, sentence.text))}</li>' for e in errors)
-    return (number, marked(sentence.spans, wrong_gold), marked(sorted(set(predicted)), wrong_predicted),
+    return (number, marked(sorted(set(sentence.spans)), wrong_gold), marked(sorted(set(predicted)), wrong_predicted),
             Html(f'<ul class="errors">{listed}</ul>'))
 
 

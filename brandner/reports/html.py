@@ -70,9 +70,12 @@ def table(header: Sequence[str], rows: Iterable[Sequence[object]],
     ``row_attributes``, one mapping a row, become escaped attributes of its ``<tr>``
     (``{"data-kinds": "missed"}``), for a page's script to find."""
     head = "".join(f"<th>{_cell(h)}</th>" for h in header)
-    attributes = iter(row_attributes) if row_attributes is not None else None
-    body = "".join(f"<tr{_attributes(next(attributes)) if attributes else ''}>"
-                   + "".join(f"<td>{_cell(cell)}</td>" for cell in row) + "</tr>" for row in rows)
+    rows = list(rows)
+    attributes = list(row_attributes) if row_attributes is not None else [{}] * len(rows)
+    if len(attributes) != len(rows):
+        raise ValueError(f"{len(rows)} rows but {len(attributes)} row attributes")
+    body = "".join(f"<tr{_attributes(extra)}>" + "".join(f"<td>{_cell(cell)}</td>" for cell in row) + "</tr>"
+                   for row, extra in zip(rows, attributes))
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 

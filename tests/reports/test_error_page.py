@@ -37,7 +37,7 @@ def test_each_sentence_with_errors_gold_and_prediction_side_by_side():
     page = build(*hand_worked())
     rows = sentence_rows(page)
     assert [cells[0] for _, cells in rows] == ["1", "2", "3", "4", "6"]  # sentence 5 has no error
-    keys, (number, gold, predicted, errors) = rows[0]
+    keys, (_, gold, predicted, errors) = rows[0]
     assert marks(gold) == [("error", "特步", "SHOE"), ("error", "华为", "DIGITAL"), ("error", "手机", "PRODUCT")]
     assert marks(predicted) == [("error", "我", "DIGITAL"), ("error", "特步鞋", "SHOE"), ("error", "华为", "SHOE")]
     assert re.findall(r'<li data-kind="(\w+)">(.*?)</li>', errors) == [

@@ -77,6 +77,8 @@ def test_table_takes_html_cells_as_they_are_and_row_attributes_escaped():
     assert out == ('<table><thead><tr><th>x</th></tr></thead><tbody>'
                    '<tr data-k="[&quot;a&quot;, &quot;&lt;&quot;]"><td><b>1</b></td></tr>'
                    '<tr><td>&lt;b&gt;</td></tr></tbody></table>')
+    with pytest.raises(ValueError, match="2 rows but 1 row attributes"):
+        table(["x"], [[1], [2]], [{}])
 
 
 def test_a_page_is_one_document_with_its_own_style_and_script():
