@@ -1,1 +1,1 @@
-"""Results for people: tagged text as escaped, type-coloured HTML."""
+"""Results for people: tagged text as escaped, type-coloured HTML, and the error page of an evaluation."""

@@ -27,6 +27,7 @@ def type_colors(types: Iterable[str]) -> dict[str, str]:
 def highlight(result: dict, colors: Mapping[str, str] | None = None) -> str:
     """One result ``{"string", "entities": [{"type", "start", "end", ...}]}`` as an HTML ``<div>``
     with each entity in a ``<mark>`` coloured by type (``colors``, else :func:`type_colors`).
+    An entity's optional ``"class"`` becomes the mark's CSS class (a page's style picks it out).
 
     Entities must lie inside the string and must not overlap (``ValueError`` otherwise).
     """
@@ -36,8 +37,9 @@ def highlight(result: dict, colors: Mapping[str, str] | None = None) -> str:
     for entity in entities:
         start, end, type_ = entity["start"], entity["end"], entity["type"]
         color = colors.get(type_, PALETTE[-1])
+        css = f' class="{html.escape(entity["class"])}"' if entity.get("class") else ""
         pieces.append(html.escape(text[position:start]))
-        pieces.append(f'<mark style="{_MARK.format(color=html.escape(color))}" title="{html.escape(type_)}">'
+        pieces.append(f'<mark{css} style="{_MARK.format(color=html.escape(color))}" title="{html.escape(type_)}">'
                       f"{html.escape(text[start:end])}<sub>{html.escape(type_)}</sub></mark>")
         position = end
     pieces.append(html.escape(text[position:]))
@@ -58,12 +60,41 @@ def render(results: Sequence[dict], types: Iterable[str] = ()) -> str:
     return legend(colors) + "".join(highlight(r, colors) for r in results)
 
 
-def table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    """An HTML table of escaped cells (``str()`` of each value)."""
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in row) + "</tr>"
-                   for row in rows)
+class Html(str):
+    """Text that is HTML already (from :func:`highlight`, say): :func:`table` puts it in as it is."""
+
+
+def table(header: Sequence[str], rows: Iterable[Sequence[object]],
+          row_attributes: Iterable[Mapping[str, str]] | None = None) -> str:
+    """An HTML table of escaped cells (``str()`` of each value; an :class:`Html` cell as it is).
+    ``row_attributes``, one mapping a row, become escaped attributes of its ``<tr>``
+    (``{"data-kinds": "missed"}``), for a page's script to find."""
+    head = "".join(f"<th>{_cell(h)}</th>" for h in header)
+    rows = list(rows)
+    attributes = list(row_attributes) if row_attributes is not None else [{}] * len(rows)
+    if len(attributes) != len(rows):
+        raise ValueError(f"{len(rows)} rows but {len(attributes)} row attributes")
+    body = "".join(f"<tr{_attributes(extra)}>" + "".join(f"<td>{_cell(cell)}</td>" for cell in row) + "</tr>"
+                   for row, extra in zip(rows, attributes))
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def page(title: str, body: str, style: str = "", script: str = "") -> str:
+    """A whole HTML document around ``body`` (HTML), with the page's own ``style`` and ``script``
+    inline: it loads nothing from anywhere. The title is escaped; ``style`` and ``script`` are
+    the caller's code, not user text."""
+    return ('<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{html.escape(title)}</title><style>{style}</style></head>\n"
+            f"<body>{body}<script>{script}</script></body></html>\n")
+
+
+def _cell(value: object) -> str:
+    return value if isinstance(value, Html) else html.escape(str(value))
+
+
+def _attributes(attributes: Mapping[str, str]) -> str:
+    return "".join(f' {html.escape(name)}="{html.escape(value)}"' for name, value in attributes.items())
 
 
 def _checked(result: dict) -> tuple[str, list[dict]]:

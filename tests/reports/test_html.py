@@ -7,7 +7,7 @@ import doctest
 import pytest
 
 import brandner.reports.html
-from brandner.reports.html import PALETTE, highlight, legend, render, table, type_colors
+from brandner.reports.html import PALETTE, Html, highlight, legend, page, render, table, type_colors
 
 
 def result(text: str, *entities: tuple[int, int, str]) -> dict:
@@ -62,6 +62,31 @@ def test_colors_follow_sorted_types_and_render_shares_them():
 def test_table_escapes_cells():
     assert table(["a", "<b>"], [[1, "x&y"]]) == ("<table><thead><tr><th>a</th><th>&lt;b&gt;</th></tr></thead>"
                                                  "<tbody><tr><td>1</td><td>x&amp;y</td></tr></tbody></table>")
+
+
+def test_an_entity_class_marks_it_escaped():
+    entities = [{"type": "A", "start": 0, "end": 1, "class": 'error" onclick="x'},
+                {"type": "A", "start": 1, "end": 2, "class": ""}]
+    out = highlight({"string": "ab", "entities": entities}, {"A": "#111111"})
+    assert '<mark class="error&quot; onclick=&quot;x" style=' in out
+    assert out.count("<mark style=") == 1  # an empty class adds nothing
+
+
+def test_table_takes_html_cells_as_they_are_and_row_attributes_escaped():
+    out = table(["x"], [[Html("<b>1</b>")], ["<b>"]], [{"data-k": '["a", "<"]'}, {}])
+    assert out == ('<table><thead><tr><th>x</th></tr></thead><tbody>'
+                   '<tr data-k="[&quot;a&quot;, &quot;&lt;&quot;]"><td><b>1</b></td></tr>'
+                   '<tr><td>&lt;b&gt;</td></tr></tbody></table>')
+    with pytest.raises(ValueError, match="2 rows but 1 row attributes"):
+        table(["x"], [[1], [2]], [{}])
+
+
+def test_a_page_is_one_document_with_its_own_style_and_script():
+    out = page("<T>", "<p>body</p>", "p { color: red; }", "let x = 1;")
+    assert out.startswith("<!DOCTYPE html>") and '<meta charset="utf-8">' in out
+    assert "<title>&lt;T&gt;</title>" in out and "<style>p { color: red; }</style>" in out
+    assert out.index("<p>body</p>") < out.index("<script>let x = 1;</script>") < out.index("</body>")
+    assert "src=" not in out and "href=" not in out
 
 
 def test_docstring_example():
