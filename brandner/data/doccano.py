@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from brandner.data.records import ReadResult, RawSpans, checked_span, parse_json_lines, record_text
 from brandner.data.sentence import Sentence
@@ -43,6 +43,15 @@ def parse_doccano(lines: Iterable[str], path: str = "<lines>", overlaps: str = "
 def doccano_record(sentence: Sentence) -> dict:
     """A sentence as doccano imports it: ``{"text", "label": [[start, end, type], ...]}``."""
     return {"text": sentence.text, "label": [[span.start, span.end, span.type] for span in sentence.spans]}
+
+
+def tagged_record(tagged: Mapping) -> dict:
+    """One of ``brandner tag``'s output records (``{"string", "entities", ...}``) as doccano
+    imports it: ``{"text", "label": [[start, end, type], ...], ...}``, the other fields kept
+    (doccano shows them as metadata); entity scores have no place there and are left out."""
+    others = {key: value for key, value in tagged.items() if key not in ("string", "entities", "label")}
+    label = [[entity["start"], entity["end"], entity["type"]] for entity in tagged["entities"]]
+    return {**others, "text": tagged["string"], "label": label}
 
 
 def _after_astral(sentence: Sentence) -> int:

@@ -148,16 +148,30 @@ def parse_labelstudio(lines: Iterable[str], path: str = "<lines>", overlaps: str
     return ReadResult(sentences, dropped=dropped, skipped=skipped)
 
 
-def _task_name(task: dict, place: int) -> str:
-    return f"task {quote(task['id'])}" if "id" in task else f"task number {place} (no id)"
+def task_document(task: dict, path: str, line: int, place: int | None = None) -> tuple[str, dict]:
+    """A task's text and the other fields of its ``data``, to tag the task again. The text is
+    found as for reading, by the ``to_name`` of its annotations' or predictions' labels results;
+    ``place`` (the task's place in the file, if known) names a task without an ``id`` in errors."""
+    where, at = _task_name(task, place), (path, line)
+    data = _task_data(task, where, at)
+    made = [item for group in ("annotations", "predictions") if isinstance(task.get(group), list)
+            for item in task[group] if isinstance(item, dict)]
+    labelled = [result for item in made if isinstance(item.get("result"), list) for result in item["result"]
+                if isinstance(result, dict) and result.get("type") == "labels"]
+    key = _text_key(data, labelled, where, at)
+    return data[key], {name: value for name, value in data.items() if name != key}
+
+
+def _task_name(task: dict, place: int | None) -> str:
+    if "id" in task:
+        return f"task {quote(task['id'])}"
+    return f"task number {place} (no id)" if place is not None else "task (no id)"
 
 
 def _task_spans(task: dict, where: str, path: str, line: int) -> tuple[str, list[Span]] | None:
     """The text and spans of a task's latest annotation that is not cancelled; None without one."""
     at = (path, line)
-    data = task.get("data")
-    if not isinstance(data, dict):
-        raise InputFileError(*at, f"{where}: 'data' must be an object holding the text, got {quote(data)}")
+    data = _task_data(task, where, at)
     annotation = _latest_annotation(task.get("annotations"), where, at)
     if annotation is None:
         return None
@@ -170,7 +184,7 @@ def _task_spans(task: dict, where: str, path: str, line: int) -> tuple[str, list
             raise InputFileError(*at, f"{where}: result {k} is not an object")
         if item.get("type") == "labels":
             labelled.append((f"{where}, result {quote(item.get('id', k))}", item))
-    text = _task_text(data, [item for _, item in labelled], where, at)
+    text = data[_text_key(data, [item for _, item in labelled], where, at)]
     spans = [span for name, item in labelled for span in _result_spans(item, text, name, at)]
     return text, spans
 
@@ -207,7 +221,15 @@ def _stamp(annotation: dict) -> datetime | None:
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
 
 
-def _task_text(data: dict, labelled: list[dict], where: str, at: tuple[str, int]) -> str:
+def _task_data(task: dict, where: str, at: tuple[str, int]) -> dict:
+    data = task.get("data")
+    if not isinstance(data, dict):
+        raise InputFileError(*at, f"{where}: 'data' must be an object holding the text, got {quote(data)}")
+    return data
+
+
+def _text_key(data: dict, labelled: list[dict], where: str, at: tuple[str, int]) -> str:
+    """The key of ``data`` that holds the text the ``labelled`` results refer to (a string)."""
     names = sorted({name for item in labelled if isinstance(name := item.get("to_name"), str) and name in data})
     if len(names) > 1:
         raise InputFileError(*at, f"{where}: results label {len(names)} texts, {quote(names)}; brandner reads one")
@@ -223,7 +245,7 @@ def _task_text(data: dict, labelled: list[dict], where: str, at: tuple[str, int]
         key = strings[0]
     if not isinstance(data[key], str):
         raise InputFileError(*at, f"{where}: data field {quote(key)} must be a string, got {quote(data[key])}")
-    return data[key]
+    return key
 
 
 def _result_spans(item: dict, text: str, where: str, at: tuple[str, int]) -> list[Span]:
