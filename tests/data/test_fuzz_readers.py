@@ -155,28 +155,13 @@ def test_column_reader(lines):
     read_or_error(parse_columns, lines)
 
 
+@pytest.mark.parametrize("read, record", [(parse_jsonl, JSONL_RECORD), (parse_cluener, CLUENER_RECORD),
+                                          (parse_doccano, DOCCANO_RECORD), (parse_labelstudio, TASK)],
+                         ids=["jsonl", "cluener", "doccano", "labelstudio"])
 @FUZZ
-@given(json_lines(JSONL_RECORD))
-def test_json_lines_reader(lines):
-    read_or_error(parse_jsonl, lines)
-
-
-@FUZZ
-@given(json_lines(CLUENER_RECORD))
-def test_cluener_reader(lines):
-    read_or_error(parse_cluener, lines)
-
-
-@FUZZ
-@given(json_lines(DOCCANO_RECORD))
-def test_doccano_reader(lines):
-    read_or_error(parse_doccano, lines)
-
-
-@FUZZ
-@given(json_lines(TASK))
-def test_label_studio_reader_of_a_task_a_line(lines):
-    read_or_error(parse_labelstudio, lines)
+@given(data=st.data())
+def test_json_lines_readers(read, record, data):
+    read_or_error(read, data.draw(json_lines(record)))
 
 
 @st.composite
