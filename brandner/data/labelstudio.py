@@ -102,7 +102,7 @@ def predicted_task(tagged: Mapping, model_version: str) -> dict:
 
 def write_json_array(items: Iterable[str], out: IO[str]) -> int:
     """Write these JSON texts to ``out`` as a JSON array, one a line, ``[`` and ``]`` on lines of
-    their own (``[\n]\n`` for none), so that an error in the file names a task's line; returns
+    their own (``[\\n]\\n`` for none), so that an error in the file names a task's line; returns
     how many were written. The array is closed even when ``items`` raises, so that the items
     before the error are a file Label Studio reads."""
     out.write("[")
@@ -124,9 +124,9 @@ def parse_labelstudio(lines: Iterable[str], path: str = "<lines>", overlaps: str
     when the first character that is not blank is ``[``, else one task a line."""
     check_choice("overlap policy", overlaps, OVERLAP_POLICIES)
     lines = list(lines)
-    text = "\n".join(lines)
-    if text.lstrip(" \t\r\n").startswith("["):
-        tasks = ((checked_object(value, source, path, line), line) for value, source, line in json_values(text, path))
+    whole = "\n".join(lines)
+    if whole.lstrip(" \t\r\n").startswith("["):
+        tasks = ((checked_object(value, source, path, line), line) for value, source, line in json_values(whole, path))
     else:
         tasks = ((json_record(line, path, number), number) for number, line in enumerate(lines, start=1)
                  if line.strip())
