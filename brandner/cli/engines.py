@@ -42,7 +42,8 @@ def run_engine(args: argparse.Namespace) -> int:
         raise BrandnerError(f"--engine {engine} reads files, not stdin")
     unsupported = [flag for flag, given in (("--int8", args.int8), ("--gazetteer", args.gazetteer),
                                             ("several -m (an ensemble)", len(args.model) > 1),
-                                            ("--on-error skip", args.on_error != "fail")) if given]
+                                            ("--on-error skip", args.on_error != "fail"),
+                                            (f"--to {args.to_format}", args.to_format != "jsonl")) if given]
     if engine == "spark" and args.workers is not None:
         unsupported.append("--workers (Spark runs one Python worker per core: --master local[N])")
     if engine == "ray" and (args.master or args.conf):

@@ -12,12 +12,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-from pathlib import Path
 from typing import Iterator, Sequence
 
 from brandner.atomic import atomic_output
 from brandner.cli.common import add_models, input_lines, models
-from brandner.data.labelstudio import prediction
+from brandner.data.doccano import tagged_record
+from brandner.data.labelstudio import model_version, predicted_task, write_json_array
 from brandner.errors import BrandnerError
 from brandner.tagging.selection import STRATEGIES, Chosen, least_confidence, select
 from brandner.tagging.streaming import read_documents
@@ -59,39 +59,31 @@ def run(args: argparse.Namespace) -> int:
     version = model_version(args.model)
     with atomic_output(args.output) as temporary, open(temporary, "w", encoding="utf-8") as out:
         if args.to == "labelstudio":
-            tasks = (json.dumps(task, ensure_ascii=False) for task in labelstudio_tasks(tagger, chosen, version))
-            out.write("[\n" + ",\n".join(tasks) + "\n]\n")  # a JSON list, a task a line
+            tasks = labelstudio_tasks(tagger, chosen, version)
+            write_json_array((json.dumps(task, ensure_ascii=False) for task in tasks), out)
         else:
-            out.writelines(json.dumps(record, ensure_ascii=False) + "\n" for record in doccano_records(tagger, chosen))
+            out.writelines(json.dumps(tagged_record(record), ensure_ascii=False) + "\n"
+                           for record, _ in _tagged(tagger, chosen))
     log.info("%s: %d posts chosen by %s from %s", args.output, len(chosen), args.strategy, name)
     return 0
 
 
-def model_version(paths: Sequence[str]) -> str:
-    """What a prediction says made it: the model file's name without its suffix (``+`` between an
-    ensemble's)."""
-    return "+".join(Path(path).stem for path in paths)
-
-
 def labelstudio_tasks(tagger: Tagger, chosen: Sequence[Chosen], version: str) -> Iterator[dict]:
     """Label Studio tasks: ``data`` holds ``text`` and the post's other fields; one prediction with
-    the entities and their scores, scored by the post's confidence (1 - its uncertainty)."""
-    for post, result, marginals in _tagged(tagger, chosen):
-        confidence = round(1.0 - least_confidence(marginals), 6)
-        yield {"data": {**post.fields, "text": post.text},
-               "predictions": [prediction(result["entities"], version, score=confidence)]}
+    the entities and their scores, scored by the post's confidence (1 - its uncertainty, so that
+    Label Studio's order by prediction score is this order) rather than, as ``tag`` scores it, by
+    its lowest entity score."""
+    for record, marginals in _tagged(tagger, chosen):
+        task = predicted_task(record, version)
+        task["predictions"][0]["score"] = round(1.0 - least_confidence(marginals), 6)
+        yield task
 
 
-def doccano_records(tagger: Tagger, chosen: Sequence[Chosen]) -> Iterator[dict]:
-    """doccano sequence-labelling lines: ``text``, ``label`` as ``[start, end, type]`` and the post's
-    other fields."""
-    for post, result, _ in _tagged(tagger, chosen):
-        yield {**post.fields, "text": post.text,
-               "label": [[e["start"], e["end"], e["type"]] for e in result["entities"]]}
-
-
-def _tagged(tagger: Tagger, chosen: Sequence[Chosen]) -> Iterator[tuple[Chosen, dict, object]]:
+def _tagged(tagger: Tagger, chosen: Sequence[Chosen]) -> Iterator[tuple[dict, object]]:
+    """Each chosen post as ``tag`` writes it (with scores and the post's other fields), and its marginals."""
     texts = [post.text for post in chosen]
     for start in range(0, len(texts), 1024):
         part = texts[start:start + 1024]
-        yield from zip(chosen[start:start + 1024], tagger.predict(part, scores=True), tagger.marginals(part))
+        for post, result, marginals in zip(chosen[start:start + 1024], tagger.predict(part, scores=True),
+                                           tagger.marginals(part)):
+            yield {**post.fields, **result}, marginals

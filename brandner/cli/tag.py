@@ -1,8 +1,10 @@
-"""``brandner tag``: tag texts given as arguments, in a file or on stdin; JSON lines out."""
+"""``brandner tag``: tag texts given as arguments, in a file or on stdin; JSON lines out, or tasks
+for Label Studio (the entities as predictions) or doccano."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from contextlib import contextmanager
@@ -15,6 +17,9 @@ from brandner.atomic import atomic_output
 from brandner.cli.common import add_models, input_lines, models
 from brandner.cli.engines import add_engine_options, run_engine
 from brandner.cpus import available_cpus
+from brandner.data.doccano import tagged_record
+from brandner.data.formats import guess_format, read_lines
+from brandner.data.labelstudio import model_version, predicted_task, write_json_array
 from brandner.data.lexicon import parse_gazetteers
 from brandner.errors import BrandnerError, InputFileError
 from brandner.processes import sigterm_exits
@@ -23,6 +28,7 @@ from brandner.tagging.streaming import (
     BadLine,
     Item,
     read_documents,
+    read_task_array,
     tag_documents,
     tag_documents_parallel,
     write_lines,
@@ -30,6 +36,7 @@ from brandner.tagging.streaming import (
 from brandner.tagging.tagger import Tagger
 
 log = logging.getLogger("brandner")
+TAG_FORMATS = ("jsonl", "labelstudio", "doccano")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -37,8 +44,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_models(parser)
     parser.add_argument("texts", nargs="*", metavar="TEXT", help="texts to tag")
     parser.add_argument("-i", "--input", metavar="FILE",
-                        help="one document per line, plain text or JSON lines with 'string'/'text' ('-': stdin)")
-    parser.add_argument("-o", "--output", metavar="FILE", help="write JSON lines here (default: stdout)")
+                        help="one document per line, plain text or JSON lines with 'string'/'text' (or Label "
+                             "Studio tasks, 'data' holding the text), or a Label Studio export, a JSON array of "
+                             "tasks ('-': stdin)")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write the output here (default: stdout)")
+    parser.add_argument("--to", dest="to_format", choices=TAG_FORMATS, default="jsonl",
+                        help="jsonl (default): a JSON line per text; labelstudio: a JSON array of Label Studio "
+                             "tasks, the entities as predictions (pre-annotations) whose model_version is the "
+                             "model file's name without its suffix and whose score, with --scores, is the lowest "
+                             "entity score; doccano: doccano's JSONL ('text', 'label'), without scores. A line "
+                             "skipped with --on-error skip is left out of these two")
     parser.add_argument("--batch-size", type=int, default=256, help="sentences per model batch")
     parser.add_argument("--workers", type=int,
                         help="processes tagging in parallel (one thread each); output stays in input order "
@@ -77,22 +92,66 @@ def run(args: argparse.Namespace) -> int:
     tagger = Tagger.load(model, batch_size=args.batch_size, int8=args.int8, gazetteers=gazetteers,
                          backend=args.backend)
     skipped = _Skipped()
+    # an export of Label Studio is one JSON array: read whole, so broken JSON fails before any output
+    tasks = read_task_array(read_lines(args.input), args.input) if _is_json_array(args.input) else None
     # SIGTERM unwinds like an error: the workers stopped, the unfinished output removed
     with sigterm_exits(), input_lines(args.input) as (lines, name), _output(args.output) as out:
-        documents = skipped.noted(read_documents(lines, name)) if args.input else ((t, {}) for t in args.texts)
-        try:
-            write_lines(_tagged(args, model, tagger, gazetteers, documents), out)
+        documents = (skipped.noted(tasks if tasks is not None else read_documents(lines, name)) if args.input
+                     else ((t, {}) for t in args.texts))
+        version = model_version(args.model)
+        written = _Counted(_as_format(_tagged(args, model, tagger, gazetteers, documents), args.to_format, version))
+        try:  # Label Studio imports one JSON array of tasks; the rest are lines
+            (write_json_array if args.to_format == "labelstudio" else write_lines)(written, out)
         except InputFileError as error:  # --on-error fail: the lines before it are written, and kept
             failure: InputFileError | None = error
         else:
             failure = None
     if failure is not None:
-        kept = f"; {args.output} holds the {failure.line - 1} lines before it" if args.output else ""
+        unit = "tasks" if args.to_format == "labelstudio" else "lines"
+        kept = f"; {args.output} holds the {written.count} {unit} before it" if args.output else ""
         raise BrandnerError(f"{failure}{kept}")
     if skipped.count:
-        log.warning("%s: %d lines skipped, an error record in the place of each; the first: %s",
-                    name, skipped.count, skipped.first)
+        place = "an error record in the place of each" if args.to_format == "jsonl" else "left out of the output"
+        log.warning("%s: %d lines skipped, %s; the first: %s", name, skipped.count, place, skipped.first)
     return 0
+
+
+def _is_json_array(path: str | None) -> bool:
+    """Whether the file at ``path`` is a Label Studio export, a JSON array (by its first line that
+    is not blank); stdin is read a line at a time, never as an array."""
+    if path in (None, "-"):
+        return False
+    with open(path, "rb") as handle:
+        for raw in handle:
+            line = raw.decode("utf-8", "replace").removeprefix("\ufeff").strip()
+            if line:
+                return line.startswith("[") and guess_format([line]) == "labelstudio"
+    return False
+
+
+class _Counted:
+    """Items passing by, counted."""
+
+    def __init__(self, items: Iterable[str]) -> None:
+        self.items = items
+        self.count = 0
+
+    def __iter__(self) -> Iterator[str]:
+        for item in self.items:
+            self.count += 1
+            yield item
+
+
+def _as_format(lines: Iterable[str], to_format: str, model_version: str) -> Iterable[str]:
+    """Tag's output lines as the JSON texts of ``to_format``: as they are for jsonl; else each
+    tagged text as a Label Studio task or a doccano record, and no error record (``--on-error
+    skip``'s), which has no place among them."""
+    if to_format == "jsonl":
+        return lines
+    tagged = (record for record in map(json.loads, lines) if "string" in record)
+    if to_format == "doccano":
+        return (json.dumps(tagged_record(r), ensure_ascii=False) for r in tagged)
+    return (json.dumps(predicted_task(r, model_version), ensure_ascii=False) for r in tagged)
 
 
 def _tagged(args: argparse.Namespace, model: str | list[str], tagger: Tagger, gazetteers: dict[str, list[str]] | None,

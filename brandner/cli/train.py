@@ -28,7 +28,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("train", help="train a model", description=__doc__)
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--corpus", metavar="NAME", help="a named corpus (see 'brandner corpus list')")
-    source.add_argument("--train", metavar="FILE", help="training file (columns, JSON lines or CLUENER)")
+    source.add_argument("--train", metavar="FILE",
+                        help="training file (columns, JSON lines, CLUENER, a Label Studio export or doccano JSONL)")
     parser.add_argument("--dev", metavar="FILE", help="dev file for model selection (with --train)")
     parser.add_argument("--test", metavar="FILE", nargs="?", const=CORPUS_TEST,
                         help="also score a test file (alone, with --corpus: the corpus's test split)")

@@ -5,8 +5,10 @@ An input file holds one document per line, either plain text::
     我买了特步鞋
     今天天气不错
 
-or JSON lines with a ``string`` (or ``text``) field; other fields are kept in the
-output. The first line that tells decides which (see :func:`read_documents`).
+or JSON lines with a ``string`` (or ``text``) field, or Label Studio tasks (``{"data": {"text": ...}}``);
+other fields (of a task: of its ``data``) are kept in the output. The first line that tells decides
+which (see :func:`read_documents`). A Label Studio export (one JSON array of tasks) is read whole
+by :func:`read_task_array`.
 
 A line that cannot be read (not UTF-8, broken JSON, no text field) does not stop
 the reading: it comes through as a :class:`BadLine` in its place, and the tagging
@@ -27,6 +29,8 @@ from functools import partial
 from typing import IO, Iterable, Iterator, Union
 
 from brandner.data.formats import decode_line, json_record
+from brandner.data.labelstudio import task_document
+from brandner.data.records import checked_object, json_values
 from brandner.errors import BrandnerError, InputFileError, NotJSONError
 from brandner.tagging import worker
 from brandner.tagging.tagger import Tagger
@@ -95,7 +99,7 @@ def _tells_json(line: str) -> bool | None:
         return None
     except InputFileError:  # JSON, but bad: reported on its line
         return True
-    return "string" in value or "text" in value
+    return "string" in value or "text" in value or isinstance(value.get("data"), dict)
 
 
 def _item(number: int, line: str | InputFileError, json_lines: bool, path: str) -> Item:
@@ -113,12 +117,28 @@ def _parse_json(line: str, path: str, number: int) -> Document:
     if not line.strip():
         return "", {}
     value = json_record(line, path, number)
+    if "string" not in value and "text" not in value and isinstance(value.get("data"), dict):
+        return task_document(value, path, number)
     key = "string" if "string" in value else "text"
     text = value.pop(key, None)
     if not isinstance(text, str):
         raise InputFileError(path, number, "expected a 'string' or 'text' field holding a string")
     value.pop("entities", None)
     return text, value
+
+
+def read_task_array(lines: list[str], path: str) -> list[Item]:
+    """The tasks of a Label Studio export, a JSON array (its lines, as ``read_lines`` gives them),
+    as documents: each task's text and the other fields of its ``data``; a task whose text cannot
+    be found is a :class:`BadLine` at the line where it starts. An array cannot be read a line at a
+    time, so it is read whole, before tagging starts: broken JSON raises its error then."""
+    items: list[Item] = []
+    for place, (value, source, line) in enumerate(json_values("\n".join(lines), path), start=1):
+        try:
+            items.append(task_document(checked_object(value, source, path, line), path, line, place))
+        except InputFileError as error:
+            items.append(BadLine(error))
+    return items
 
 
 def tag_documents(tagger: Tagger, documents: Iterable[Item], chunk_size: int = 1024, scores: bool = False,

@@ -62,6 +62,10 @@ def test_json_past_pythons_limits_is_an_error_on_its_line(tmp_path, line, fmt, e
     ('{"string": "' + "a" * 200_000 + '", "entities": [{"type": "X", "start": 0, "end": 1, "word": "'
      + "b" * 200_000 + '"}]}\n', "in.jsonl"),
     ('{"text": "ab", "label": {"' + "X" * 200_000 + '": {"ab": [[0, 1], [0, 5]]}}}\n', "in.json"),
+    ('{"text": "ab", "label": [[0, 1, "' + "X" * 200_000 + '\u200b"]]}\n', "in.jsonl"),  # doccano
+    ('[{"id": "' + "i" * 200_000 + '", "data": {"text": "' + "a" * 200_000 + '"}, "annotations": [{"result": '
+     '[{"type": "labels", "value": {"start": 0, "end": 9, "text": "' + "b" * 200_000 + '", "labels": ["X"]}}]}]}]',
+     "export.json"),  # Label Studio
 ])
 def test_an_error_about_a_long_line_quotes_a_little_of_it(tmp_path, text, name):
     path = put(tmp_path, text, name)

@@ -1,6 +1,7 @@
 """Fuzzing the readers (hypothesis, a fixed budget, derandomised so CI is repeatable): random bytes,
-column lines, JSON records and their mangled text fed to the column, JSON lines and CLUENER readers,
-to ``tag -i``'s read_documents and to the word2vec vectors reader. Each either reads or raises InputFileError as one short line
+column lines, JSON records and their mangled text fed to the column, JSON lines, CLUENER, Label Studio
+(one task a line, or a JSON array) and doccano readers, to ``tag -i``'s read_documents and
+read_task_array and to the word2vec vectors reader. Each either reads or raises InputFileError as one short line
 ``path:line: what``; nothing else escapes, and what is read holds only valid spans and types."""
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from brandner.data.doccano import parse_doccano
 from brandner.data.formats import ReadResult, parse_cluener, parse_columns, parse_jsonl, read_file
+from brandner.data.labelstudio import parse_labelstudio
 from brandner.data.schemes import check_type
 from brandner.data.vectors import read_word2vec
 from brandner.errors import MESSAGE_LIMIT, InputFileError
-from brandner.tagging.streaming import BadLine, read_documents
+from brandner.tagging.streaming import BadLine, read_documents, read_task_array
 
 FUZZ = settings(max_examples=120, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 PATH = "fuzz.in"
@@ -47,6 +50,54 @@ CLUENER_RECORD = st.fixed_dictionaries(
                         st.one_of(st.dictionaries(TEXTS, st.one_of(st.lists(POSITION, max_size=2), POSITION),
                                                   max_size=2), NUMBERS), max_size=2),
         NUMBERS)})
+DOCCANO_RECORD = st.fixed_dictionaries(
+    {"text": st.one_of(TEXTS, NUMBERS)},
+    optional={"label": st.one_of(st.lists(st.one_of(st.tuples(NUMBERS, NUMBERS, TYPES).map(list),
+                                                    st.lists(NUMBERS, max_size=4)), max_size=3),
+                                 NUMBERS, st.just({})),
+              "entities": st.one_of(st.lists(st.one_of(st.fixed_dictionaries(
+                  {"start_offset": NUMBERS, "end_offset": NUMBERS, "label": TYPES}, optional={"id": NUMBERS}),
+                  NUMBERS), max_size=3), NUMBERS),
+              "id": NUMBERS})
+LABELS_RESULT = st.fixed_dictionaries(
+    {"type": st.sampled_from(["labels", "labels", "choices", "relation", 3])},
+    optional={"value": st.one_of(st.fixed_dictionaries(
+        {"start": NUMBERS, "end": NUMBERS, "labels": st.one_of(st.lists(TYPES, max_size=2), NUMBERS)},
+        optional={"text": st.one_of(TEXTS, NUMBERS)}), NUMBERS),
+        "to_name": st.sampled_from(["text", "body", "x", 3]), "id": st.one_of(NUMBERS, TEXTS)})
+ANNOTATION = st.one_of(st.fixed_dictionaries(
+    {"result": st.one_of(st.lists(st.one_of(LABELS_RESULT, NUMBERS), max_size=3), NUMBERS)},
+    optional={"was_cancelled": st.one_of(st.booleans(), NUMBERS),
+              "updated_at": st.one_of(st.sampled_from(["2024-05-01T10:00:00Z", "2024-05-01T10:00:00+08:00",
+                                                       "2024-05-01T02:00:00", "2024-13-01", ""]), NUMBERS),
+              "created_at": st.sampled_from(["2024-05-02T10:00:00Z", "x"])}), NUMBERS)
+RANDOM_TASK = st.fixed_dictionaries(
+    {"data": st.one_of(st.dictionaries(st.sampled_from(["text", "body", "x"]), st.one_of(TEXTS, NUMBERS),
+                                       max_size=3), NUMBERS)},
+    optional={"id": st.one_of(NUMBERS, TEXTS), "annotations": st.one_of(st.lists(ANNOTATION, max_size=3), NUMBERS),
+              "predictions": st.one_of(st.lists(ANNOTATION, max_size=2), NUMBERS)})
+
+
+@st.composite
+def good_task(draw: st.DrawFn) -> dict:
+    """A task much as Label Studio exports it: spans inside the text, its words mostly right."""
+    text = draw(st.text(min_size=1, max_size=8))
+    results = []
+    for _ in range(draw(st.integers(0, 3))):
+        start = draw(st.integers(0, len(text) - 1))
+        end = draw(st.integers(start + 1, len(text)))
+        value = {"start": start, "end": end, "labels": draw(st.lists(st.sampled_from(["A", "B", "C"]), min_size=1,
+                                                                        max_size=2))}
+        if draw(st.booleans()):
+            value["text"] = text[start:end] if draw(st.integers(0, 4)) else draw(TEXTS)
+        results.append({"type": "labels", "to_name": "text", "value": value})
+    annotation = {"result": results, "was_cancelled": draw(st.booleans()),
+                  "updated_at": draw(st.sampled_from(["2024-05-01T10:00:00Z", "2024-05-02T10:00:00+08:00"]))}
+    return {"id": draw(st.integers(0, 99)), "data": {"text": text},
+            "annotations": draw(st.lists(st.just(annotation), max_size=2))}
+
+
+TASK = st.one_of(good_task(), RANDOM_TASK)
 JSON_VALUES = st.recursive(st.one_of(NUMBERS, TEXTS), lambda inner: st.one_of(
     st.lists(inner, max_size=3), st.dictionaries(TEXTS, inner, max_size=3)), max_leaves=8)
 
@@ -104,16 +155,62 @@ def test_column_reader(lines):
     read_or_error(parse_columns, lines)
 
 
+@pytest.mark.parametrize("read, record", [(parse_jsonl, JSONL_RECORD), (parse_cluener, CLUENER_RECORD),
+                                          (parse_doccano, DOCCANO_RECORD), (parse_labelstudio, TASK)],
+                         ids=["jsonl", "cluener", "doccano", "labelstudio"])
 @FUZZ
-@given(json_lines(JSONL_RECORD))
-def test_json_lines_reader(lines):
-    read_or_error(parse_jsonl, lines)
+@given(data=st.data())
+def test_json_lines_readers(read, record, data):
+    read_or_error(read, data.draw(json_lines(record)))
+
+
+@st.composite
+def task_array(draw: st.DrawFn) -> list[str]:
+    """A Label Studio export: tasks (some mangled, as for json_lines) in a JSON array, pretty-printed or
+    one a line, maybe cut short or with a character dropped in."""
+    tasks = draw(json_lines(TASK))
+    if draw(st.booleans()):
+        text = "[\n" + ",\n".join(tasks) + "\n]"
+    else:
+        text = json.dumps([json.loads(t) for t in tasks if _parses(t)], ensure_ascii=draw(st.booleans()),
+                          indent=draw(st.sampled_from([None, 1, 2])))
+    how = draw(st.sampled_from(["keep", "keep", "cut", "insert"]))
+    at = draw(st.integers(0, len(text)))
+    if how == "cut":
+        text = text[:at]
+    elif how == "insert":
+        text = text[:at] + draw(CHARS) + text[at:]
+    return text.split("\n")
+
+
+def _parses(text: str) -> bool:
+    try:
+        json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    return True
 
 
 @FUZZ
-@given(json_lines(CLUENER_RECORD))
-def test_cluener_reader(lines):
-    read_or_error(parse_cluener, lines)
+@given(task_array())
+def test_label_studio_reader_of_an_array(lines):
+    read_or_error(parse_labelstudio, lines)
+
+
+@FUZZ
+@given(task_array())
+def test_tag_input_of_an_array(lines):
+    try:
+        items = read_task_array(lines, PATH)
+    except InputFileError as error:
+        check_error(error, len(lines))
+        return
+    for item in items:
+        if isinstance(item, BadLine):
+            check_error(item.error, len(lines))
+        else:
+            text, fields = item
+            assert isinstance(text, str) and isinstance(fields, dict)
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +223,8 @@ def as_bytes(lines: list[str]) -> bytes:
 
 
 FILES = st.one_of(st.binary(max_size=200), st.lists(COLUMN_LINE, max_size=8).map(as_bytes),
-                  json_lines(JSONL_RECORD).map(as_bytes), json_lines(CLUENER_RECORD).map(as_bytes))
+                  json_lines(JSONL_RECORD).map(as_bytes), json_lines(CLUENER_RECORD).map(as_bytes),
+                  json_lines(DOCCANO_RECORD).map(as_bytes), json_lines(TASK).map(as_bytes), task_array().map(as_bytes))
 
 
 @FUZZ

@@ -180,3 +180,14 @@ def test_worker_processes_pass_bad_lines_the_same_way(tiny_model, tagger):
         for line in tag_documents_parallel(str(tiny_model), read_documents(raw, "in.jsonl"), workers=1, chunk_size=4):
             tagged.append(line)
     assert tagged == skipped[:2]
+
+
+def test_label_studio_tasks_a_line_are_read_by_their_text_not_as_plain_text():
+    tasks = [{"id": 1, "data": {"text": "我买了特步鞋", "source": "weibo"}, "annotations": []},
+             {"id": 2, "data": {"content": "推荐耐克"}, "predictions": [{"result": [
+                 {"type": "labels", "to_name": "content", "value": {"start": 2, "end": 4, "labels": ["X"]}}]}]},
+             {"id": 3, "data": {"a": "x", "b": "y"}}]
+    raw = [(json.dumps(t, ensure_ascii=False) + "\n").encode("utf-8") for t in tasks]
+    first, second, third = read_documents(raw, "tasks.jsonl")
+    assert first == ("我买了特步鞋", {"source": "weibo"}) and second == ("推荐耐克", {})
+    assert isinstance(third, BadLine) and str(third.error).startswith("tasks.jsonl:3: task 3: no 'text' in 'data'")
