@@ -45,7 +45,7 @@ def test_new_characters_leave_the_scores_marginals_and_paths_of_old_texts_exactl
     assert grown_encoder.tags == encoder.tags
     assert len(grown_encoder.chars) == len(encoder.chars) + len(set("在商场鸿星尔克乔丹")) - len(
         set("在商场鸿星尔克乔丹") & set(encoder.chars.tokens))
-    old_scores, lengths = emissions(model, encoder, OLD_TEXTS)
+    old_scores, _ = emissions(model, encoder, OLD_TEXTS)
     new_scores, _ = emissions(grown, grown_encoder, OLD_TEXTS)
     assert np.array_equal(old_scores, new_scores)
     for old, new in zip(model.crf_scores(), grown.crf_scores(), strict=True):
