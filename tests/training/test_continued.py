@@ -175,22 +175,21 @@ def test_what_cannot_be_continued_is_refused(shoes, tmp_path, case, message):
 def test_two_torchrun_ranks_continue_from_rank_0_s_grown_model_as_one_process_does(tmp_path):
     """Under torchrun rank 0 reads and grows the init model and sends the start to the other rank:
     2 ranks of batch 10 then take the steps of one process of batch 20 continuing from it."""
-    from tests.training.test_distributed import SETTINGS as RANKS_SETTINGS
-    from tests.training.test_distributed import EPOCHS, UNEQUAL, assert_same_training, free_port, run, torchrun
+    from tests.training import test_distributed as ranks
 
     both = {"DRINK": DRINKS, "SHOE": SHOES}
-    train, dev = templated(UNEQUAL, both, 2), templated(10, both, 3)
+    train, dev = templated(ranks.UNEQUAL, both, 2), templated(10, both, 3)
     write_jsonl(tmp_path / "train.jsonl", train)
     write_jsonl(tmp_path / "dev.jsonl", dev)
     init = tmp_path / "shoes.pt"
     fit(templated(20, {"SHOE": SHOES}, 0), templated(5, {"SHOE": SHOES}, 1),
-        load_config(None, RANKS_SETTINGS + ["max_epochs=1"]), init)
-    one = fit(train, dev, load_config(None, RANKS_SETTINGS + ["batch_size=20", "workers=1", f"max_epochs={EPOCHS}"]),
-              tmp_path / "one.pt", init=init)
-    result = run(torchrun(tmp_path, free_port(), "--set", "batch_size=10", "--epochs", str(EPOCHS),
-                          "--init", "shoes.pt", "-o", "ddp.pt"), tmp_path)
+        load_config(None, ranks.SETTINGS + ["max_epochs=1"]), init)
+    one_process = ranks.SETTINGS + ["batch_size=20", "workers=1", f"max_epochs={ranks.EPOCHS}"]
+    one = fit(train, dev, load_config(None, one_process), tmp_path / "one.pt", init=init)
+    result = ranks.run(ranks.torchrun(tmp_path, ranks.free_port(), "--set", "batch_size=10", "--epochs",
+                                      str(ranks.EPOCHS), "--init", "shoes.pt", "-o", "ddp.pt"), tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stderr.count("continuing from shoes.pt") == 1  # rank 0 alone reads it
-    assert_same_training(tmp_path / "ddp.pt.resume", tmp_path / "one.pt.resume")
+    ranks.assert_same_training(tmp_path / "ddp.pt.resume", tmp_path / "one.pt.resume")
     summary = json.loads((tmp_path / "ddp.pt.json").read_text(encoding="utf-8"))
     assert summary["world_size"] == 2 and summary["init"]["sha256"] == one["init"]["sha256"]
