@@ -100,7 +100,8 @@ class Encoder:
         chars = self.chars.extended(texts, min_count, (normalize(c) for c in extra.get("chars", ()) if len(c) == 1))
         bigram_vocab = self.bigrams
         if bigram_vocab is not None:
-            bigram_vocab = bigram_vocab.extended([bigrams(t) for t in texts], extra=map(normalize, extra.get("bigrams", ())))
+            bigram_vocab = bigram_vocab.extended([bigrams(t) for t in texts],
+                                                 extra=map(normalize, extra.get("bigrams", ())))
         words, counts = self.words, self.word_counts
         if self.lexicon is not None and words is not None:
             found, outer = _lexicon_words(self.lexicon, texts)

@@ -91,7 +91,8 @@ def test_model_settings_come_from_the_init_model_and_training_settings_from_the_
 
 @pytest.mark.parametrize("settings,message", [
     (["hidden_size=32"], "hidden_size (16 in the model, 32 given)"),
-    (["bigram_dim=0", "lowercase=false"], "lowercase (True in the model, False given); bigram_dim (50 in the model, 0 given)"),
+    (["bigram_dim=0", "lowercase=false"],
+     "lowercase (True in the model, False given); bigram_dim (50 in the model, 0 given)"),
     (["head=softmax"], "head (crf in the model, softmax given)"),
     (["gazetteers=['SHOE=x.txt']"], "gazetteers ([] in the model, [SHOE=x.txt] given)"),
 ])
