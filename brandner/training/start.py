@@ -5,7 +5,7 @@ file: its weights, vocabularies, tags and model settings. Characters (bigrams, l
 the training data that it lacks get new embedding rows, and entity types it lacks new tags
 (brandner.model.extend); the types it has and the data lacks are kept. Model settings come from
 the file: a setting given (other than its default) that differs from the file's is refused, but
-for those in :data:`FREE` and gazetteer files of the model's own types, whose words then replace
+for those in :data:`FREE` and gazetteer files for the model's own types, whose words then replace
 the stored ones. Otherwise the lexicon and gazetteers are the words the file holds. Training
 settings (lr, epochs, batch size...) are the config's, as for any training.
 """
@@ -69,7 +69,7 @@ def grow(init: Path, train: Sequence[Sentence], config: Config) -> tuple[BiLSTMT
     settings = continued_settings(trained.config, config.model, init)
     if config.model.gazetteers:  # read afresh, even from the paths the model was trained with
         encoder = encoder.with_gazetteers({type_: read_lexicon(files, encoder.normalizer)
-                                           for type_, files in settings.gazetteer_lists.items()})
+                                           for type_, files in config.model.gazetteer_lists.items()})
     vectors = _read_vectors(config.train.embeddings, settings)
     for kind, (_, matrix) in vectors.items():
         if matrix.shape[1] != getattr(settings, VECTOR_DIMS[kind]):
@@ -90,7 +90,7 @@ def grow(init: Path, train: Sequence[Sentence], config: Config) -> tuple[BiLSTMT
 def continued_settings(trained: ModelConfig, given: ModelConfig, source: str | Path) -> ModelConfig:
     """The model settings of a training continued from a model of settings ``trained``: those,
     but for the settings ``given`` asks for (those that differ from ModelConfig's defaults): one
-    :data:`FREE` lists, or gazetteer files of ``trained``'s types, is taken; any other must be
+    :data:`FREE` lists, or gazetteer files for some of ``trained``'s types, is taken; any other must be
     ``trained``'s, or it is refused (a BrandnerError naming each, from ``source``)."""
     default = ModelConfig()
     changes, conflicts = {}, []
@@ -98,9 +98,9 @@ def continued_settings(trained: ModelConfig, given: ModelConfig, source: str | P
         value, old = getattr(given, name), getattr(trained, name)
         if value == getattr(default, name):
             continue
-        if name == "gazetteers" and set(given.gazetteer_lists) == set(trained.gazetteer_lists):
-            lists = given.gazetteer_lists  # in the model's order of types: the order of its inputs
-            changes[name] = tuple(f"{t}={f}" for t in trained.gazetteer_lists for f in lists[t])
+        if name == "gazetteers" and set(given.gazetteer_lists) <= set(trained.gazetteer_lists):
+            lists = {**trained.gazetteer_lists, **given.gazetteer_lists}  # in the model's order: its inputs
+            changes[name] = tuple(f"{t}={f}" for t, files in lists.items() for f in files)
         elif name in FREE:
             changes[name] = value
         elif value != old:

@@ -124,20 +124,22 @@ def test_new_characters_take_pretrained_vectors_and_old_ones_keep_their_rows(sho
                     init)
 
 
-def test_gazetteers_continue_from_the_model_or_from_new_files_of_its_types(tmp_path):
-    (tmp_path / "shoes.txt").write_text("特步\n耐克\n", encoding="utf-8")
-    (tmp_path / "more.txt").write_text("安踏\n", encoding="utf-8")
-    init = tmp_path / "g.pt"
-    fit(templated(10, {"SHOE": SHOES}, 0), templated(3, {"SHOE": SHOES}, 1),
-        load_config(None, SETTINGS + ["max_epochs=1", f"gazetteers=['SHOE={tmp_path / 'shoes.txt'}']"]), init)
-    (tmp_path / "shoes.txt").unlink()  # the model holds the words
+def test_gazetteers_continue_from_the_model_or_from_new_files_for_its_types(tmp_path):
+    for name, words in (("shoes", "特步\n耐克\n"), ("phones", "华为\n"), ("more", "安踏\n")):
+        (tmp_path / f"{name}.txt").write_text(words, encoding="utf-8")
+    init, phones = tmp_path / "g.pt", f"PHONE={tmp_path / 'phones.txt'}"
+    fit(templated(10, {"SHOE": SHOES}, 0), templated(3, {"SHOE": SHOES}, 1), load_config(
+        None, SETTINGS + ["max_epochs=1", f"gazetteers=['SHOE={tmp_path / 'shoes.txt'}', '{phones}']"]), init)
+    for name in ("shoes", "phones"):
+        (tmp_path / f"{name}.txt").unlink()  # the model holds the words
     data = templated(5, {"DRINK": DRINKS}, 2)
     _, encoder, _ = start_model(data, load_config(None, []), init)
-    assert encoder.gazetteers["SHOE"].words == {"特步", "耐克"}
+    assert encoder.gazetteers["SHOE"].words == {"特步", "耐克"} and encoder.gazetteers["PHONE"].words == {"华为"}
     model, encoder, _ = start_model(data, load_config(None, [f"gazetteers=['SHOE={tmp_path / 'more.txt'}']"]), init)
-    assert encoder.gazetteers["SHOE"].words == {"安踏"}
-    assert model.config.gazetteers == (f"SHOE={tmp_path / 'more.txt'}",)
-    with pytest.raises(BrandnerError, match="gazetteers"):
+    assert encoder.gazetteers["SHOE"].words == {"安踏"} and encoder.gazetteers["PHONE"].words == {"华为"}
+    assert list(encoder.gazetteers) == ["SHOE", "PHONE"]  # the order of the network's inputs
+    assert model.config.gazetteers == (f"SHOE={tmp_path / 'more.txt'}", phones)
+    with pytest.raises(BrandnerError, match=r"gazetteers \(\[SHOE=.*, PHONE=.*\] in the model, \[DRINK="):
         start_model(data, load_config(None, [f"gazetteers=['DRINK={tmp_path / 'more.txt'}']"]), init)
 
 
