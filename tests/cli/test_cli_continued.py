@@ -24,14 +24,15 @@ def work(tmp_path_factory):
     return work
 
 
-def test_train_init_continues_from_the_model_and_the_summary_names_it(work):
+def test_train_init_continues_from_the_model_in_worker_processes_and_the_summary_names_it(work):
     result = brandner("train", "--train", "more.jsonl", "--dev", "dev.jsonl", "--init", "shoes.pt", *SMALL,
-                      "--set", "dropout=0.2", "--epochs", "2", "-o", "more.pt", cwd=work)
+                      "--set", "dropout=0.2", "--epochs", "2", "--workers", "2", "-o", "more.pt", cwd=work)
     assert result.returncode == 0, result.stderr
     assert "continuing from shoes.pt (sha256 " in result.stderr and "new types: DRINK" in result.stderr
     summary = json.loads((work / "more.pt.json").read_text(encoding="utf-8"))
     assert summary["init"]["path"] == "shoes.pt" and len(summary["init"]["sha256"]) == 64
     assert summary["config"]["model"]["dropout"] == 0.2 and summary["config"]["model"]["hidden_size"] == 16
+    assert summary["config"]["train"]["workers"] == 2 and summary["epochs_run"] == 2
 
 
 @pytest.mark.parametrize("args,message", [

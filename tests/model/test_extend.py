@@ -4,6 +4,8 @@ new rows are drawn as a fresh network draws them."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import torch
 
@@ -15,7 +17,7 @@ from brandner.data.sentence import Sentence, Span
 from brandner.model.extend import grown_network
 from brandner.model.model_file import load_model, network_for
 from brandner.tagging.tagger import Tagger
-from tests.conftest import synthetic_sentences, train_tiny
+from tests.conftest import REPO, synthetic_sentences, train_tiny
 
 # Texts the tiny model was trained on: every character and bigram in its vocabularies.
 OLD_TEXTS = [s.text for s in synthetic_sentences(200)[:30]]
@@ -145,3 +147,20 @@ def test_a_softmax_network_grows_its_projection(tmp_path):
     old_scores, _ = emissions(model, encoder, OLD_TEXTS[:5])
     new_scores, _ = emissions(grown, grown_encoder, OLD_TEXTS[:5])
     np.testing.assert_allclose(new_scores[:, :, :len(encoder.tags)], old_scores, rtol=1e-6, atol=1e-6)
+
+
+def test_a_model_file_from_before_grows_and_tags_old_texts_as_it_did_lexicon_counts_and_gazetteer_kept():
+    """tests/fixtures' model has bigrams, a lexicon with frequency pooling (whose weights are the
+    words' counts) and a gazetteer: grown for sentences with new characters and old lexicon words,
+    it tags the texts it tagged before with the same entities and scores."""
+    fixtures = REPO / "tests" / "fixtures"
+    expected = json.loads((fixtures / "legacy-v1.expected.json").read_text(encoding="utf-8"))
+    model, encoder = load_model(fixtures / "legacy-v1.pt")
+    new = [Sentence("鸿星尔克特步特步特步手机", (Span(0, 4, "SHOE"),)), Sentence("乔丹的新款")]
+    grown_encoder = encoder.extended(new)
+    added = set(grown_encoder.chars.tokens[len(encoder.chars):])
+    assert set("鸿星尔乔丹") <= added and not added & set("".join(expected["texts"]))
+    assert grown_encoder.word_counts.tolist() == encoder.word_counts.tolist()  # the weights it was trained with
+    assert grown_encoder.gazetteers == encoder.gazetteers
+    grown = grown_network(model, encoder, grown_encoder, model.config)
+    assert Tagger.from_model(grown, grown_encoder).predict(expected["texts"], scores=True) == expected["pt"]
