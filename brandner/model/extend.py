@@ -5,9 +5,10 @@ lexicon words) and the tags of new entity types. The network grows with it: each
 an embedding row and each new tag a row of the output projection and a row and a column of the
 CRF's transitions (and its start and end scores), all drawn as a fresh network draws them
 (:func:`brandner.model.model_file.network_for`); every trained weight is kept, moved with its
-token or tag. So for a text of old tokens the old tags' scores (emissions and CRF scores) are
-the trained network's; the CRF's constraints for the new tags come from the scheme, as for the
-old ones.
+token or tag. So a text of old tokens gets the trained network's scores: bit for bit when no tag
+is new; with new tags, the old tags' emissions to the rounding of one matrix product of more
+columns, their CRF scores exactly, while the new tags take part of the probability until
+trained. The CRF's constraints for the new tags come from the scheme, as for the old ones.
 """
 
 from __future__ import annotations

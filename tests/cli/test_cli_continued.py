@@ -10,7 +10,7 @@ import pytest
 from brandner.config import load_config
 from brandner.training.job import fit
 from tests.conftest import SMALL, brandner, write_jsonl
-from tests.training.test_continued import DRINKS, SETTINGS, SHOES, templated
+from tests.training.templated import DRINKS, SETTINGS, SHOES, templated
 
 
 @pytest.fixture(scope="module")

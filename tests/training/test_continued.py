@@ -5,41 +5,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
 
 import pytest
 import torch
 
 from brandner.config import load_config
-from brandner.data.sentence import Sentence, Span
+from brandner.data.sentence import Sentence
 from brandner.errors import BrandnerError
 from brandner.model.model_file import load_model, safe_load
 from brandner.tagging.tagger import Tagger
 from brandner.training.job import fit, resume_path
 from brandner.training.start import start_model
-from tests.conftest import FRAMES, SMALL, write_jsonl
-
-SHOES = ["特步", "耐克", "安踏", "李宁"]
-DRINKS = ["可乐", "雪碧", "芬达", "红茶"]
-SETTINGS = [s for s in SMALL if s != "--set"] + ["patience=100"]
-
-
-def templated(count: int, brands: dict[str, list[str]], seed: int) -> list[Sentence]:
-    """``count`` sentences of conftest's FRAMES with brands of the given types, drawn with ``seed``."""
-    rng = random.Random(seed)
-    pool = [(word, type_) for type_, words in brands.items() for word in words]
-    sentences = []
-    for _ in range(count):
-        text, spans = "", []
-        pieces = rng.choice(FRAMES).split("{}")
-        for i, piece in enumerate(pieces):
-            text += piece
-            if i < len(pieces) - 1:
-                word, type_ = rng.choice(pool)
-                spans.append(Span(len(text), len(text) + len(word), type_))
-                text += word
-        sentences.append(Sentence(text, tuple(spans)))
-    return sentences
+from tests.conftest import write_jsonl
+from tests.training.templated import DRINKS, SETTINGS, SHOES, templated
 
 
 @pytest.fixture(scope="module")
