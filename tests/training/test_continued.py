@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 
 import pytest
 import torch
@@ -52,16 +53,18 @@ def test_a_continued_model_keeps_the_old_type_and_learns_the_new_one(shoes, tmp_
     assert f1(init, held_out_both, "DRINK") == 0  # learned in the continued training, not before
 
 
-def test_model_settings_come_from_the_init_model_and_training_settings_from_the_config(shoes):
+def test_model_settings_come_from_the_init_model_but_for_the_free_ones(shoes):
     init, _ = shoes
-    data = templated(5, {"DRINK": DRINKS}, 2)
-    config = load_config(None, ["lr=0.5", "dropout=0.3", "max_chunk_length=30", "min_char_count=2"])
+    data = templated(5, {"DRINK": DRINKS}, 2) + [Sentence("我喝了红茶")]
+    config = load_config(None, ["dropout=0.3", "max_chunk_length=30", "min_char_count=2"])
     model, encoder, started = start_model(data, config, init)
     trained, old_encoder = load_model(init)
     assert model.config.hidden_size == trained.config.hidden_size == 16  # not the default 100
     assert (model.config.dropout, model.config.max_chunk_length) == (0.3, 30)  # free to change
-    once = {c for c in "".join(s.text for s in data) if "".join(s.text for s in data).count(c) == 1}
-    assert not any(c in encoder.chars for c in once - set(old_encoder.chars.tokens))  # min_char_count=2
+    counts = Counter("".join(s.text for s in data))
+    new = {c: n for c, n in counts.items() if c not in old_encoder.chars}
+    assert {c for c, n in new.items() if n >= 2} == set(encoder.chars.tokens[len(old_encoder.chars):]) != set()
+    assert new["茶"] == 1 and "茶" not in encoder.chars  # seen once: below train.min_char_count, no row
     assert started["path"] == str(init)
     same = load_config(None, SETTINGS)  # the settings it was trained with: no conflict
     assert start_model(data, same, init)[0].config == trained.config
