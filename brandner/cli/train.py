@@ -48,6 +48,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--embeddings", metavar="PATH",
                         help="pretrained vectors: a folder from 'brandner embed' (character, bigram and lexicon word "
                              "vectors) or one word2vec text file of character vectors (train.embeddings)")
+    parser.add_argument("--init", metavar="MODEL",
+                        help="continue training from this model file: its weights, vocabularies, tags and model "
+                             "settings, grown for new characters and entity types (docs/training.md)")
     parser.add_argument("--resume", action="store_true", help="continue from MODEL.resume after an interruption")
     parser.add_argument("--tensorboard", metavar="DIR", help="write TensorBoard scalars (loss, dev P/R/F1) here")
     parser.add_argument("-o", "--output", metavar="MODEL", required=True, help="model file to write")
@@ -79,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     with sigterm_exits(), process_group(launch) as ranks:
         if ranks is not None and not ranks.is_main:  # rank 0 speaks for the job; the others only of errors
             log.setLevel(logging.WARNING)
-        summary = fit(train, dev, config, args.output, test=test, resume=args.resume,
+        summary = fit(train, dev, config, args.output, test=test, resume=args.resume, init=args.init,
                       on_event=_Progress() if ranks is None or ranks.is_main else None,
                       tensorboard=args.tensorboard, ranks=ranks)
     if summary is not None:

@@ -13,6 +13,7 @@ takes them from the config.
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
@@ -77,17 +78,42 @@ class Encoder:
         lexicon = words = counts = None
         if model.lexicon:
             lexicon = read_lexicon(model.lexicon, normalizer)
-            known = (w for w in map(normalizer, extra.get("words", ())) if w in lexicon.words)
-            found = [lexicon.matches(t) for t in texts]
-            words = Vocab.build([[t[s:e] for s, e in m] for t, m in zip(texts, found)], extra=known)
-            counts = np.zeros(len(words), dtype=np.int64)
-            for text, matches in zip(texts, found):
-                for s, e in outermost(matches):
-                    counts[words.index[text[s:e]]] += 1
+            found, outer = _lexicon_words(lexicon, texts)
+            words = Vocab.build(found, extra=(w for w in map(normalizer, extra.get("words", ())) if w in lexicon.words))
+            counts = np.array([outer[w] for w in words.tokens], dtype=np.int64)
         gazetteers = {type_: read_lexicon(files, normalizer)
                       for type_, files in model.gazetteer_lists.items()} or None
         return cls(normalizer, chars, IOBES.tags_for(types), IOBES,
                    model.segmenter, bigram_vocab, lexicon, words, gazetteers, counts)
+
+    def extended(self, sentences: Sequence[Sentence], min_count: int = 1,
+                 extra: Mapping[str, Iterable[str]] | None = None) -> "Encoder":
+        """This encoder grown for more training sentences (continued training): each vocabulary
+        :meth:`Vocab.extended` by their tokens (characters seen ``min_count`` times or more, as
+        :meth:`build` counts them) and by ``extra`` (as in :meth:`build`), and the tags of entity
+        types new in ``sentences`` after its own, which keep their ids. Normalisation, segmenter,
+        lexicon and gazetteers stay. A lexicon word this encoder learned keeps its count (the weight
+        the network was trained with); a new one gets its count in ``sentences``."""
+        extra = extra or {}
+        normalize = self.normalizer
+        texts = [normalize(s.text) for s in sentences]
+        chars = self.chars.extended(texts, min_count, (normalize(c) for c in extra.get("chars", ()) if len(c) == 1))
+        bigram_vocab = self.bigrams
+        if bigram_vocab is not None:
+            bigram_vocab = bigram_vocab.extended([bigrams(t) for t in texts],
+                                                 extra=map(normalize, extra.get("bigrams", ())))
+        words, counts = self.words, self.word_counts
+        if self.lexicon is not None and words is not None:
+            found, outer = _lexicon_words(self.lexicon, texts)
+            grown = words.extended(found, extra=(w for w in map(normalize, extra.get("words", ()))
+                                                 if w in self.lexicon.words))
+            if counts is not None:
+                kept = dict(zip(words.tokens[:words.learned], counts.tolist()))
+                counts = np.array([kept.get(w, outer[w]) for w in grown.tokens], dtype=np.int64)
+            words = grown
+        types = {span.type for s in sentences for span in s.spans}
+        tags = self.tags + [t for t in self.scheme.tags_for(types) if t not in self.tag_index]
+        return dataclasses.replace(self, chars=chars, tags=tags, bigrams=bigram_vocab, words=words, word_counts=counts)
 
     def with_gazetteers(self, replacements: dict[str, Lexicon]) -> "Encoder":
         """This encoder with some of its gazetteers replaced (the types must be the model's)."""
@@ -234,6 +260,14 @@ class Encoder:
                    {t: Lexicon(words.split("\n")) for t, words in data["gazetteers"].items()}
                    if data.get("gazetteers") else None,
                    np.asarray(data["lexicon_counts"], dtype=np.int64) if "lexicon_counts" in data else None)
+
+
+def _lexicon_words(lexicon: Lexicon, texts: Sequence[str]) -> tuple[list[list[str]], Counter[str]]:
+    """The lexicon words found in each (normalised) text, and how often each word occurs in
+    them not inside a longer one (the counts of frequency pooling)."""
+    found = [lexicon.matches(t) for t in texts]
+    outer = Counter(text[s:e] for text, matches in zip(texts, found) for s, e in outermost(matches))
+    return [[t[s:e] for s, e in m] for t, m in zip(texts, found)], outer
 
 
 def normalizer_for(model: ModelConfig) -> Normalizer:

@@ -37,6 +37,23 @@ class Vocab:
         tokens += [t for t in dict.fromkeys(extra) if t not in known]
         return cls(tokens, learned)
 
+    def extended(self, texts: Iterable[Iterable[str]], min_count: int = 1, extra: Iterable[str] = ()) -> "Vocab":
+        """This vocabulary grown for more training data: its learned tokens first, at their ids;
+        then the tokens of ``texts`` seen at least ``min_count`` times that it lacks, or has only
+        from ``extra`` before (fixed rows), most frequent first; then its other fixed tokens and
+        ``extra``'s new ones. A token may so move (a fixed one now learned) but is never dropped.
+
+        >>> Vocab.build(["ab"]).extended(["bcc"]).tokens
+        ['<PAD>', '<UNK>', 'a', 'b', 'c']
+        """
+        seen = Vocab.build(texts, min_count)
+        learned = self.tokens[:self.learned]
+        known = set(learned)
+        learned += [t for t in seen.tokens[2:] if t not in known]
+        known = set(learned)
+        fixed = [t for t in dict.fromkeys([*self.tokens[self.learned:], *extra]) if t not in known]
+        return Vocab(learned + fixed, len(learned))
+
     def __len__(self) -> int:
         return len(self.tokens)
 

@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence
 
-import numpy as np
 import torch
 
 from brandner.atomic import atomic_output
@@ -25,24 +24,14 @@ from brandner.config import Config, TrainConfig
 from brandner.data.batching import Encoded
 from brandner.data.encoder import Encoder
 from brandner.data.sentence import Sentence
-from brandner.data.vectors import read_vectors
-from brandner.data.vocab import UNK_ID, Vocab
 from brandner.errors import BrandnerError
-from brandner.model.embedding import TokenEmbedding
-from brandner.model.model_file import (
-    EMBEDDINGS,
-    VERSION,
-    atomic_save,
-    model_from_payload,
-    model_payload,
-    network_for,
-    safe_load,
-)
+from brandner.model.model_file import VERSION, atomic_save, model_from_payload, model_payload, safe_load
 from brandner.model.network import BiLSTMTagger
 from brandner.tagging.tagger import Tagger
 from brandner.training.distributed import Ranks, check_same_data, distributed_train_config
 from brandner.training.loop import EpochEvent, StepEvent, TrainState, epoch_lr, train_loop
 from brandner.training.optim import adam
+from brandner.training.start import start_model
 from brandner.training.steps import WeightAverage, singleton_ids
 
 log = logging.getLogger("brandner")
@@ -61,8 +50,12 @@ def summary_path(output: Path) -> Path:
 def fit(train: Sequence[Sentence], dev: Sequence[Sentence], config: Config, output: str | Path,
         test: Sequence[Sentence] | None = None, resume: bool = False,
         on_event: Callable[[Event], None] | None = None, tensorboard: str | Path | None = None,
-        ranks: Ranks | None = None) -> dict | None:
+        ranks: Ranks | None = None, init: str | Path | None = None) -> dict | None:
     """Train, keep the model best on dev at ``output``, and return the summary dict.
+
+    With ``init`` (a model file), training continues from that model grown for ``train``: its
+    weights, vocabularies, tags and model settings (brandner.training.start; docs/training.md,
+    "Continued training"); the summary's ``init`` names the file and its sha256.
 
     With ``ranks``, this process is one rank of a job started by torchrun
     (brandner.training.distributed): every rank trains on its share of each run of batches from
@@ -74,20 +67,25 @@ def fit(train: Sequence[Sentence], dev: Sequence[Sentence], config: Config, outp
         raise BrandnerError("training needs at least one training and one dev sentence")
     if output.is_dir():  # now, not when the first epoch is saved
         raise BrandnerError(f"{output}: a directory; the model goes to a file")
+    if init is not None and resume:
+        raise BrandnerError("--init starts a training from a model, --resume goes on with an interrupted one "
+                            "(whose resume state holds its start already): give one of them")
     torch.manual_seed(config.train.seed)
     rng = random.Random(config.train.seed)
     state = TrainState()
     if ranks is not None:
         config = Config(config.model, distributed_train_config(config.train, ranks.world_size))
-        model, encoder, optimizer, state, rng, average = _start_on_every_rank(train, config, output, resume, ranks)
+        model, encoder, optimizer, state, rng, average, started_from = _start_on_every_rank(
+            train, config, output, resume, ranks, init)
         config = Config(model.config, config.train)
     elif resume:
         payload, train_config = _read_resume(output, config, 1)
         model, encoder, optimizer, state, rng, average = _restore(payload, train_config, resume_path(output))
-        config = Config(model.config, train_config)
+        config, started_from = Config(model.config, train_config), payload.get("init")
     else:
         config = Config(config.model, config.train.resolved())
-        model, encoder = _build(train, config)
+        model, encoder, started_from = _start_model(train, config, output, init)
+        config = Config(model.config, config.train)
         optimizer = adam(model, config.train.lr, config.train.sparse_embeddings)
         average = WeightAverage(model, config.train.weight_average) if config.train.weight_average else None
     if state.epoch:
@@ -111,8 +109,8 @@ def fit(train: Sequence[Sentence], dev: Sequence[Sentence], config: Config, outp
                 payload = model_payload(model, encoder)  # once: the model file and the resume state share it
                 if event.improved:
                     atomic_save(payload, output)
-                atomic_save(_resume_payload(payload, optimizer, state, rng, average, config, world_size),
-                            resume_path(output))
+                atomic_save(_resume_payload(payload, optimizer, state, rng, average, config, world_size,
+                                            started_from), resume_path(output))
                 if writer is not None:
                     _log_scalars(writer, event, epoch_lr(config.train, event.epoch))
             if on_event is not None:
@@ -123,40 +121,45 @@ def fit(train: Sequence[Sentence], dev: Sequence[Sentence], config: Config, outp
     if not writes:
         return None
     summary = _summary(output, config, state, dev, test, time.perf_counter() - started, len(train), world_size)
+    summary["init"] = started_from
     _write_json(summary, summary_path(output))
     return summary
 
 
 def _resume_payload(model: dict, optimizer: torch.optim.Optimizer, state: TrainState, rng: random.Random,
-                    average: WeightAverage | None, config: Config, world_size: int) -> dict:
+                    average: WeightAverage | None, config: Config, world_size: int, init: dict | None) -> dict:
     """What ``MODEL.resume`` holds: ``model`` (a :func:`model_payload`, the average where there
-    is one) and all the rest that training goes on from."""
+    is one) and all the rest that training goes on from; ``init``: the model it started from
+    (:func:`brandner.training.start.start_model`'s), for the summary of a resumed run."""
     return {"format": RESUME_FORMAT, "version": VERSION, "model": model,
             "train_config": dataclasses.asdict(config.train), "world_size": world_size,
             "optimizer": optimizer.state_dict(), "state": state.to_dict(),
             "rng": {"python": _python_state(rng), "torch": torch.get_rng_state()},
             # the model above holds the average; this, the weights being trained
-            "average": average.state_dict() if average is not None else None}
+            "average": average.state_dict() if average is not None else None, "init": init}
 
 
-def _start_on_every_rank(train: Sequence[Sentence], config: Config, output: Path, resume: bool, ranks: Ranks):
-    """Rank 0's starting state, built or read from its resume file, on every rank (as the bytes of
-    a resume file, read back without unpickling objects): the vocabularies and weights are rank 0's."""
+def _start_on_every_rank(train: Sequence[Sentence], config: Config, output: Path, resume: bool, ranks: Ranks,
+                         init: str | Path | None):
+    """Rank 0's starting state, built (or grown from ``init``) or read from its resume file, on every
+    rank (as the bytes of a resume file, read back without unpickling objects): the vocabularies
+    and weights are rank 0's. :func:`_restore`'s tuple and what the training started from."""
     def start() -> bytes:
         if resume:
             payload, _ = _read_resume(output, config, ranks.world_size)
         else:
-            model, encoder = _build(train, config)
+            model, encoder, started_from = _start_model(train, config, output, init)
             optimizer = adam(model, config.train.lr, config.train.sparse_embeddings)
             average = WeightAverage(model, config.train.weight_average) if config.train.weight_average else None
             payload = _resume_payload(model_payload(model, encoder), optimizer, TrainState(),
-                                      random.Random(config.train.seed), average, config, ranks.world_size)
+                                      random.Random(config.train.seed), average, config, ranks.world_size,
+                                      started_from)
         buffer = io.BytesIO()
         torch.save(payload, buffer)
         return buffer.getvalue()
 
     payload = torch.load(io.BytesIO(ranks.from_main(start)), map_location="cpu", weights_only=True)
-    return _restore(payload, config.train, "rank 0's starting state")
+    return (*_restore(payload, config.train, "rank 0's starting state"), payload.get("init"))
 
 
 def training_singletons(data: Sequence[Encoded], encoder: Encoder) -> dict[str, torch.Tensor]:
@@ -169,44 +172,15 @@ def training_singletons(data: Sequence[Encoded], encoder: Encoder) -> dict[str, 
     return singletons
 
 
-def _build(train: Sequence[Sentence], config: Config) -> tuple[BiLSTMTagger, Encoder]:
-    m = config.model
-    vectors: dict[str, tuple[list[str], np.ndarray]] = {}
-    if config.train.embeddings:
-        kinds = ["chars"] + ["bigrams"] * bool(m.bigram_dim) + ["words"] * bool(m.lexicon)
-        vectors = read_vectors(config.train.embeddings, kinds)
-        # the vectors decide the embedding sizes
-        m = dataclasses.replace(m, **{_VECTOR_DIMS[kind]: matrix.shape[1] for kind, (_, matrix) in vectors.items()})
-    encoder = Encoder.build(train, m, config.train.min_char_count, {k: tokens for k, (tokens, _) in vectors.items()})
-    model = network_for(m, encoder)
-    for kind, (tokens, matrix) in vectors.items():
-        vocab = encoder.vocabularies[kind]
-        found = _init_embedding(getattr(model, EMBEDDINGS[kind]), vocab, tokens, matrix, encoder.normalizer)
-        log.info("initialised %d of %d %s embeddings from %s (%d fixed: unseen in training)", found, len(vocab),
-                 kind, config.train.embeddings, len(vocab) - vocab.learned)
-    return model, encoder
-
-
-# Which embedding size each kind of vectors sets.
-_VECTOR_DIMS = {"chars": "char_dim", "bigrams": "bigram_dim", "words": "lexicon_dim"}
-
-
-def _init_embedding(embedding: TokenEmbedding, vocab: Vocab, tokens: list[str], matrix: np.ndarray,
-                    normalize: Callable[[str], str]) -> int:
-    """Copy the rows of ``matrix`` into ``embedding`` for the (normalised) tokens ``vocab``
-    has, other than <PAD> and <UNK>; returns how many rows were set.
-
-    Where tokens normalise alike (``，`` and ``,``; ``Ａ`` and ``a``), the first in the file
-    gives the row: word2vec writes the most frequent first, and its vector is the best trained.
-    """
-    target: dict[int, int] = {}  # vocabulary index -> row of matrix
-    for row, token in enumerate(tokens):
-        index = vocab.index.get(normalize(token), UNK_ID)
-        if index > UNK_ID:
-            target.setdefault(index, row)
-    if target:
-        embedding.set_rows(list(target), torch.from_numpy(matrix[list(target.values())]))
-    return len(target)
+def _start_model(train: Sequence[Sentence], config: Config, output: Path, init: str | Path | None):
+    """:func:`brandner.training.start.start_model`, refusing to write ``output`` over ``init``."""
+    if init is not None:
+        if not Path(init).is_file():
+            raise BrandnerError(f"{init}: no such model file (--init takes a model written by brandner train)")
+        if output.exists() and output.samefile(init):
+            raise BrandnerError(f"{output}: the model this training starts from (--init); write the continued "
+                                "model to another file, so that the one it started from is kept")
+    return start_model(train, config, init)
 
 
 def _read_resume(output: Path, config: Config, world_size: int) -> tuple[dict, TrainConfig]:
