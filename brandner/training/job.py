@@ -26,7 +26,6 @@ from brandner.data.encoder import Encoder
 from brandner.data.sentence import Sentence
 from brandner.errors import BrandnerError
 from brandner.model.model_file import VERSION, atomic_save, model_from_payload, model_payload, safe_load
-from brandner.model.network import BiLSTMTagger
 from brandner.tagging.tagger import Tagger
 from brandner.training.distributed import Ranks, check_same_data, distributed_train_config
 from brandner.training.loop import EpochEvent, StepEvent, TrainState, epoch_lr, train_loop
