@@ -38,7 +38,12 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s: %(message)s", stream=sys.stderr)
     try:
         limit_threads()
-        return args.func(args) or 0
+        code = args.func(args) or 0
+        sys.stdout.flush()  # here, so that a reader gone (`| head`) is met below, not at exit
+        return code
+    except BrokenPipeError:  # the reader of stdout stopped reading: no traceback, nothing more to write
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except (BrandnerError, FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError,
             PermissionError) as error:
         message = str(error) if isinstance(error, BrandnerError) else f"{error.filename}: {error.strerror}"

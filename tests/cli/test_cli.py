@@ -219,3 +219,19 @@ def test_the_cli_sizes_torch_threads_by_the_cpus_it_may_use(monkeypatch):
         assert torch.get_num_threads() == before
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_reader_that_stops_reading_stdout_ends_the_command_without_a_traceback(tmp_path, tiny_model):
+    """`brandner evaluate … --errors | true`: the reader is gone before the tables are written."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO, data_dir, synthetic_sentences, write_jsonl
+    write_jsonl(tmp_path / "gold.jsonl", synthetic_sentences(300, seed=5))
+    env = dict(os.environ, PYTHONPATH=str(REPO), BRANDNER_DATA=str(data_dir()))
+    command = [sys.executable, "-m", "brandner.cli.main", "evaluate", "-m", str(tiny_model), "--file", "gold.jsonl",
+               "--errors"]
+    reader_gone = subprocess.run(f"{' '.join(command)} | true", shell=True, cwd=tmp_path, env=env,
+                                 capture_output=True, text=True, timeout=300)
+    assert "Traceback" not in reader_gone.stderr and "BrokenPipe" not in reader_gone.stderr, reader_gone.stderr
