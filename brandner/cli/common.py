@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterator
 
+from brandner.data.records import OVERLAP_POLICIES
 from brandner.data.sentence import Sentence
 from brandner.errors import BrandnerError
 
@@ -32,11 +33,19 @@ def models(args: argparse.Namespace) -> str | list[str]:
     return args.model[0] if len(args.model) == 1 else args.model
 
 
-def read_sentences(path: str | Path) -> list[Sentence]:
-    """Annotated sentences from a file in any supported format (detected); a file without
-    any (empty, blank, or only empty texts) is an error: it would train or score nothing."""
+def add_overlaps(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--overlaps", choices=OVERLAP_POLICIES, default="error",
+                        help="overlapping entities in a JSON file (Label Studio and doccano allow them): 'error' "
+                             "(default) stops at the first; 'outer' keeps the longest and drops the others, "
+                             "counted in a warning")
+
+
+def read_sentences(path: str | Path, overlaps: str = "error") -> list[Sentence]:
+    """Annotated sentences from a file in any supported format (detected), overlapping entities
+    handled as ``overlaps`` says; a file without any (empty, blank, or only empty texts) is an
+    error: it would train or score nothing."""
     from brandner.data.formats import read_file
-    return _some(read_file(path).sentences, str(path))
+    return _some(read_file(path, overlaps=overlaps).sentences, str(path))
 
 
 def corpus_split(name: str, split: str, data_dir: str | None) -> list[Sentence]:

@@ -6,7 +6,8 @@ import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
-from brandner.data.formats import FORMATS, OVERLAP_POLICIES, format_for_path, read_file, write_file
+from brandner.cli.common import add_overlaps
+from brandner.data.formats import FORMATS, format_for_path, read_file, write_file
 from brandner.data.schemes import IOBES, SCHEMES, as_scheme
 
 
@@ -32,9 +33,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--to", dest="to_format", choices=FORMATS,
                         help="format of OUT (default: jsonl for .json/.jsonl, else columns; labelstudio: "
                              "a JSON array of annotated tasks to import)")
-    parser.add_argument("--overlaps", choices=OVERLAP_POLICIES, default="error",
-                        help="overlapping entities in a JSON IN: 'error' (default) stops at the first; "
-                             "'outer' keeps the longest and drops the others, counted in a warning")
+    add_overlaps(parser)
     schemes = [name.lower() for name in SCHEMES] + ["bioes"]
     parser.add_argument("--from-scheme", type=str.lower, choices=schemes,
                         help="tag scheme of a column IN (default: detected)")

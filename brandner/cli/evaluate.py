@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from brandner.atomic import atomic_output
-from brandner.cli.common import add_data_dir, add_models, corpus_split, models, read_sentences
+from brandner.cli.common import add_data_dir, add_models, add_overlaps, corpus_split, models, read_sentences
 from brandner.data.error_analysis import ErrorAnalysis, error_analysis
 from brandner.data.metrics import Report, score
 from brandner.data.sentence import Sentence, Span
@@ -35,6 +35,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--errors-html", metavar="FILE",
                         help="write a self-contained page of the error report and of the sentences with errors "
                              f"(the first {LIMIT:,}), gold and prediction side by side")
+    add_overlaps(parser)
     add_data_dir(parser)
     parser.set_defaults(func=run)
 
@@ -49,10 +50,11 @@ class Evaluation:
 
 
 def tag_and_score(model: str | list[str], corpus: str | None = None, split: str = "test", file: str | None = None,
-                  data_dir: str | None = None, backend: str = "auto") -> Evaluation:
-    """The sentences of a corpus split or an annotated file, tagged by the model in ``model`` (or
-    by the ensemble of a list of files), and the scores of its entities."""
-    sentences = corpus_split(corpus, split, data_dir) if corpus else read_sentences(file)
+                  data_dir: str | None = None, backend: str = "auto", overlaps: str = "error") -> Evaluation:
+    """The sentences of a corpus split or an annotated file (its overlapping entities as ``overlaps``
+    says), tagged by the model in ``model`` (or by the ensemble of a list of files), and the scores
+    of its entities."""
+    sentences = corpus_split(corpus, split, data_dir) if corpus else read_sentences(file, overlaps)
     predicted = Tagger.load(model, backend=backend).predict_spans([s.text for s in sentences])
     return Evaluation(sentences, predicted, score([s.spans for s in sentences], predicted))
 
@@ -73,7 +75,8 @@ def write_error_page(path: str | Path, evaluation: Evaluation, analysis: ErrorAn
 
 
 def run(args: argparse.Namespace) -> int:
-    evaluation = tag_and_score(models(args), args.corpus, args.split, args.file, args.data_dir, args.backend)
+    evaluation = tag_and_score(models(args), args.corpus, args.split, args.file, args.data_dir, args.backend,
+                               args.overlaps)
     analysis = error_analysis(evaluation.sentences, evaluation.predicted) if args.errors or args.errors_html else None
     if args.errors_html:
         source = f"{args.corpus} {args.split}" if args.corpus else args.file

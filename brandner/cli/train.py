@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
-from brandner.cli.common import add_data_dir, corpus_split, read_sentences
+from brandner.cli.common import add_data_dir, add_overlaps, corpus_split, read_sentences
 from brandner.config import load_config
 from brandner.errors import BrandnerError
 from brandner.processes import sigterm_exits
@@ -54,6 +54,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--resume", action="store_true", help="continue from MODEL.resume after an interruption")
     parser.add_argument("--tensorboard", metavar="DIR", help="write TensorBoard scalars (loss, dev P/R/F1) here")
     parser.add_argument("-o", "--output", metavar="MODEL", required=True, help="model file to write")
+    add_overlaps(parser)
     add_data_dir(parser)
     parser.set_defaults(func=run)
 
@@ -100,10 +101,10 @@ def _data(args: argparse.Namespace):
     else:
         if not args.dev:
             raise BrandnerError("--train needs --dev (model selection is on dev F1)")
-        train, dev = read_sentences(args.train), read_sentences(args.dev)
+        train, dev = read_sentences(args.train, args.overlaps), read_sentences(args.dev, args.overlaps)
         test = None
     if args.test not in (None, CORPUS_TEST):
-        test = read_sentences(args.test)
+        test = read_sentences(args.test, args.overlaps)
     elif args.test == CORPUS_TEST and not args.corpus:
         raise BrandnerError("--test without a file needs --corpus")
     return train, dev, test

@@ -154,3 +154,16 @@ def test_the_engines_do_not_write_tasks(tiny_model, tmp_path):
     result = brandner("tag", "-m", str(tiny_model), "-i", "in.txt", "-o", "out", "--engine", "ray", "--to",
                       "labelstudio", cwd=tmp_path)
     assert result.returncode == 1 and "--engine ray does not take --to labelstudio" in result.stderr
+
+
+@pytest.mark.parametrize("source", ["labelstudio-overlapping.json", "doccano-overlapping.jsonl"])
+def test_overlapping_annotations_train_and_score_with_outer_and_stop_without(folder, source):
+    stopped = brandner("train", "--train", source, "--dev", source, "--epochs", "1", *SMALL, "-o", "m.pt", cwd=folder)
+    assert stopped.returncode == 1 and "entities overlap" in stopped.stderr and not (folder / "m.pt").exists()
+    ok(brandner("train", "--train", source, "--dev", source, "--overlaps", "outer", "--epochs", "1", *SMALL,
+                "-o", "m.pt", cwd=folder))
+    kept = read_file(folder / source, overlaps="outer").sentences
+    scores = json.loads(ok(brandner("evaluate", "-m", "m.pt", "--file", source, "--overlaps", "outer", "--json",
+                                    cwd=folder)))
+    assert scores["support"] == sum(len(s.spans) for s in kept) > 0
+    assert brandner("evaluate", "-m", "m.pt", "--file", source, cwd=folder).returncode == 1
