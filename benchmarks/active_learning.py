@@ -101,7 +101,8 @@ def curve(pool: list, dev: list, first: list[int], step: int, strategy: str, see
 def run_seed(name: str, start: int, step: int, seed: int, args: argparse.Namespace, done: dict) -> None:
     """Every strategy's curve for one corpus and seed that ``done`` lacks, saved as each ends."""
     from brandner.data.corpora import load_split
-    missing = [s for s in STRATEGIES if f"{name}/{seed}/{s}" not in done]
+    key = f"{name}:{start}:{step}/{seed}"
+    missing = [s for s in STRATEGIES if f"{key}/{s}" not in done]
     if not missing:
         return
     pool, dev = load_split(name, "train", args.data_dir), load_split(name, "dev", args.data_dir)
@@ -109,10 +110,10 @@ def run_seed(name: str, start: int, step: int, seed: int, args: argparse.Namespa
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         f1 = train_f1([pool[i] for i in first], dev, args, seed, folder / "start")
-        done[f"{name}/{seed}/start"] = {"round": 0, "sentences": start, "dev_f1": f1}
+        done[f"{key}/start"] = {"round": 0, "sentences": start, "dev_f1": f1}
         print(f"{name} seed {seed} start: {start} sentences, dev F1 {f1:.2f}", flush=True)
         for strategy in missing:
-            done[f"{name}/{seed}/{strategy}"] = curve(pool, dev, first, step, strategy, seed, args,
+            done[f"{key}/{strategy}"] = curve(pool, dev, first, step, strategy, seed, args,
                                                       folder / "start" / "model.pt", folder)
             save(args.json, done)
 
@@ -124,8 +125,8 @@ def save(path: Path, done: dict) -> None:
 
 
 def table(name: str, seeds: Sequence[int], done: dict) -> tuple[str, dict]:
-    """The markdown table of one corpus (mean and spread of dev F1 over seeds per round) and the
-    means per strategy, for the plot."""
+    """The markdown table of one corpus run ``name`` (``NAME:START:STEP``: mean and spread of dev F1
+    over seeds per round) and the means per strategy, for the plot."""
     rows, means = [], {}
     starts = [done[f"{name}/{seed}/start"]["dev_f1"] for seed in seeds]
     curves = {s: [done[f"{name}/{seed}/{s}"] for seed in seeds] for s in STRATEGIES}
@@ -179,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             run_seed(name, start, step, seed, args, done)
     sections, curves = [], {}
     for name, start, step in corpora(args):
-        text, curves[name] = table(name, args.seeds, done)
+        text, curves[f"{name}, {start} + {step} a round"] = table(f"{name}:{start}:{step}", args.seeds, done)
         sections.append(f"**{name}** (start {start:,}, {step:,} a round; pool: the train split; dev F1, mean ± sd "
                         f"over seeds {', '.join(map(str, args.seeds))}):\n\n{text}")
     where = PLOT if not args.no_write else args.json.with_suffix(".png")

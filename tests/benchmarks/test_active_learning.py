@@ -15,10 +15,10 @@ def point(round_: int, sentences: int, f1: float, characters: int = 1000) -> dic
 
 
 def test_the_table_gives_each_strategys_mean_and_spread_per_round_and_who_won():
-    done = {"c/1/start": point(0, 10, 50.0), "c/2/start": point(0, 10, 52.0),
-            "c/1/uncertainty": [point(1, 20, 60.0, 300)], "c/2/uncertainty": [point(1, 20, 62.0, 300)],
-            "c/1/random": [point(1, 20, 59.0, 200)], "c/2/random": [point(1, 20, 63.0, 200)]}
-    text, means = table("c", [1, 2], done)
+    done = {"c:10:10/1/start": point(0, 10, 50.0), "c:10:10/2/start": point(0, 10, 52.0),
+            "c:10:10/1/uncertainty": [point(1, 20, 60.0, 300)], "c:10:10/2/uncertainty": [point(1, 20, 62.0, 300)],
+            "c:10:10/1/random": [point(1, 20, 59.0, 200)], "c:10:10/2/random": [point(1, 20, 63.0, 200)]}
+    text, means = table("c:10:10", [1, 2], done)
     assert "| 10 (start) | 51.00 ± 1.41 | 51.00 ± 1.41 | — | — |" in text
     assert "| 20 | 61.00 ± 1.41 | 61.00 ± 2.83 | +0.00 | 1 of 2 |" in text
     assert "uncertainty 300, random 200 (1.50x)" in text
@@ -32,9 +32,9 @@ def test_the_script_runs_every_strategy_from_one_start_and_keeps_its_results(sha
     result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=600)
     assert result.returncode == 0, result.stderr
     done = json.loads((tmp_path / "runs.json").read_text(encoding="utf-8"))
-    assert done["weibo/1/start"]["sentences"] == 30
+    assert done["weibo:30:20/1/start"]["sentences"] == 30
     for strategy in ("uncertainty", "random"):
-        assert [p["sentences"] for p in done[f"weibo/1/{strategy}"]] == [50, 70]
+        assert [p["sentences"] for p in done[f"weibo:30:20/1/{strategy}"]] == [50, 70]
     assert "| 70 |" in result.stdout and (tmp_path / "runs.png").stat().st_size > 1000
     again = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=600)
     assert again.returncode == 0 and "round" not in again.stdout.split("##")[0]  # nothing trained again
