@@ -178,11 +178,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, start, step in corpora(args):
         for seed in args.seeds:
             run_seed(name, start, step, seed, args, done)
+    from brandner.data.corpora import load_split
     sections, curves = [], {}
     for name, start, step in corpora(args):
         text, curves[f"{name}, {start} + {step} a round"] = table(f"{name}:{start}:{step}", args.seeds, done)
-        sections.append(f"**{name}** (start {start:,}, {step:,} a round; pool: the train split; dev F1, mean ± sd "
-                        f"over seeds {', '.join(map(str, args.seeds))}):\n\n{text}")
+        pool = len(load_split(name, "train", args.data_dir))
+        last = start + args.rounds * step
+        sections.append(f"**{name}** (start {start:,}, {step:,} a round; pool: the train split, {pool:,} posts, "
+                        f"{last / pool:.0%} of it annotated by the last round; dev F1, mean ± sd over seeds "
+                        f"{', '.join(map(str, args.seeds))}):\n\n{text}")
     where = PLOT if not args.no_write else args.json.with_suffix(".png")
     plot(curves, where)
     body = (f"Each round a strategy adds posts chosen from what is left of the pool; a model is trained from scratch "
