@@ -207,6 +207,10 @@ def process_group(launch: Launch | None) -> Iterator[Ranks | None]:
                             f"{error_line(error)}") from None
     try:
         yield Ranks(launch)
+        # every rank done before any tears down: a rank leaving while another is still in its last
+        # collective (rank 0 writes the model after the others are done) aborted it now and then
+        # ("terminate called without an active exception", exit -6)
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
