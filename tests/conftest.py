@@ -7,6 +7,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -41,6 +42,13 @@ def brandner(*args: str, cwd, stdin: str | None = None) -> subprocess.CompletedP
     env = dict(os.environ, PYTHONPATH=str(REPO), BRANDNER_DATA=str(data_dir()))
     return subprocess.run([sys.executable, "-m", "brandner.cli.main", *args], cwd=cwd, env=env, input=stdin,
                           capture_output=True, text=True, encoding="utf-8", timeout=600)
+
+
+def ctrl_c_as_at_a_terminal() -> None:
+    """``preexec_fn`` of a child a test sends Ctrl-C: SIGINT back to its default, so Python makes it
+    KeyboardInterrupt. A command started in the background of a non-interactive shell
+    (``make test &``, ``nohup … &``) inherits SIGINT ignored, and Python keeps it ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def write_jsonl(path, sentences) -> None:

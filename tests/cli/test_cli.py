@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO, SMALL, brandner, data_dir, synthetic_sentences, write_jsonl
+from tests.conftest import REPO, SMALL, brandner, ctrl_c_as_at_a_terminal, data_dir, synthetic_sentences, write_jsonl
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +136,8 @@ def test_ctrl_c_in_parallel_training_keeps_the_last_epoch_and_leaves_no_worker(t
     process = subprocess.Popen([sys.executable, "-m", "brandner.cli.main", "train", "--train", "train.jsonl",
                                 "--dev", "dev.jsonl", *SMALL, "--workers", "2", "--epochs", "1000", "--set",
                                 "patience=1000", "-o", "m.pt"],
-                               cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True, encoding="utf-8")
+                               cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True, encoding="utf-8",
+                               preexec_fn=ctrl_c_as_at_a_terminal)
     for line in process.stderr:
         if "epoch 2:" in line:
             break

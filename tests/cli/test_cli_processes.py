@@ -13,7 +13,7 @@ from contextlib import suppress
 
 import pytest
 
-from tests.conftest import REPO, SMALL, data_dir, synthetic_sentences, write_jsonl
+from tests.conftest import REPO, SMALL, ctrl_c_as_at_a_terminal, data_dir, synthetic_sentences, write_jsonl
 from tests.procfs import PROC, children, command_line, descendants, idle, running, wait_until
 
 pytestmark = pytest.mark.skipif(not PROC.is_dir(), reason="reads /proc")
@@ -24,7 +24,8 @@ def start(*args: str, cwd, stdin=None) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(REPO), BRANDNER_DATA=str(data_dir()), OMP_NUM_THREADS="1")
     return subprocess.Popen([sys.executable, "-m", "brandner.cli.main", *args], cwd=cwd, env=env, stdin=stdin,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
-                            start_new_session=True)  # a process group of its own, as a terminal's command
+                            start_new_session=True,  # a process group of its own, as a terminal's command
+                            preexec_fn=ctrl_c_as_at_a_terminal)
 
 
 def finish(process: subprocess.Popen, family: list[int]) -> tuple[int, str]:
