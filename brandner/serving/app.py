@@ -39,6 +39,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 import brandner
 from brandner.config import ModelConfig
+from brandner.data.labelstudio import model_version
 from brandner.serving import labelstudio, schema
 from brandner.serving.batcher import ApiError, Limits, MicroBatcher, parse_request
 from brandner.serving.request import ClientGone, check_media_type, read_body, unless_gone
@@ -137,7 +138,9 @@ def create_app(tagger: Tagger, limits: Limits = Limits(), name: str = "model",
     async def health() -> dict:
         return {"status": "ok"}
 
-    app.include_router(labelstudio.router(limits, name, tagger.types))  # Label Studio's ML-backend protocol
+    # Label Studio's ML-backend protocol; the version named as `select` and `tag --to labelstudio` name it,
+    # so that Label Studio does not predict again the tasks imported with their predictions
+    app.include_router(labelstudio.router(limits, model_version([name]), tagger.types))
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def index() -> HTMLResponse:

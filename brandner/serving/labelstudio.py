@@ -6,9 +6,9 @@ The routes and shapes are those of the ``label-studio-ml`` package's server
 (``label_studio_ml/api.py``), which Label Studio's client (``label_studio/ml/api_connector.py``)
 calls::
 
-    GET  /health   -> {"status": "UP", "model_class": "brandner", "model_version": "ecommerce.pt"}
+    GET  /health   -> {"status": "UP", "model_class": "brandner", "model_version": "ecommerce"}
     POST /setup    {"project": "1.1700000000", "schema": "<View>...</View>", "hostname": ...,
-                    "access_token": ..., "extra_params": ...}  -> {"model_version": "ecommerce.pt"}
+                    "access_token": ..., "extra_params": ...}  -> {"model_version": "ecommerce"}
     POST /predict  {"tasks": [{"id": 1, "data": {"text": "我买了特步鞋"}, ...}], "project": ...,
                     "label_config": "<View>...</View>", "params": {...}}
                 -> {"results": [{"model_version": ..., "score": 0.97, "result": [{"from_name": "label",

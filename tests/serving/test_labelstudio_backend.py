@@ -83,7 +83,7 @@ def expected(results: list[dict], labels: set[str], from_name: str = "label", to
     made = []
     for result in results:
         kept = [e for e in result["entities"] if e["type"] in labels]
-        made.append({"model_version": "tiny.pt", "score": min((e["score"] for e in kept), default=1.0),
+        made.append({"model_version": "tiny", "score": min((e["score"] for e in kept), default=1.0),
                      "result": [{"id": f"e{i}", "from_name": from_name, "to_name": to_name, "type": "labels",
                                  "value": {"start": e["start"], "end": e["end"], "text": e["word"],
                                            "labels": [e["type"]]}, "score": e["score"]}
@@ -93,19 +93,19 @@ def expected(results: list[dict], labels: set[str], from_name: str = "label", to
 
 def test_health_and_metrics_answer_as_label_studio_ml_does(url):
     assert label_studio("GET", url + "/health") == (200, {"status": "UP", "model_class": "brandner",
-                                                          "model_version": "tiny.pt"})
+                                                          "model_version": "tiny"})
     assert label_studio("GET", url + "/metrics") == (200, {})
     page = requests.get(url + "/", timeout=10)  # "/" stays brandner's page: Label Studio calls /health
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
 
 
 def test_setup_gives_the_model_version(url):
-    assert label_studio("POST", url + "/setup", setup_body()) == (200, {"model_version": "tiny.pt"})
+    assert label_studio("POST", url + "/setup", setup_body()) == (200, {"model_version": "tiny"})
     # An older Label Studio sends model_version instead of extra_params; the package's own test sends less.
     older = {k: v for k, v in setup_body().items() if k != "extra_params"} | {"model_version": None}
-    assert label_studio("POST", url + "/setup", older) == (200, {"model_version": "tiny.pt"})
+    assert label_studio("POST", url + "/setup", older) == (200, {"model_version": "tiny"})
     assert label_studio("POST", url + "/setup", {"project": "1.1000000000", "schema": CONFIG,
-                                                 "extra_params": {}}) == (200, {"model_version": "tiny.pt"})
+                                                 "extra_params": {}}) == (200, {"model_version": "tiny"})
 
 
 def test_predict_gives_one_prediction_per_task_in_order(url, tagged):
@@ -147,7 +147,7 @@ def test_entities_of_types_the_config_lacks_are_left_out(url, tagged):
                                 predict_body([task(i, {"text": t}) for i, t in enumerate(TEXTS)], only_shoes))
     assert status == 200
     assert body == {"results": expected(tagged, {"SHOE"})}
-    assert label_studio("POST", url + "/setup", setup_body(only_shoes)) == (200, {"model_version": "tiny.pt"})
+    assert label_studio("POST", url + "/setup", setup_body(only_shoes)) == (200, {"model_version": "tiny"})
 
 
 def test_setup_refuses_a_config_with_none_of_the_model_types(url):
@@ -256,7 +256,7 @@ def test_brandner_serve_pre_annotates_as_a_label_studio_backend(tiny_model, tagg
     Label Studio connects and asks."""
     with running_server(tiny_model, "--threads", "1") as (base, _):
         assert label_studio("GET", base + "/health")[0] == 200
-        assert label_studio("POST", base + "/setup", setup_body()) == (200, {"model_version": "tiny.pt"})
+        assert label_studio("POST", base + "/setup", setup_body()) == (200, {"model_version": "tiny"})
         status, body = label_studio("POST", base + "/predict",
                                     predict_body([task(i, {"text": t}) for i, t in enumerate(TEXTS)]))
         assert status == 200 and body == {"results": expected(tagged, {"SHOE", "DIGITAL"})}
