@@ -19,8 +19,8 @@ from brandner.cli.common import add_models, input_lines, models
 from brandner.data.doccano import tagged_record
 from brandner.data.labelstudio import model_version, predicted_task, write_json_array
 from brandner.errors import BrandnerError
-from brandner.tagging.selection import STRATEGIES, Chosen, least_confidence, select
-from brandner.tagging.streaming import read_documents
+from brandner.tagging.selection import STRATEGIES, Chosen, select, uncertainties
+from brandner.tagging.streaming import read_documents, write_lines
 from brandner.tagging.tagger import Tagger
 
 TARGETS = ("labelstudio", "doccano")
@@ -56,34 +56,37 @@ def run(args: argparse.Namespace) -> int:
     tagger = Tagger.load(models(args), batch_size=args.batch_size, backend=args.backend)
     with input_lines(args.input) as (lines, name):
         chosen = select(tagger, read_documents(lines, name), args.count, args.strategy, args.seed, args.similarity)
-    version = model_version(args.model)
+    records = _tagged(tagger, chosen)
     with atomic_output(args.output) as temporary, open(temporary, "w", encoding="utf-8") as out:
         if args.to == "labelstudio":
-            tasks = labelstudio_tasks(tagger, chosen, version)
+            tasks = labelstudio_tasks(records, confidences(tagger, chosen, args.strategy), model_version(args.model))
             write_json_array((json.dumps(task, ensure_ascii=False) for task in tasks), out)
         else:
-            out.writelines(json.dumps(tagged_record(record), ensure_ascii=False) + "\n"
-                           for record, _ in _tagged(tagger, chosen))
+            write_lines((json.dumps(tagged_record(record), ensure_ascii=False) for record in records), out)
     log.info("%s: %d posts chosen by %s from %s", args.output, len(chosen), args.strategy, name)
     return 0
 
 
-def labelstudio_tasks(tagger: Tagger, chosen: Sequence[Chosen], version: str) -> Iterator[dict]:
-    """Label Studio tasks: ``data`` holds ``text`` and the post's other fields; one prediction with
-    the entities and their scores, scored by the post's confidence (1 - its uncertainty, so that
-    Label Studio's order by prediction score is this order) rather than, as ``tag`` scores it, by
-    its lowest entity score."""
-    for record, marginals in _tagged(tagger, chosen):
+def labelstudio_tasks(records: Sequence[dict], confidences: Sequence[float], version: str) -> Iterator[dict]:
+    """Label Studio tasks of the chosen posts as ``tag`` writes them: ``data`` holds ``text`` and the
+    post's other fields; one prediction with the entities and their scores, scored by the post's
+    confidence (so that Label Studio's order by prediction score is this order) rather than, as
+    ``tag`` scores it, by its lowest entity score."""
+    for record, confidence in zip(records, confidences):
         task = predicted_task(record, version)
-        task["predictions"][0]["score"] = round(1.0 - least_confidence(marginals), 6)
+        task["predictions"][0]["score"] = confidence
         yield task
 
 
-def _tagged(tagger: Tagger, chosen: Sequence[Chosen]) -> Iterator[tuple[dict, object]]:
-    """Each chosen post as ``tag`` writes it (with scores and the post's other fields), and its marginals."""
-    texts = [post.text for post in chosen]
-    for start in range(0, len(texts), 1024):
-        part = texts[start:start + 1024]
-        for post, result, marginals in zip(chosen[start:start + 1024], tagger.predict(part, scores=True),
-                                           tagger.marginals(part)):
-            yield {**post.fields, **result}, marginals
+def confidences(tagger: Tagger, chosen: Sequence[Chosen], strategy: str) -> list[float]:
+    """1 - each chosen post's uncertainty: the number ``uncertainty`` ranked it by, or (``random``
+    ranked by a draw) its uncertainty under ``tagger``."""
+    found = ([post.priority for post in chosen] if strategy == "uncertainty"
+             else uncertainties(tagger, [post.text for post in chosen]))
+    return [round(1.0 - uncertainty, 6) for uncertainty in found]
+
+
+def _tagged(tagger: Tagger, chosen: Sequence[Chosen]) -> list[dict]:
+    """Each chosen post as ``tag`` writes it: its entities with scores and its other fields."""
+    results = tagger.predict([post.text for post in chosen], scores=True)
+    return [{**post.fields, **result} for post, result in zip(chosen, results)]
