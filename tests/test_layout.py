@@ -14,7 +14,7 @@ PACKAGE = REPO / "brandner"
 # Each stage imports only the ones before it (the top-level modules errors, atomic, cpus, processes
 # and config sit beside data; config reads data's segmenters and gazetteer syntax).
 ORDER = ["errors", "atomic", "cpus", "processes", "data", "config", "crf", "model", "tagging", "reports", "training",
-         "serving", "spark", "ray", "cli"]
+         "serving", "spark", "ray", "spacy", "cli"]
 MAX_LINES = 400
 
 
