@@ -26,11 +26,13 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "-
 
 
 @pytest.fixture(scope="module")
-def page_url(tiny_model):
+def page_url(tiny_model, tmp_path_factory):
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM}: `make test` installs Debian's chromium "
                     "(or set BRANDNER_CHROMIUM)")
-    with running_server(tiny_model) as (url, _):
+    brands = tmp_path_factory.mktemp("brands") / "brands.txt"
+    brands.write_text("特步\tXtep\n", encoding="utf-8")
+    with running_server(tiny_model, "--canonical", str(brands)) as (url, _):
         yield url
 
 
@@ -56,10 +58,10 @@ def test_a_typed_sentence_comes_back_with_the_brand_highlighted(page_url, tmp_pa
         assert mark.get_attribute("data-type") == "SHOE"
         assert mark.evaluate("node => node.firstChild.textContent") == "特步"
         title = mark.get_attribute("title")
-        assert title.startswith("SHOE ") and 0 < float(title.split()[1]) <= 1  # hover: type and score
+        assert title.startswith("SHOE = Xtep ") and 0 < float(title.split()[3]) <= 1  # hover: type, brand, score
         assert page.inner_text("#text").replace("SHOE", "") == "我买了特步鞋"
         cells = page.locator("#entities tbody tr").first.locator("td").all_inner_texts()
-        assert cells[:4] == ["特步", "SHOE", "3", "5"]
+        assert cells[:5] == ["特步", "SHOE", "Xtep", "3", "5"]  # the brand list's canonical name
         legend = page.locator("#legend [data-type='SHOE']")
         assert legend.evaluate("n => getComputedStyle(n).backgroundColor") == \
             mark.evaluate("n => getComputedStyle(n).backgroundColor")  # the legend explains the colour
