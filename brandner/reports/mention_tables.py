@@ -56,8 +56,8 @@ def summary(counts: MentionCounts) -> list[str]:
                      + (f"; {plural(counts.undated, 'post')} without a time there that can be read, counted in the totals "
                         f"but in no {counts.period} (the first: {counts.first_undated})." if counts.undated else "."))
     if counts.pairs_shortfall:
-        lines.append(f"More than {counts.max_pairs:,} pairs of names: the co-mention counts may each be up to "
-                     f"{counts.pairs_shortfall:,} below the true count (never above it).")
+        lines.append(f"More than {plural(counts.max_pairs, 'pair')} of names (--max-pairs): the co-mention counts "
+                     f"may each be up to {counts.pairs_shortfall:,} below the true count (never above it).")
     return lines
 
 

@@ -122,3 +122,13 @@ def test_no_mentions_at_all():
     counts = count_mentions([Tagged("p", 1, {"entities": []})])
     text = text_report(counts, 20)
     assert "1 post read.\nNo mentions." in text and "Top 0 of 0 names by mentions: none" in text
+
+
+def test_the_summary_says_when_pair_counts_are_lower_bounds():
+    posts = [Tagged("p", i, {"entities": [{"word": a, "type": "HP"}, {"word": b, "type": "HP"}]})
+             for i, (a, b) in enumerate([("a", "b"), ("c", "d"), ("e", "f")], start=1)]
+    capped = count_mentions(posts, max_pairs=2)
+    assert capped.pairs_shortfall == 1
+    assert text_report(capped, 5).splitlines()[2] == ("More than 2 pairs of names (--max-pairs): the co-mention "
+                                                     "counts may each be up to 1 below the true count (never above it).")
+    assert "More than" not in text_report(count_mentions(posts), 5)

@@ -223,3 +223,16 @@ def test_bad_arguments():
                              ({"max_pairs": 0}, "max_pairs must be at least 1")]:
         with pytest.raises(ValueError, match=message):
             count_mentions([], **options)
+
+
+def test_what_ray_writes_is_counted(tmp_path):
+    """Lines as Ray Data's write_json wrote them (checked by hand with ray 2.60): timestamps as Unix
+    milliseconds, a failed row with null entities and its error."""
+    folder = tmp_path / "tagged.json"
+    folder.mkdir()
+    (folder / "0359JpiQUfyznDwbWDxBit_63864f482936408ba0c8405213cb54e5_000000.json").write_text(
+        '{"text":"耐克鞋","ts":1772366400000,"entities":[{"word":"耐克","type":"HP","start":0,"end":2,"score":null}],'
+        '"error":null}\n{"text":"坏","ts":null,"entities":null,"error":"RuntimeError: boom"}\n', encoding="utf-8")
+    counts = count_mentions(read_tagged([str(folder)]), time_field="ts")
+    assert (counts.posts, counts.error_records, counts.undated) == (1, 1, 0)
+    assert dict(counts.mentions_by_period) == {("耐克", "HP", D(2026, 3, 1)): 1}
