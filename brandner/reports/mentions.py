@@ -8,7 +8,7 @@ A post is a record as ``brandner tag`` writes it (brandner.reports.tagged reads 
                   {"word": "阿迪", "type": "HP", "start": 3, "end": 5}]}
 
 - an entity's **name** is its ``canonical`` (a non-empty string) if it has one, else its
-  ``word``; ``by="word"`` always takes the word. Names are counted per name and type: the same
+  ``word``, blanks around it dropped; ``by="word"`` always takes the word. Names are counted per name and type: the same
   name found as two types is two rows;
 - **mentions** of a name: its entities; **posts**: the posts with at least one (a post counts
   once per name, however often it names it); **share**: its mentions over all mentions counted;
@@ -156,6 +156,8 @@ def _post_names(record: dict, by: str, wanted: frozenset[str], path: str, number
         if not isinstance(entity, dict):
             raise InputFileError(path, number, f"entity {index} is {json_type(entity)}, not an object")
         word, type_ = entity.get("word"), entity.get("type")
+        if isinstance(word, str):
+            word = word.strip()  # a span with a blank in it (ecommerce's gold '索尼 ') names the same brand
         if not (isinstance(word, str) and word and isinstance(type_, str) and type_):
             raise InputFileError(path, number, f"entity {index} needs a 'word' and a 'type', each a non-empty "
                                                f"string: got word {quote(word)}, type {quote(type_)}")
@@ -164,7 +166,9 @@ def _post_names(record: dict, by: str, wanted: frozenset[str], path: str, number
         canonical = entity.get("canonical")
         if canonical is not None and not isinstance(canonical, str):
             raise InputFileError(path, number, f"entity {index}: 'canonical' is {json_type(canonical)}, not a string")
-        names[(canonical if by == "canonical" and canonical else word, type_)] += 1
+        if by == "canonical" and canonical and (canonical := canonical.strip()):
+            word = canonical
+        names[(word, type_)] += 1
     return names
 
 

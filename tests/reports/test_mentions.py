@@ -236,3 +236,13 @@ def test_what_ray_writes_is_counted(tmp_path):
     counts = count_mentions(read_tagged([str(folder)]), time_field="ts")
     assert (counts.posts, counts.error_records, counts.undated) == (1, 1, 0)
     assert dict(counts.mentions_by_period) == {("耐克", "HP", D(2026, 3, 1)): 1}
+
+
+def test_blanks_around_a_name_do_not_make_another_name():
+    """ecommerce's gold spans hold '索尼 ' beside '索尼': one brand to an analyst."""
+    entities = [{"word": "索尼 ", "type": "HP"}, {"word": "索尼", "type": "HP"}, {"word": "\u3000sony", "type": "HP"},
+                {"word": "x", "type": "HP", "canonical": " Sony "}]
+    counts = count_mentions(tagged([{"entities": entities}]), by="canonical")
+    assert dict(counts.mentions) == {("索尼", "HP"): 2, ("sony", "HP"): 1, ("Sony", "HP"): 1}
+    with pytest.raises(InputFileError, match="entity 1 needs a 'word' and a 'type'"):
+        count_mentions(tagged([{"entities": [{"word": "  ", "type": "HP"}]}]))
