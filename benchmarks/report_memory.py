@@ -81,7 +81,7 @@ def canonical_names(sentences: Sequence[Sentence], brands: int = BRANDS) -> dict
     """word -> canonical name: every :data:`LATIN` alias found as an HP word, under its Latin name,
     and the ``brands`` most frequent HP words, each under its own name (a brand list's bare name)."""
     latin = {alias: name for name, aliases in LATIN.items() for alias in aliases}
-    found = Counter(s.text[span.start:span.end] for s in sentences for span in s.spans if span.type == "HP")
+    found = Counter(s.text[span.start:span.end].strip() for s in sentences for span in s.spans if span.type == "HP")
     names = {word: word for word, _ in found.most_common(brands)}
     return names | {word: latin[word] for word in found if word in latin}
 
@@ -104,8 +104,8 @@ def tagged_lines(sentences: Sequence[Sentence], canonical: dict[str, str], lines
             word = sentence.text[span.start:span.end]
             entity = {"word": word, "type": span.type, "start": span.start, "end": span.end,
                       "score": round(rng.uniform(0.5, 1.0), 4)}
-            if word in canonical:
-                entity["canonical"] = canonical[word]
+            if word.strip() in canonical:  # a brand list matches '索尼 ' (a gold span with a blank) as '索尼'
+                entity["canonical"] = canonical[word.strip()]
             entities.append(entity)
         record = {"string": sentence.text, "id": i, "entities": entities}
         draw = rng.random()
