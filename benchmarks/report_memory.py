@@ -160,7 +160,8 @@ def check(generated: Generated, totals: dict[str, tuple[int, int]]) -> None:
 
 
 def table(runs: Sequence[Run], canonical: dict[str, str], sentences: int) -> str:
-    rows = ["| lines | input MB | seconds | lines/s | peak RSS MB | peak / first run's | names | names x weeks | pairs |",
+    rows = ["| lines | input MB | seconds | lines/s | peak RSS MB | peak / first run's | names | names x weeks "
+            "| pairs |",
             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     rows += [f"| {r.lines:,} | {r.megabytes:.0f} | {r.seconds:.1f} | {r.rate:,.0f} | {r.peak_mb:.0f} | "
              f"{r.peak_mb / runs[0].peak_mb:.2f} | {r.names:,} | {r.name_periods:,} | {r.pairs:,} |" for r in runs]

@@ -49,7 +49,8 @@ def write_posts(lines: int, data_dir: str, path: Path, seed: int = 0) -> None:
         for line in tagged_lines(sentences, canonical, lines, seed):
             record = json.loads(line)
             if "date" in record:
-                record["date"] = (FIRST_DAY + datetime.timedelta(days=int(rng.betavariate(2.2, 1.6) * 7 * WEEKS))).isoformat()
+                days = int(rng.betavariate(2.2, 1.6) * 7 * WEEKS)  # more posts in the later weeks
+                record["date"] = (FIRST_DAY + datetime.timedelta(days=days)).isoformat()
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
@@ -86,8 +87,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         folder = Path(name)
         posts, page = folder / "tagged.jsonl", folder / "report.html"
         write_posts(args.lines, args.data_dir, posts)
-        command = brandner_command() + ["report", str(posts), "--type", "HP", "--time-field", "date", "--period", "week",
-                                        "--top", str(args.top), "--html", str(page), "--title", "Brand mentions"]
+        command = brandner_command() + ["report", str(posts), "--type", "HP", "--time-field", "date", "--period",
+                                        "week", "--top", str(args.top), "--html", str(page), "--title", "Brand mentions"]
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
             raise SystemExit(f"brandner report failed ({result.returncode}): {result.stderr.strip()[-2000:]}")

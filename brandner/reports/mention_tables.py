@@ -46,15 +46,15 @@ def summary(counts: MentionCounts) -> list[str]:
     if counts.error_records:
         read += f"; {plural(counts.error_records, 'error record')} (posts that failed to tag) skipped"
     names = "canonical name, else the entity's word" if counts.by == "canonical" else "the entity's word"
-    kept = f" of types {', '.join(counts.types)}" if counts.types else ""
-    lines = [read + ".", f"{plural(counts.total_mentions, 'mention')}{kept} of {plural(len(counts.mentions), 'name')} "
-                         f"({names}), in {plural(counts.posts_with_mentions, 'post')}."
-             if counts.mentions else f"No mentions{kept}."]
+    kept = f" (type {', '.join(counts.types)})" if counts.types else ""
+    found = (f"{plural(counts.total_mentions, 'mention')}{kept} of {plural(len(counts.mentions), 'name')} "
+             f"({names}), in {plural(counts.posts_with_mentions, 'post')}.")
+    lines = [read + ".", found if counts.mentions else f"No mentions{kept}."]
     if counts.time_field is not None:
         dated = counts.posts - counts.undated
-        lines.append(f"{plural(dated, 'post')} dated by '{counts.time_field}', counted per {counts.period}"
-                     + (f"; {plural(counts.undated, 'post')} without a time there that can be read, counted in the totals "
-                        f"but in no {counts.period} (the first: {counts.first_undated})." if counts.undated else "."))
+        undated = (f"; {plural(counts.undated, 'post')} without a time there that can be read, counted in the "
+                   f"totals but in no {counts.period} (the first: {counts.first_undated})." if counts.undated else ".")
+        lines.append(f"{plural(dated, 'post')} dated by '{counts.time_field}', counted per {counts.period}{undated}")
     if counts.pairs_shortfall:
         lines.append(f"More than {plural(counts.max_pairs, 'pair')} of names (--max-pairs): the co-mention counts "
                      f"may each be up to {counts.pairs_shortfall:,} below the true count (never above it).")
@@ -70,7 +70,8 @@ def tables(counts: MentionCounts, top: int) -> list[Table]:
     """The report's tables: the ``top`` names, mentions per period (with a time field) and the
     ``top`` co-mention pairs."""
     top_names, top_pairs = counts.top(top), counts.top_pairs(top)
-    names = Table(f"Top {len(top_names)} of {plural(len(counts.mentions), 'name')} by mentions", ("name", "type", "mentions", "posts", "share"),
+    names = Table(f"Top {len(top_names)} of {plural(len(counts.mentions), 'name')} by mentions",
+                  ("name", "type", "mentions", "posts", "share"),
                   [(c.name, c.type, c.mentions, c.posts, f"{c.share * 100:.1f}%") for c in top_names],
                   (False, False, True, True, True))
     pairs = Table(f"Top {len(top_pairs)} of {plural(len(counts.pairs), 'co-mention pair')} (posts naming both)",

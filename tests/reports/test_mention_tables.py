@@ -98,7 +98,8 @@ def test_the_terminal_tables_line_up_with_chinese_names(weekly):
     assert names[0].split() == ["name", "type", "mentions", "posts", "share"] and len(names) == 6
     assert names[1].split() == ["Nike", "HP", "6", "5", "21.4%"] and names[2].split() == ["卫衣", "HC", "4", "4", "14.3%"]
     # the type column starts at the same screen column on every line, the numbers end together
-    assert len({display_width(line[:line.index(kind)]) for line, kind in zip(names, ["type", "HP", "HC", "HP", "HC", "HP"])}) == 1
+    types = ["type", "HP", "HC", "HP", "HC", "HP"]
+    assert len({display_width(line[:line.index(kind)]) for line, kind in zip(names, types)}) == 1
     assert len({display_width(line) for line in names}) == 1
     weeks = text.split("Mentions per week (Monday to Sunday, named by its Monday)\n")[1].split("\n\n")[0].splitlines()
     assert weeks[0].split() == ["week", "posts", "mentions", "Nike", "卫衣", "李宁", "跑鞋", "Adidas"]
@@ -129,6 +130,7 @@ def test_the_summary_says_when_pair_counts_are_lower_bounds():
              for i, (a, b) in enumerate([("a", "b"), ("c", "d"), ("e", "f")], start=1)]
     capped = count_mentions(posts, max_pairs=2)
     assert capped.pairs_shortfall == 1
-    assert text_report(capped, 5).splitlines()[2] == ("More than 2 pairs of names (--max-pairs): the co-mention "
-                                                     "counts may each be up to 1 below the true count (never above it).")
+    assert text_report(capped, 5).splitlines()[2] == (
+        "More than 2 pairs of names (--max-pairs): the co-mention counts may each be up to 1 below the true count "
+        "(never above it).")
     assert "More than" not in text_report(count_mentions(posts), 5)

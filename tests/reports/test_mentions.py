@@ -52,7 +52,7 @@ def test_mentions_and_posts_per_name_as_worked_out_by_hand(fixture_file):
 
 def test_per_day_and_per_week_as_worked_out_by_hand(fixture_file):
     days = count(fixture_file, time_field="date", period="day")
-    assert {start: (days.period_posts[start], days.period_mentions[start]) for start in days.period_posts} == oracle.DAYS
+    assert {day: (days.period_posts[day], days.period_mentions[day]) for day in days.period_posts} == oracle.DAYS
     assert per_period(days, "Nike", "HP") == oracle.NIKE_DAYS
     assert days.undated == oracle.UNDATED and days.first_undated == f"{fixture_file}:11"
     assert days.periods() == [D(2026, 3, 2) + datetime.timedelta(days=i) for i in range(14)]  # gaps listed
