@@ -54,8 +54,9 @@ def write_posts(lines: int, data_dir: str, path: Path, seed: int = 0) -> None:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
-def screenshot(page: Path, target: Path, width: int = 1000) -> None:
-    """``page`` in headless Chromium, the whole length, as a 256-colour PNG at ``target``."""
+def screenshot(page: Path, target: Path, width: int = 1000, height: int = 0) -> None:
+    """``page`` in headless Chromium as a 256-colour PNG at ``target``: the whole length, or its
+    first ``height`` pixels (the README's picture: the charts, not every table)."""
     from PIL import Image
     from playwright.sync_api import sync_playwright
 
@@ -72,6 +73,7 @@ def screenshot(page: Path, target: Path, width: int = 1000) -> None:
         finally:
             browser.close()
     with Image.open(raw) as image:
+        image = image.crop((0, 0, image.width, min(height, image.height))) if height else image
         image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(target, optimize=True)
     raw.unlink()
 
@@ -81,6 +83,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--lines", type=int, default=20_000, help="tagged posts (default: %(default)s)")
     parser.add_argument("--top", type=int, default=12, help="report --top (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "images" / "report.png")
+    parser.add_argument("--height", type=int, default=0, help="keep the page's first HEIGHT pixels (default: all)")
     parser.add_argument("--data-dir", default=default_data_dir(), help="corpora root (default: %(default)s)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as name:
@@ -93,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if result.returncode != 0:
             raise SystemExit(f"brandner report failed ({result.returncode}): {result.stderr.strip()[-2000:]}")
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        screenshot(page, args.out)
+        screenshot(page, args.out, height=args.height)
     print(f"{args.out}: {args.out.stat().st_size / 1024:.0f} KB")
 
 

@@ -15,7 +15,8 @@ from tests.serving.test_browser import CHROMIUM
 SCRIPT = REPO / "benchmarks" / "report_screenshot.py"
 
 
-def test_a_small_run_writes_a_png(shared_data, tmp_path):
+@pytest.mark.parametrize("height", [0, 600])
+def test_a_small_run_writes_a_png(shared_data, tmp_path, height):
     pytest.importorskip("playwright.sync_api", reason="the test extra is not installed")
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM}: `make test` installs Debian's chromium")
@@ -24,8 +25,9 @@ def test_a_small_run_writes_a_png(shared_data, tmp_path):
     target = tmp_path / "images" / "report.png"
     env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")  # the report of this checkout
     result = subprocess.run([sys.executable, str(SCRIPT), "--lines", "300", "--out", str(target), "--data-dir",
-                             str(shared_data)], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
+                             str(shared_data), "--height", str(height)], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
     assert result.returncode == 0, result.stderr
     with Image.open(target) as image:
-        assert image.format == "PNG" and image.mode == "P" and image.width == 1000 and image.height > 1000
+        assert image.format == "PNG" and image.mode == "P" and image.width == 1000
+        assert image.height == height if height else image.height > 1000  # the page's top, or all of it
     assert sorted(p.name for p in target.parent.iterdir()) == ["report.png"]  # the raw screenshot removed
