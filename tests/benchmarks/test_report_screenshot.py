@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser import CHROMIUM
 from tests.conftest import REPO
-from tests.serving.test_browser import CHROMIUM
 
 SCRIPT = REPO / "benchmarks" / "report_screenshot.py"
 
@@ -25,7 +25,8 @@ def test_a_small_run_writes_a_png(shared_data, tmp_path, height):
     target = tmp_path / "images" / "report.png"
     env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")  # the report of this checkout
     result = subprocess.run([sys.executable, str(SCRIPT), "--lines", "300", "--out", str(target), "--data-dir",
-                             str(shared_data), "--height", str(height)], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
+                             str(shared_data), "--height", str(height)],
+                             capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
     assert result.returncode == 0, result.stderr
     with Image.open(target) as image:
         assert image.format == "PNG" and image.mode == "P" and image.width == 1000

@@ -7,29 +7,20 @@ Needs Debian's ``chromium`` (``make test`` installs it) and the ``playwright`` p
 
 from __future__ import annotations
 
-import os
-import shutil
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Iterator
 
 import pytest
 
 playwright = pytest.importorskip("playwright.sync_api", reason="the test extra is not installed")
 
+from tests.browser import CHROMIUM, FLAGS, need_chromium  # noqa: E402
 from tests.serving.server import running_server  # noqa: E402
-
-CHROMIUM = os.environ.get("BRANDNER_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-# No background networking: on a closed network Chromium's own connections are refused many at a time.
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="module")
 def page_url(tiny_model, tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: `make test` installs Debian's chromium "
-                    "(or set BRANDNER_CHROMIUM)")
+    need_chromium()
     brands = tmp_path_factory.mktemp("brands") / "brands.txt"
     brands.write_text("特步\tXtep\n", encoding="utf-8")
     with running_server(tiny_model, "--canonical", str(brands)) as (url, _):
