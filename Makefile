@@ -18,11 +18,16 @@ $(BIN)/.installed: pyproject.toml
 install: $(BIN)/.installed
 
 # The main job on the default corpus: train on ecommerce (brands HP, products HC),
-# score dev and test per type, tag a few titles.
+# score dev and test per type, tag a few titles, then count the brands of the test titles
+# under their canonical names (examples/brand_aliases.txt) into demo/report.html.
 demo: install
 	$(BIN)/brandner train --corpus ecommerce --test --epochs 15 -o demo/ecommerce.pt
 	$(BIN)/brandner evaluate -m demo/ecommerce.pt --corpus ecommerce --split test
 	$(BIN)/brandner tag -m demo/ecommerce.pt "耐克男鞋运动鞋跑步鞋" "小米手机壳防摔硅胶套" "我买了特步鞋和李宁的卫衣"
+	$(BIN)/brandner convert "$${BRANDNER_DATA:-$$HOME/.cache/brandner}/ecommerce/test.txt.bieos" demo/titles.jsonl
+	$(BIN)/brandner tag -m demo/ecommerce.pt -i demo/titles.jsonl --canonical examples/brand_aliases.txt \
+		-o demo/tagged.jsonl
+	$(BIN)/brandner report demo/tagged.jsonl --type HP --top 10 --html demo/report.html
 
 # The browser test drives Debian's Chromium (Playwright's own browser download needs a network
 # this machine may not have).

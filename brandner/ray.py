@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from brandner.atomic import atomic_folder
 from brandner.cpus import available_cpus
 from brandner.errors import BrandnerError
+from brandner.tagging.canonical import CanonicalNames
 from brandner.tagging.rows import (
     cached_tagger,
     check_arguments,
@@ -62,8 +63,10 @@ class TagBatches:
     block, of numbers or nulls in another): a bad row would fail the job."""
 
     def __init__(self, model: str | tuple[str, ...], text_col: str, output_col: str, error_col: str,
-                 scores: bool, min_score: float | None, batch_size: int, backend: str) -> None:
+                 scores: bool, min_score: float | None, batch_size: int, backend: str,
+                 names: CanonicalNames | None = None) -> None:
         self.tagger = cached_tagger(model, batch_size=batch_size, threads=1, backend=backend)
+        self.names = names
         self.text_col, self.output_col, self.error_col = text_col, output_col, error_col
         self.scores, self.min_score = scores, min_score
 
@@ -72,7 +75,7 @@ class TagBatches:
 
         check_columns(block.column_names, self.text_col, self.output_col, self.error_col, "dataset")
         texts = block.column(self.text_col)
-        parts = [tag_arrow(self.tagger, texts.slice(start, ROWS_PER_CALL), self.scores, self.min_score)
+        parts = [tag_arrow(self.tagger, texts.slice(start, ROWS_PER_CALL), self.scores, self.min_score, self.names)
                  for start in range(0, block.num_rows, ROWS_PER_CALL)]
         entities = pa.chunked_array([part[0] for part in parts], type=entity_arrow_type())
         errors = pa.chunked_array([part[1] for part in parts], type=pa.string())
@@ -81,14 +84,16 @@ class TagBatches:
 
 def tag(dataset: ray.data.Dataset, model: Model, text_col: str = "text", output_col: str = "entities",
         error_col: str = "error", scores: bool = False, min_score: float | None = None, batch_size: int = 256,
-        backend: str = "auto", actors: int | None = None) -> ray.data.Dataset:
+        backend: str = "auto", actors: int | None = None,
+        canonical: Sequence[str | Path] | None = None) -> ray.data.Dataset:
     """``dataset`` with the entities of each row's ``text_col`` appended as ``output_col`` and
     its tagging error as ``error_col`` (lazily: nothing runs until the result is consumed).
 
     ``model`` is a model or ONNX file (a list: an ensemble) at a path every Ray worker can read.
     ``scores`` gives each entity its probability (else ``score`` is null); ``min_score`` (0 to 1)
     drops entities below it and implies ``scores``. ``batch_size`` rows go to the model at once.
-    ``backend`` is as for Tagger.load. ``actors`` is the most actors tagging at once, each one
+    ``backend`` is as for Tagger.load; ``canonical`` brand lists (read here, sent to the actors)
+    fill the entities' ``canonical``. ``actors`` is the most actors tagging at once, each one
     CPU and one copy of the model (default: the cluster's CPUs less one, kept for Ray Data's
     read and write tasks); as many start at once as that leaves room for. A ValueError for a
     bad argument, a missing ``text_col`` or an ``output_col``/``error_col`` already there.
@@ -100,12 +105,13 @@ def tag(dataset: ray.data.Dataset, model: Model, text_col: str = "text", output_
     schema = dataset.schema(fetch_if_missing=False)
     if schema is not None:  # else each batch is checked as it comes
         check_columns(schema.names, text_col, output_col, error_col, "dataset")
+    names = CanonicalNames.read(canonical) if canonical else None
     start_ray()
     return dataset.map_batches(
         TagBatches, batch_format="pyarrow", batch_size=None, compute=_actor_pool(actors), num_cpus=1,
         fn_constructor_kwargs={"model": model, "text_col": text_col, "output_col": output_col, "error_col": error_col,
                                "scores": bool(scores or min_score is not None), "min_score": min_score,
-                               "batch_size": batch_size, "backend": backend})
+                               "batch_size": batch_size, "backend": backend, "names": names})
 
 
 def start_ray() -> None:
@@ -127,7 +133,7 @@ def start_ray() -> None:
 def tag_files(model: Model, input: str, output: str, *, input_format: str | None = None,
               output_format: str | None = None, text_col: str | None = None, scores: bool = False,
               min_score: float | None = None, batch_size: int = 256, backend: str = "auto",
-              actors: int | None = None) -> int:
+              actors: int | None = None, canonical: Sequence[str] | None = None) -> int:
     """Tags the rows of ``input`` (a file, a folder or a URI) into the folder ``output`` and
     gives the number of rows written, in input order.
 
@@ -167,7 +173,7 @@ def tag_files(model: Model, input: str, output: str, *, input_format: str | None
             raise BrandnerError(f"{input}: no rows to tag")
         try:
             tagged = tag(dataset, model, text_column(schema.names, text_col), scores=scores, min_score=min_score,
-                         batch_size=batch_size, backend=backend, actors=actors)
+                         batch_size=batch_size, backend=backend, actors=actors, canonical=canonical)
         except ValueError as error:
             raise BrandnerError(f"{input}: {error}") from error
         with atomic_folder(target) as folder:

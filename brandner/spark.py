@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from brandner.errors import BrandnerError
+from brandner.tagging.canonical import CanonicalNames
 from brandner.tagging.rows import (
     ENTITIES_DDL,
     cached_tagger,
@@ -46,13 +47,14 @@ _STRUCT = "__brandner_tagged__"
 
 def tag(df: "DataFrame", model: str | Path, text_col: str = "text", output_col: str = "entities",
         error_col: str = "error", scores: bool = False, min_score: float | None = None, batch_size: int = 256,
-        backend: str = "auto", ship: bool = False) -> "DataFrame":
+        backend: str = "auto", ship: bool = False, canonical: Sequence[str | Path] | None = None) -> "DataFrame":
     """``df`` with ``output_col`` (the entities of ``text_col``) and ``error_col`` added.
 
     ``model`` is a model file (PyTorch or ONNX) at a path every executor can read, or, with
     ``ship=True``, a file on the driver that is sent with the job (``SparkContext.addFile``).
     ``scores``, ``min_score``, ``batch_size`` and ``backend`` are as for :meth:`Tagger.predict`
-    and :meth:`Tagger.load`. Each Python worker tags with one thread: Spark runs one per core."""
+    and :meth:`Tagger.load`. ``canonical`` brand lists, read here on the driver and sent with the
+    job, fill the entities' ``canonical``. Each Python worker tags with one thread: Spark runs one per core."""
     from pyspark.sql import functions as F
 
     check_arguments(text_col, output_col, error_col, scores, min_score, batch_size, backend)
@@ -65,13 +67,14 @@ def tag(df: "DataFrame", model: str | Path, text_col: str = "text", output_col: 
         df.sparkSession.sparkContext.addFile(model)
         shipped = Path(model).name
     options = {"batch_size": batch_size, "backend": backend, "threads": 1}
+    names = CanonicalNames.read(canonical) if canonical else None
 
     def tag_batch(texts):  # runs on the executors: one Arrow batch of the text column
         import pyarrow as pa
         from pyspark import SparkFiles
 
         tagger = cached_tagger(SparkFiles.get(shipped) if shipped else model, **options)
-        entities, errors = tag_arrow(tagger, texts, scores or min_score is not None, min_score)
+        entities, errors = tag_arrow(tagger, texts, scores or min_score is not None, min_score, names)
         return pa.StructArray.from_arrays([entities, errors], names=["entities", "error"])
 
     # Not deterministic to Spark, so that the optimiser never calls it once per field read.
@@ -104,7 +107,7 @@ def session(master: str | None = None, conf: Sequence[str] = ()) -> "SparkSessio
 def tag_files(model: str | Path, input: str, output: str, *, input_format: str | None = None,
               output_format: str | None = None, text_col: str | None = None, scores: bool = False,
               min_score: float | None = None, batch_size: int = 256, backend: str = "auto",
-              master: str | None = None, conf: Sequence[str] = ()) -> None:
+              master: str | None = None, conf: Sequence[str] = (), canonical: Sequence[str] | None = None) -> None:
     """Tag ``input`` (Parquet, JSON lines or text, one per line: a file, a folder or any URI
     Spark reads) into ``output`` (Parquet or JSON lines, a folder of part files in input order).
     The model file is shipped with the job. The output appears under its name only when whole:
@@ -120,7 +123,7 @@ def tag_files(model: str | Path, input: str, output: str, *, input_format: str |
         df = spark.read.format(reading).load(input)
     column = text_column(df.columns, text_col)
     tagged = tag(df, model, column, scores=scores, min_score=min_score, batch_size=batch_size, backend=backend,
-                 ship=True)
+                 ship=True, canonical=canonical)
     _write_whole(spark, tagged, writing, output)
 
 

@@ -119,7 +119,7 @@ def tiny_model(tmp_path_factory) -> Path:
 # file, and training on a real corpus, marked where it is written. ``pytest -m "not slow"`` is the
 # quick loop of the unit tests; CI runs everything.
 SLOW = ("benchmarks/", "cli/", "engines/", "serving/test_serve_process.py", "serving/test_browser.py",
-        "reports/test_error_page_browser.py",
+        "reports/test_error_page_browser.py", "reports/test_mention_page_browser.py",
         "test_notebooks.py")
 
 

@@ -53,7 +53,8 @@ def run_engine(args: argparse.Namespace) -> int:
     if importlib.util.find_spec(_EXTRA[engine]) is None:
         raise BrandnerError(f"--engine {engine} needs {_EXTRA[engine]}: pip install 'brandner[{engine}]'")
     options = dict(input_format=args.input_format, output_format=args.output_format, text_col=args.text_field,
-                   scores=args.scores, min_score=args.min_score, batch_size=args.batch_size, backend=args.backend)
+                   scores=args.scores, min_score=args.min_score, batch_size=args.batch_size, backend=args.backend,
+                   canonical=args.canonical)
     started = time.perf_counter()
     try:
         if engine == "spark":

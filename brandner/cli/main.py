@@ -19,7 +19,7 @@ import sys
 from brandner.cpus import available_cpus
 from brandner.errors import BrandnerError
 
-COMMANDS = ("train", "evaluate", "tag", "select", "corpus", "convert", "embed", "serve", "export")
+COMMANDS = ("train", "evaluate", "tag", "select", "report", "corpus", "convert", "embed", "serve", "export")
 
 
 def build_parser() -> argparse.ArgumentParser:

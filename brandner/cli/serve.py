@@ -21,6 +21,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--workers", type=int, default=1, help="server processes, each with its own model")
     parser.add_argument("--threads", type=int, help="torch threads per process (default: torch's choice)")
+    parser.add_argument("--canonical", metavar="FILE", action="append",
+                        help="a brand list ('alias<TAB>canonical name' or a bare name a line): entities it names "
+                             "get \"canonical\" (repeatable; as brandner tag --canonical)")
     limits = parser.add_argument_group("limits and batching")
     helps = {"timeout": "seconds a client has to send a request's head, then again its body; after that, "
                         "408 and the connection closed (a connection that sends nothing is closed too)"}
@@ -47,14 +50,15 @@ def run(args: argparse.Namespace) -> int:
         limits = Limits(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Limits)})
     except ValueError as error:
         raise BrandnerError(str(error)) from None
-    app = load_app(args.model, limits, args.threads)  # also fails early on a bad model file
+    canonical = [os.path.abspath(path) for path in args.canonical or ()] or None
+    app = load_app(args.model, limits, args.threads, canonical)  # also fails early on a bad model file
     options = {"host": args.host, "port": args.port, "access_log": False, "timeout_graceful_shutdown": 30,
                "log_config": _log_config(uvicorn.config.LOGGING_CONFIG), **uvicorn_options(limits.timeout)}
     if args.workers == 1:
         uvicorn.run(app, **options)
     else:  # each worker process builds its own app from the settings in the environment
         os.environ[SETTINGS_VARIABLE] = json.dumps({"model": os.path.abspath(args.model), "threads": args.threads,
-                                                    "limits": dataclasses.asdict(limits)})
+                                                    "limits": dataclasses.asdict(limits), "canonical": canonical})
         uvicorn.run("brandner.serving.app:app_from_environment", factory=True, workers=args.workers, **options)
     return 0
 

@@ -62,6 +62,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--gazetteer", metavar="TYPE=FILE", action="append", default=[],
                         help="replace the model's gazetteer of this type by this word list (repeatable; "
                              "a type given twice reads both files)")
+    parser.add_argument("--canonical", metavar="FILE", action="append",
+                        help="a brand list whose lines are 'alias<TAB>canonical name' or a bare name: an entity "
+                             "it names gets \"canonical\": NAME, compared after normalising width, case, "
+                             "traditional/simplified characters and spaces (repeatable)")
     parser.add_argument("--int8", action="store_true",
                         help="quantise the LSTM and projection to int8 for speed (F1 within a few tenths)")
     parser.add_argument("--scores", action="store_true",
@@ -90,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     # fails early on a bad model file or word list
     model = models(args)
     tagger = Tagger.load(model, batch_size=args.batch_size, int8=args.int8, gazetteers=gazetteers,
-                         backend=args.backend)
+                         backend=args.backend, canonical=args.canonical)
     skipped = _Skipped()
     # an export of Label Studio is one JSON array: read whole, so broken JSON fails before any output
     tasks = read_task_array(read_lines(args.input), args.input) if _is_json_array(args.input) else None
@@ -168,7 +172,7 @@ def _tagged(args: argparse.Namespace, model: str | list[str], tagger: Tagger, ga
     if workers > 1:
         lines = tag_documents_parallel(model, documents, workers, batch_size=args.batch_size, int8=args.int8,
                                        scores=scores, min_score=args.min_score, gazetteers=gazetteers,
-                                       on_error=args.on_error, backend=args.backend)
+                                       on_error=args.on_error, backend=args.backend, canonical=args.canonical)
     else:
         lines = tag_documents(tagger, documents, scores=scores, min_score=args.min_score, on_error=args.on_error)
     return tqdm(lines, unit=" lines", desc="tagging", disable=None, file=sys.stderr) if args.input else lines

@@ -10,7 +10,10 @@ longest partial match there, not one per window of every length.
 [(3, 5), (3, 6), (4, 6), (6, 8)]
 
 Word lists are read from files with one entry a line, or ``jieba`` for the
-dictionary that ships with jieba (its lines are ``word frequency tag``).
+dictionary that ships with jieba (its lines are ``word frequency tag``). A line of a
+brand list may name an alias and its canonical name, ``耐克<TAB>Nike``: both are words
+of the list (see :func:`name_lines`; brandner.tagging.canonical reads the same files
+for canonical names).
 Typed gazetteers are named word lists, written ``TYPE=FILE``, several comma-separated
 (a comma not followed by ``TYPE=`` belongs to the file name); a type given twice takes
 the words of both files:
@@ -24,7 +27,7 @@ the words of both files:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import jieba
 
@@ -71,18 +74,38 @@ class Lexicon:
 def read_words(source: str, normalize: Callable[[str], str] = str) -> list[str]:
     """The words of ``source`` (``jieba`` or a file path), normalised, in file order,
     each once. Blank lines are skipped; a file's entry is the whole line, stripped,
-    so brand names with spaces (``new balance``) stay whole."""
+    so brand names with spaces (``new balance``) stay whole; an ``alias<TAB>canonical``
+    line gives both names."""
     if source == JIEBA:
         with jieba.get_dict_file() as handle:  # an open file; only its name is wanted
             path = Path(handle.name)
         lines = [line.split(" ", 1)[0] for line in _read_lines(path)]
     else:
-        lines = [line.strip() for line in _read_lines(Path(source))]
-        for number, line in enumerate(lines, start=1):
-            if len(line) > MAX_WORD_LENGTH:
-                raise InputFileError(source, number, f"an entry of {len(line)} characters (at most {MAX_WORD_LENGTH}): "
-                                                     "one word or name a line, and lines end at \\n")
+        lines = [word for _, alias, canonical in name_lines(source) for word in (alias, canonical)]
     return list(dict.fromkeys(normalize(w) for w in lines if w))
+
+
+def name_lines(source: str | Path) -> Iterator[tuple[int, str, str]]:
+    """``(line number, name, canonical name)`` for each line of a word list that is not blank::
+
+        耐克\tNike        an alias, then its canonical name, a tab between them
+        Nike             a bare name is its own canonical name
+        new balance      spaces belong to the name; each name is stripped
+
+    A line with two tabs, an empty name beside its tab, or a name over MAX_WORD_LENGTH
+    characters is an :class:`InputFileError` naming the line."""
+    for number, line in enumerate(_read_lines(Path(source)), start=1):
+        if not line.strip():
+            continue
+        names = [name.strip() for name in line.split("\t")]
+        if len(names) > 2 or not all(names):
+            raise InputFileError(str(source), number, "a line is a name, or an alias, a tab and its canonical "
+                                 f"name; got {len(names) - 1} tab(s) and {sum(map(bool, names))} name(s)")
+        for name in names:
+            if len(name) > MAX_WORD_LENGTH:
+                raise InputFileError(str(source), number, f"an entry of {len(name)} characters (at most "
+                                     f"{MAX_WORD_LENGTH}): one word or name a line, and lines end at \\n")
+        yield number, names[0], names[-1]
 
 
 def parse_gazetteers(spec: str | Sequence[str]) -> dict[str, list[str]]:

@@ -17,6 +17,7 @@ from typing import Iterable, Mapping, Sequence
 PALETTE = ("#8dd3c7", "#ffffb3", "#bebada", "#fb8072", "#80b1d3", "#fdb462",
            "#b3de69", "#fccde5", "#d9d9d9", "#bc80bd", "#ccebc5", "#ffed6f")
 _MARK = "background:{color};padding:0 2px;border-radius:3px"
+_NUMBER = ' class="number"'
 
 
 def type_colors(types: Iterable[str]) -> dict[str, str]:
@@ -65,16 +66,20 @@ class Html(str):
 
 
 def table(header: Sequence[str], rows: Iterable[Sequence[object]],
-          row_attributes: Iterable[Mapping[str, str]] | None = None) -> str:
+          row_attributes: Iterable[Mapping[str, str]] | None = None, numeric: Sequence[bool] = ()) -> str:
     """An HTML table of escaped cells (``str()`` of each value; an :class:`Html` cell as it is).
     ``row_attributes``, one mapping a row, become escaped attributes of its ``<tr>``
-    (``{"data-kinds": "missed"}``), for a page's script to find."""
-    head = "".join(f"<th>{_cell(h)}</th>" for h in header)
+    (``{"data-kinds": "missed"}``), for a page's script to find. The cells of a column whose
+    ``numeric`` flag is true (a flag a column, from the first) get ``class="number"``, for a
+    page's style to align."""
     rows = list(rows)
+    number = [i < len(numeric) and bool(numeric[i]) for i in range(max([len(header), *map(len, rows)]))]
+    head = "".join(f"<th{_NUMBER * number[i]}>{_cell(h)}</th>" for i, h in enumerate(header))
     attributes = list(row_attributes) if row_attributes is not None else [{}] * len(rows)
     if len(attributes) != len(rows):
         raise ValueError(f"{len(rows)} rows but {len(attributes)} row attributes")
-    body = "".join(f"<tr{_attributes(extra)}>" + "".join(f"<td>{_cell(cell)}</td>" for cell in row) + "</tr>"
+    body = "".join(f"<tr{_attributes(extra)}>" + "".join(f"<td{_NUMBER * number[i]}>{_cell(cell)}</td>"
+                                                          for i, cell in enumerate(row)) + "</tr>"
                    for row, extra in zip(rows, attributes))
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 

@@ -66,7 +66,7 @@ def model_info(tagger: Tagger, name: str) -> dict:
     """What ``GET /v1/model`` says about the loaded model."""
     return {"model": name, "version": brandner.__version__, "types": tagger.types,
             "scheme": tagger.encoder.scheme.name, "tags": list(tagger.encoder.tags),
-            "config": public_config(tagger.config)}
+            "config": public_config(tagger.config), "canonical_names": len(tagger.canonical or ())}
 
 
 def page() -> str:
@@ -75,13 +75,15 @@ def page() -> str:
 
 
 def create_app(tagger: Tagger, limits: Limits = Limits(), name: str = "model",
-               model_file: str | Path | None = None, threads: int | None = None) -> FastAPI:
+               model_file: str | Path | None = None, threads: int | None = None,
+               canonical: list[str] | None = None) -> FastAPI:
     """The FastAPI application serving ``tagger``.
 
     Without ``model_file``, ``tagger`` tags in a thread of this process. With it (the file
     ``tagger`` was loaded from), a child process loads the file and tags, with ``threads``
     torch threads: the model's Python work (segmentation, encoding, decoding) then never
-    holds this process's GIL while the event loop has requests to read and answer.
+    holds this process's GIL while the event loop has requests to read and answer; it reads
+    the ``canonical`` brand lists ``tagger`` was given.
     """
     if model_file is None:
         def tag(texts: list[str], scores: bool) -> list[dict]:
@@ -94,7 +96,8 @@ def create_app(tagger: Tagger, limits: Limits = Limits(), name: str = "model",
 
         def executor() -> Executor:
             return ProcessPoolExecutor(1, multiprocessing.get_context("spawn"),
-                                       partial(worker.load_ignoring_interrupts, str(model_file), threads))
+                                       partial(worker.load_ignoring_interrupts, str(model_file), threads,
+                                               canonical=canonical))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -149,10 +152,13 @@ def create_app(tagger: Tagger, limits: Limits = Limits(), name: str = "model",
     return app
 
 
-def load_app(model: str | Path, limits: Limits = Limits(), threads: int | None = None) -> FastAPI:
-    """Load a model file (here for its description, and to fail early on a bad file) and
-    build its app, tagging in a child process with ``threads`` torch threads."""
-    return create_app(Tagger.load(model), limits, Path(model).name, model_file=model, threads=threads)
+def load_app(model: str | Path, limits: Limits = Limits(), threads: int | None = None,
+             canonical: list[str] | None = None) -> FastAPI:
+    """Load a model file (here for its description, and to fail early on a bad file or brand
+    list) and build its app, tagging in a child process with ``threads`` torch threads; entities
+    the ``canonical`` brand lists name get ``"canonical"``."""
+    return create_app(Tagger.load(model, canonical=canonical), limits, Path(model).name, model_file=model,
+                      threads=threads, canonical=canonical)
 
 
 SETTINGS_VARIABLE = "BRANDNER_SERVE_SETTINGS"
@@ -162,4 +168,4 @@ def app_from_environment() -> FastAPI:
     """The app factory uvicorn's worker processes call (``--workers N``): settings come as
     JSON in ``$BRANDNER_SERVE_SETTINGS``, written by ``brandner serve``."""
     settings = json.loads(os.environ[SETTINGS_VARIABLE])
-    return load_app(settings["model"], Limits(**settings["limits"]), settings.get("threads"))
+    return load_app(settings["model"], Limits(**settings["limits"]), settings.get("threads"), settings.get("canonical"))

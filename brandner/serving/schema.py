@@ -21,21 +21,27 @@ ENTITY = {"type": "object", "required": ["word", "type", "start", "end"], "prope
     "start": {"type": "integer", "minimum": 0, "description": "offset in code points"},
     "end": {"type": "integer", "minimum": 0, "description": "exclusive"},
     "score": {"type": "number", "minimum": 0, "maximum": 1,
-              "description": "the entity's probability; only with scores or min_score"}}}
+              "description": "the entity's probability; only with scores or min_score"},
+    "canonical": {"type": "string", "description": "the brand's canonical name, when the server's brand list "
+                                                   "(serve --canonical) names the entity; absent otherwise"}}}
 
 RESULTS = {"type": "object", "required": ["results"], "properties": {"results": {
     "type": "array", "description": "one result per text, in order",
     "items": {"type": "object", "required": ["string", "entities"], "properties": {
         "string": {"type": "string"}, "entities": {"type": "array", "items": ENTITY}}}}}}
 
-MODEL = {"type": "object", "required": ["model", "version", "types", "scheme", "tags", "config"], "properties": {
+MODEL = {"type": "object", "required": ["model", "version", "types", "scheme", "tags", "config", "canonical_names"],
+         "properties": {
     "model": {"type": "string", "description": "the model file's name"},
     "version": {"type": "string", "description": "brandner's version"},
     "types": {"type": "array", "items": {"type": "string"}},
     "scheme": {"type": "string"},
     "tags": {"type": "array", "items": {"type": "string"}},
     "config": {"type": "object", "description": "the model's settings; word lists and gazetteers by file "
-                                                 "name, without the directories they were read from"}}}
+                                                 "name, without the directories they were read from"},
+    "canonical_names": {"type": "integer", "minimum": 0,
+                        "description": "how many spellings the server's brand lists (serve --canonical) map to "
+                                       "canonical names; 0 without a list"}}}
 
 HEALTH = {"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}}
 

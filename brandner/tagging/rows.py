@@ -3,8 +3,9 @@ engines' adapters (brandner.spark, brandner.ray) call, so that they tag alike an
 
 A row's text may be anything a column holds. The rules:
 
-- a string is tagged; its entities are ``{"word", "type", "start", "end", "score"}`` with
-  ``score`` None unless asked for (so that every row has one column type);
+- a string is tagged; its entities are ``{"word", "type", "start", "end", "score", "canonical"}``
+  with ``score`` None unless asked for and ``canonical`` None unless a brand list names the
+  entity (brandner.tagging.canonical), so that every row has one column type;
 - a null, or anything that is not a string (a number, a list), gives no entities and no error;
 - a string with lone surrogates (not Unicode, so not storable in Arrow or Parquet) is tagged
   with each replaced by U+FFFD: one code point for one, so offsets are unchanged;
@@ -19,6 +20,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, Sequence
 
+from brandner.tagging.canonical import CanonicalNames
 from brandner.tagging.tagger import BACKENDS, Tagger
 from brandner.tagging.worker import torch_threads
 
@@ -27,7 +29,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("brandner")
 
-ENTITY_FIELDS = (("word", "string"), ("type", "string"), ("start", "int"), ("end", "int"), ("score", "double"))
+ENTITY_FIELDS = (("word", "string"), ("type", "string"), ("start", "int"), ("end", "int"), ("score", "double"),
+                 ("canonical", "string"))
 # The entity column's type in Spark SQL's notation; entity_arrow_type() is the same in Arrow.
 ENTITIES_DDL = "array<struct<" + ",".join(f"{name}:{kind}" for name, kind in ENTITY_FIELDS) + ">>"
 
@@ -47,11 +50,11 @@ def cached_tagger(model: str, **options: Any) -> Tagger:
     return _taggers[key]
 
 
-def tag_texts(tagger: Tagger, texts: Sequence[object], scores: bool = False,
-              min_score: float | None = None) -> tuple[list[list[dict] | None], list[str | None]]:
+def tag_texts(tagger: Tagger, texts: Sequence[object], scores: bool = False, min_score: float | None = None,
+              names: CanonicalNames | None = None) -> tuple[list[list[dict] | None], list[str | None]]:
     """For each of ``texts`` its entities (None where tagging failed) and its error (None where
-    none), by the rules in the module's docstring. One model call for the batch; only when that
-    fails is each text tagged alone, to find which fail."""
+    none), by the rules in the module's docstring; ``names`` gives entities their canonical names.
+    One model call for the batch; only when that fails is each text tagged alone, to find which fail."""
     entities: list[list[dict] | None] = [[] for _ in texts]
     errors: list[str | None] = [None] * len(texts)
     index = [i for i, text in enumerate(texts) if isinstance(text, str) and text]
@@ -68,12 +71,14 @@ def tag_texts(tagger: Tagger, texts: Sequence[object], scores: bool = False,
                 results.append(None)
                 errors[i] = f"{type(error).__name__}: {error}"
     for i, result in zip(index, results):
+        if result is not None and names is not None:
+            names.annotate(result["entities"])
         entities[i] = None if result is None else [_entity(entity) for entity in result["entities"]]
     return entities, errors
 
 
 def entity_arrow_type() -> "pa.DataType":
-    """The entity column's Arrow type: list<struct<word, type, start: int32, end: int32, score: float64>>."""
+    """The entity column's Arrow type: list<struct<word, type, start: int32, end: int32, score: float64, canonical>>."""
     import pyarrow as pa
 
     kinds = {"string": pa.string(), "int": pa.int32(), "double": pa.float64()}
@@ -81,11 +86,11 @@ def entity_arrow_type() -> "pa.DataType":
 
 
 def tag_arrow(tagger: Tagger, texts: "pa.Array | pa.ChunkedArray", scores: bool = False,
-              min_score: float | None = None) -> tuple["pa.Array", "pa.Array"]:
+              min_score: float | None = None, names: CanonicalNames | None = None) -> tuple["pa.Array", "pa.Array"]:
     """:func:`tag_texts` over an Arrow column: the entity column and the error column (strings)."""
     import pyarrow as pa
 
-    entities, errors = tag_texts(tagger, texts.to_pylist(), scores, min_score)
+    entities, errors = tag_texts(tagger, texts.to_pylist(), scores, min_score, names)
     return pa.array(entities, type=entity_arrow_type()), pa.array(errors, type=pa.string())
 
 
@@ -100,7 +105,7 @@ def _unicode(text: str) -> str:
 
 def _entity(entity: dict) -> dict:
     return {"word": entity["word"], "type": entity["type"], "start": entity["start"], "end": entity["end"],
-            "score": entity.get("score")}
+            "score": entity.get("score"), "canonical": entity.get("canonical")}
 
 
 TABLE_FORMATS = ("parquet", "json", "text")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numbers
 from pathlib import Path
-from typing import TYPE_CHECKING, AbstractSet, Iterable, Iterator, Mapping, Sequence, overload
+from typing import TYPE_CHECKING, Iterator, Mapping, Sequence, overload
 
 import numpy as np
 
@@ -25,7 +25,9 @@ from brandner.data.schemes import OUTSIDE
 from brandner.data.sentence import Sentence, Span
 from brandner.data.text import split_chunks, trim_span
 from brandner.errors import BrandnerError
+from brandner.tagging.arguments import as_items, as_texts, check_count
 from brandner.tagging.backend import MeanBackend, ScoreBackend
+from brandner.tagging.canonical import CanonicalNames
 from brandner.tagging.onnx_backend import is_onnx_file
 from brandner.tagging.onnx_cache import load_through_onnx, onnxruntime_available
 
@@ -46,11 +48,12 @@ class Tagger:
     """
 
     def __init__(self, backend: ScoreBackend, config: ModelConfig, encoder: Encoder, batch_size: int = 256) -> None:
-        _check_count("batch_size", batch_size)
+        check_count("batch_size", batch_size)
         self.backend = backend
         self.config = config
         self.encoder = encoder
         self.batch_size = batch_size
+        self.canonical: CanonicalNames | None = None  # when set, entities its list names get "canonical"
 
     @property
     def model(self) -> BiLSTMTagger | None:
@@ -71,7 +74,8 @@ class Tagger:
     @classmethod
     def load(cls, path: str | Path | Sequence[str | Path], batch_size: int = 256, int8: bool = False,
              threads: int | None = None, gazetteers: Mapping[str, str | Path | Sequence[str | Path]] | None = None,
-             backend: str = "auto") -> "Tagger":
+             backend: str = "auto", canonical: str | Path | Sequence[str | Path] | CanonicalNames | None = None,
+             ) -> "Tagger":
         """A Tagger for a PyTorch model file or an ONNX file from ``brandner export`` (told apart
         by content, not suffix). ``threads`` is onnxruntime's thread count (default: the CPUs
         this process may use, brandner.cpus); torch's own is global.
@@ -85,10 +89,13 @@ class Tagger:
 
         ``gazetteers`` (type -> word list file or files) replace the word lists of the
         model's typed gazetteers of those types, no retraining needed:
-        ``Tagger.load("model.pt", gazetteers={"brand": "brands.txt"})``."""
-        _check_count("batch_size", batch_size)
+        ``Tagger.load("model.pt", gazetteers={"brand": "brands.txt"})``.
+
+        ``canonical`` (brand list files, or a brandner.tagging.canonical.CanonicalNames) gives each
+        entity the list names ``"canonical": NAME``: ``Tagger.load("model.pt", canonical="brands.txt")``."""
+        check_count("batch_size", batch_size)
         if threads is not None:
-            _check_count("threads", threads)
+            check_count("threads", threads)
         if not isinstance(int8, bool):
             raise TypeError(f"int8 must be True or False, got {int8!r}")
         if gazetteers is not None and not isinstance(gazetteers, Mapping):
@@ -124,6 +131,8 @@ class Tagger:
             tagger.encoder = tagger.encoder.with_gazetteers({
                 type_: read_lexicon([files] if isinstance(files, (str, Path)) else files, tagger.encoder.normalizer)
                 for type_, files in gazetteers.items()})
+        if canonical is not None:
+            tagger.canonical = canonical if isinstance(canonical, CanonicalNames) else CanonicalNames.read(canonical)
         return tagger
 
     @classmethod
@@ -190,7 +199,7 @@ class Tagger:
         """
         if isinstance(texts, str):
             return self.predict([texts], scores=scores, min_score=min_score, nbest=nbest)[0]
-        texts = _as_texts(texts, "predict")
+        texts = as_texts(texts, "predict")
         if not isinstance(scores, bool):
             raise TypeError(f"scores must be True or False, got {scores!r}")
         if min_score is not None:
@@ -201,7 +210,7 @@ class Tagger:
             if isinstance(nbest, bool) or not isinstance(nbest, numbers.Integral) or not 1 <= nbest <= MAX_NBEST:
                 raise ValueError(f"nbest must be a whole number from 1 to {MAX_NBEST}, got {nbest!r}")
             return self._nbest(texts, int(nbest), scores, min_score)
-        return [{"string": text, "entities": _entities(text, spans, min_score)}
+        return [{"string": text, "entities": _entities(text, spans, min_score, self.canonical)}
                 for text, spans in zip(texts, self._tag(texts, scores))]
 
     def predict_spans(self, texts: Sequence[str]) -> list[list[Span]]:
@@ -223,7 +232,7 @@ class Tagger:
         """
         if isinstance(texts, str):
             return self.marginals([texts])[0]
-        texts = _as_texts(texts, "marginals")
+        texts = as_texts(texts, "marginals")
         outside = np.zeros(len(self.encoder.tags))
         outside[self.encoder.tag_index[OUTSIDE]] = 1.0
         results = [np.tile(outside, (len(text), 1)) for text in texts]
@@ -315,7 +324,7 @@ class Tagger:
                         continue
                     text = texts[text_index]
                     spans = [span + (p,) for span, p in zip(found[row], probabilities[row])] if scores else found[row]
-                    ranks[row].append({"string": text, "entities": _entities(text, spans, min_score),
+                    ranks[row].append({"string": text, "entities": _entities(text, spans, min_score, self.canonical),
                                        "score": _rounded(sequence_probabilities[row][rank])})
             for row, (text_index, _, _) in enumerate(pieces):
                 results[text_index] = ranks[row]
@@ -323,7 +332,7 @@ class Tagger:
 
     def evaluate(self, sentences: Sequence[Sentence]) -> Report:
         """Entity-level scores of this model's predictions against the sentences' spans."""
-        sentences = _as_items(sentences, Sentence, "evaluate",
+        sentences = as_items(sentences, Sentence, "evaluate",
                               "Sentence objects (from brandner.data.formats.read_file or "
                               "brandner.data.corpora.load_split)")
         predicted = self.predict_spans([s.text for s in sentences])
@@ -338,25 +347,6 @@ BACKENDS = ("auto", "onnx", "torch")
 
 # Decoding keeps k paths per tag at every position: the bound keeps a careless k from allocating gigabytes.
 MAX_NBEST = 1000
-
-
-def _as_texts(texts: object, method: str) -> list[str]:
-    """The texts given to ``method`` as a list (a generator is read once, here), or a TypeError
-    naming what arrived: a string is a text, and so not a sequence of them."""
-    return _as_items(texts, str, method, "a string or a sequence of strings")
-
-
-def _as_items(items: object, kind: type, method: str, expected: str) -> list:
-    """``items`` as a list of ``kind`` (read once), or a TypeError saying what ``method`` takes and what arrived."""
-    # A string is one text to predict (handled before this), but never a sequence of sentences.
-    not_a_sequence = (bytes, bytearray, Mapping, AbstractSet) + (() if kind is str else (str,))
-    if isinstance(items, not_a_sequence) or not isinstance(items, Iterable):
-        raise TypeError(f"{method} takes {expected}, got {type(items).__name__}")
-    items = list(items)
-    for i, item in enumerate(items):
-        if not isinstance(item, kind):
-            raise TypeError(f"{method} takes {expected}; item {i} is {type(item).__name__}")
-    return items
 
 
 def _encoding(tagger: Tagger) -> tuple:
@@ -376,13 +366,9 @@ def _trimmed(texts: Sequence[str], pieces: list[Piece],
     return trimmed, trimmed != found
 
 
-def _check_count(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a whole number at least 1, got {value!r}")
-
-
-def _entities(text: str, spans: list[tuple], min_score: float | None) -> list[dict]:
-    """Entity dicts for ``(start, end, type)`` or ``(start, end, type, probability)`` spans."""
+def _entities(text: str, spans: list[tuple], min_score: float | None, names: CanonicalNames | None) -> list[dict]:
+    """Entity dicts for ``(start, end, type)`` or ``(start, end, type, probability)`` spans, with
+    ``"canonical"`` where ``names`` has the word."""
     entities = []
     for start, end, type_, *probability in spans:
         entity = {"word": text[start:end], "type": type_, "start": start, "end": end}
@@ -391,6 +377,8 @@ def _entities(text: str, spans: list[tuple], min_score: float | None) -> list[di
                 continue
             entity["score"] = _rounded(probability[0])
         entities.append(entity)
+    if names is not None:
+        names.annotate(entities)
     return entities
 
 

@@ -86,7 +86,8 @@ def rows_by_id(dataset: ray.data.Dataset) -> list[dict]:
 
 def expected(tagger: Tagger, text: str, **options) -> list[dict]:
     """Tagger.predict's entities as the entity column holds them: ``score`` None unless asked."""
-    return [dict(entity, score=entity.get("score")) for entity in tagger.predict(text, **options)["entities"]]
+    return [dict(entity, score=entity.get("score"), canonical=entity.get("canonical"))
+            for entity in tagger.predict(text, **options)["entities"]]
 
 
 @pytest.mark.parametrize("kind, backend", [("onnx", "auto"), ("pt", "auto"), ("pt", "torch")])
@@ -328,19 +329,21 @@ def test_start_ray_joins_the_cluster_at_ray_address_else_starts_its_own(models):
         assert found_cpus == cpus and (found == address if address else found != ours)
 
 
-def test_the_command_line_tags_json_lines_into_parquet_in_input_order(models, tmp_path):
+def test_the_command_line_tags_json_lines_into_parquet_in_input_order_with_a_brand_list(models, tmp_path):
     from tests.conftest import brandner
 
     texts = TEXTS[:12]
+    (tmp_path / "brands.txt").write_text("特步\tXtep\n华为\tHuawei\n小米\tXiaomi\n", encoding="utf-8")
     (tmp_path / "posts.jsonl").write_text("".join(json.dumps({"id": i, "string": t}, ensure_ascii=False) + "\n"
                                                   for i, t in enumerate(texts)), encoding="utf-8")
     result = brandner("tag", "--engine", "ray", "--workers", "1", "-m", str(models["onnx"]), "-i", "posts.jsonl",
-                      "-o", "tagged.parquet", cwd=tmp_path)
+                      "-o", "tagged.parquet", "--canonical", "brands.txt", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     table = pq.read_table(tmp_path / "tagged.parquet").to_pylist()
-    tagger = Tagger.load(models["onnx"])
+    tagger = Tagger.load(models["onnx"], canonical=tmp_path / "brands.txt")
     assert [row["id"] for row in table] == list(range(len(texts)))
     assert [row["entities"] for row in table] == [expected(tagger, text) for text in texts]
+    assert {e["canonical"] for row in table for e in row["entities"]} >= {"Xtep", "Huawei", "Xiaomi"}
     result = brandner("tag", "--engine", "ray", "--master", "local[2]", "-m", str(models["onnx"]),
                       "-i", "posts.jsonl", "-o", "again.parquet", cwd=tmp_path)
     assert result.returncode == 1 and "--engine ray does not take --master/--conf" in result.stderr

@@ -43,9 +43,10 @@ def models(tiny_model, tmp_path_factory):
     return work
 
 
-def expected(model, texts, scores=False):
-    entities = [result["entities"] for result in Tagger.load(model).predict(texts, scores=scores)]
-    return [[{**entity, "score": entity.get("score")} for entity in found] for found in entities]
+def expected(model, texts, scores=False, canonical=None):
+    entities = [result["entities"] for result in Tagger.load(model, canonical=canonical).predict(texts, scores=scores)]
+    return [[{**entity, "score": entity.get("score"), "canonical": entity.get("canonical")} for entity in found]
+            for found in entities]
 
 
 def as_dicts(rows, column="entities"):
@@ -83,13 +84,22 @@ def test_the_same_entities_as_the_tagger_and_every_column_kept(spark, models, na
     tagged = brandner_spark.tag(df.repartition(3), model, scores=scores).orderBy("id")
     assert tagged.columns == ["id", "text", "note", "entities", "error"]
     assert dict(tagged.dtypes)["entities"] == ("array<struct<word:string,type:string,start:int,end:int,"
-                                               "score:double>>")
+                                               "score:double,canonical:string>>")
     rows = tagged.collect()
     assert [(row.id, row.text, row.note) for row in rows] == [(i, t, f"post {i}") for i, t in enumerate(TEXTS)]
     assert as_dicts(rows) == expected(model, TEXTS, scores)
     assert any(as_dicts(rows)) and all(row.error is None for row in rows)
     if not scores:
         assert all(entity["score"] is None for found in as_dicts(rows) for entity in found)
+
+
+def test_a_brand_list_read_on_the_driver_names_brands_on_the_executors(spark, models, tmp_path):
+    brands = tmp_path / "brands.txt"
+    brands.write_text("特步\tXtep\n华为\tHuawei\n", encoding="utf-8")
+    df = spark.createDataFrame([(i, text) for i, text in enumerate(TEXTS)], "id int, text string")
+    rows = brandner_spark.tag(df.repartition(2), str(models / "model.onnx"), canonical=[brands]).orderBy("id").collect()
+    assert as_dicts(rows) == expected(models / "model.onnx", TEXTS, canonical=brands)
+    assert {"Xtep", "Huawei"} <= {entity["canonical"] for found in as_dicts(rows) for entity in found}
 
 
 def test_bad_rows_never_fail_the_job(spark, models, tmp_path):

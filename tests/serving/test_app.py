@@ -192,7 +192,7 @@ class Exploding:
 
     def __init__(self, tagger: Tagger) -> None:
         self.tagger = tagger
-        self.encoder, self.config, self.types = tagger.encoder, tagger.config, tagger.types
+        self.encoder, self.config, self.types, self.canonical = tagger.encoder, tagger.config, tagger.types, None
 
     def predict(self, texts, **options):
         if any("BOOM" in text for text in texts):

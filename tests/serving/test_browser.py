@@ -7,30 +7,23 @@ Needs Debian's ``chromium`` (``make test`` installs it) and the ``playwright`` p
 
 from __future__ import annotations
 
-import os
-import shutil
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Iterator
 
 import pytest
 
 playwright = pytest.importorskip("playwright.sync_api", reason="the test extra is not installed")
 
+from tests.browser import CHROMIUM, FLAGS, need_chromium  # noqa: E402
 from tests.serving.server import running_server  # noqa: E402
-
-CHROMIUM = os.environ.get("BRANDNER_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-# No background networking: on a closed network Chromium's own connections are refused many at a time.
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="module")
-def page_url(tiny_model):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: `make test` installs Debian's chromium "
-                    "(or set BRANDNER_CHROMIUM)")
-    with running_server(tiny_model) as (url, _):
+def page_url(tiny_model, tmp_path_factory):
+    need_chromium()
+    brands = tmp_path_factory.mktemp("brands") / "brands.txt"
+    brands.write_text("特步\tXtep\n", encoding="utf-8")
+    with running_server(tiny_model, "--canonical", str(brands)) as (url, _):
         yield url
 
 
@@ -56,10 +49,10 @@ def test_a_typed_sentence_comes_back_with_the_brand_highlighted(page_url, tmp_pa
         assert mark.get_attribute("data-type") == "SHOE"
         assert mark.evaluate("node => node.firstChild.textContent") == "特步"
         title = mark.get_attribute("title")
-        assert title.startswith("SHOE ") and 0 < float(title.split()[1]) <= 1  # hover: type and score
+        assert title.startswith("SHOE = Xtep ") and 0 < float(title.split()[3]) <= 1  # hover: type, brand, score
         assert page.inner_text("#text").replace("SHOE", "") == "我买了特步鞋"
         cells = page.locator("#entities tbody tr").first.locator("td").all_inner_texts()
-        assert cells[:4] == ["特步", "SHOE", "3", "5"]
+        assert cells[:5] == ["特步", "SHOE", "Xtep", "3", "5"]  # the brand list's canonical name
         legend = page.locator("#legend [data-type='SHOE']")
         assert legend.evaluate("n => getComputedStyle(n).backgroundColor") == \
             mark.evaluate("n => getComputedStyle(n).backgroundColor")  # the legend explains the colour

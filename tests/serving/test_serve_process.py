@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import threading
+import urllib.request
 from typing import Callable
 from urllib.parse import urlsplit
 
@@ -34,6 +36,7 @@ def serve(*args: str) -> subprocess.CompletedProcess:
     (["-m", "MODEL", "--threads", "0"], "--threads must be at least 1"),
     (["-m", "MODEL", "--port", "70000"], "--port must be from 0 to 65535, got 70000"),
     (["-m", "MODEL", "--host", "no.such.host.invalid"], "cannot listen on no.such.host.invalid:8000"),
+    (["-m", "MODEL", "--canonical", "missing.txt"], "missing.txt: word list not found"),
 ])
 def test_start_up_errors_are_one_line_and_exit_1(tiny_model, args, words):
     result = serve(*[str(tiny_model) if a == "MODEL" else a for a in args])
@@ -50,12 +53,18 @@ def test_a_port_in_use_is_one_line_and_exit_1(tiny_model):
     assert line.startswith(f"brandner: error: cannot listen on 127.0.0.1:{port}: Address already in use")
 
 
-def test_two_workers_serve_the_same_results(tiny_model):
+def test_two_workers_serve_the_same_results_with_their_brand_list(tiny_model, tmp_path):
     texts = ["我买了特步鞋", "华为手机真好用"]
-    with running_server(tiny_model, "--workers", "2", "--threads", "1") as (url, _):
+    brands = tmp_path / "brands.txt"
+    brands.write_text("特步\tXtep\n", encoding="utf-8")
+    expected = Tagger.load(tiny_model, canonical=brands).predict(texts)
+    assert expected[0]["entities"][0]["canonical"] == "Xtep"
+    with running_server(tiny_model, "--workers", "2", "--threads", "1", "--canonical", str(brands)) as (url, _):
         for _ in range(4):
             status, body = post_json(url + "/v1/tag", {"texts": texts})
-            assert status == 200 and body["results"] == Tagger.load(tiny_model).predict(texts)
+            assert status == 200 and body["results"] == expected
+        with urllib.request.urlopen(url + "/v1/model", timeout=30) as response:
+            assert json.load(response)["canonical_names"] == 2  # 特步 and xtep
 
 
 def in_flight_through(model, send: Callable[[subprocess.Popen], None],

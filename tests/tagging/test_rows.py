@@ -10,6 +10,7 @@ import pyarrow as pa
 import pytest
 
 from brandner.tagging import rows
+from brandner.tagging.canonical import CanonicalNames
 from brandner.tagging.rows import (
     cached_tagger,
     entity_arrow_type,
@@ -29,8 +30,13 @@ def tagger(tiny_model) -> Tagger:
 
 
 def no_scores(result: dict) -> list[dict]:
-    """Tagger.predict's entities as rows gives them without scores asked: ``score`` None."""
-    return [dict(entity, score=None) for entity in result["entities"]]
+    """Tagger.predict's entities as rows gives them without scores asked and without a brand list:
+    ``score`` and ``canonical`` None."""
+    return [dict(entity, score=None, canonical=None) for entity in result["entities"]]
+
+
+def no_canonical(result: dict) -> list[dict]:
+    return [dict(entity, canonical=None) for entity in result["entities"]]
 
 
 class FailingTagger(Tagger):
@@ -61,13 +67,22 @@ def test_strings_are_tagged_as_the_tagger_tags_them(tagger):
 
 def test_scores_only_when_asked_and_min_score_drops_entities(tagger):
     asked, _ = tag_texts(tagger, TEXTS, scores=True)
-    assert asked == [r["entities"] for r in tagger.predict(TEXTS, scores=True)]
+    assert asked == [[dict(e, canonical=None) for e in r["entities"]] for r in tagger.predict(TEXTS, scores=True)]
     assert all(isinstance(e["score"], float) for row in asked for e in row)
     kept, _ = tag_texts(tagger, TEXTS, min_score=0.9)
-    assert kept == [r["entities"] for r in tagger.predict(TEXTS, min_score=0.9)]
+    assert kept == [[dict(e, canonical=None) for e in r["entities"]] for r in tagger.predict(TEXTS, min_score=0.9)]
     unasked, _ = tag_texts(tagger, TEXTS)
     assert all(e["score"] is None for row in unasked for e in row)
-    assert list(unasked[0][0]) == ["word", "type", "start", "end", "score"]
+    assert list(unasked[0][0]) == ["word", "type", "start", "end", "score", "canonical"]
+
+
+def test_a_brand_list_fills_canonical_where_it_names_the_entity(tagger):
+    names = CanonicalNames({"特步": "Xtep", "华为": "Huawei"})
+    entities, _ = tag_texts(tagger, TEXTS, names=names)
+    expected = [[dict(e, score=None, canonical={"特步": "Xtep", "华为": "Huawei"}.get(e["word"]))
+                 for e in r["entities"]] for r in tagger.predict(TEXTS)]
+    assert entities == expected
+    assert {"Xtep", "Huawei"} <= {e["canonical"] for row in entities for e in row}
 
 
 def test_nulls_non_strings_and_empty_strings_give_no_entities_and_no_error(tagger):
@@ -129,9 +144,9 @@ def test_tag_arrow_gives_the_entity_and_error_columns_in_their_types(tagger):
     entities, errors = tag_arrow(tagger, texts, scores=True)
     assert entities.type == entity_arrow_type() and errors.type == pa.string()
     assert str(entities.type) == ("list<item: struct<word: string, type: string, start: int32, end: int32, "
-                                  "score: double>>")
-    assert entities.to_pylist() == [r["entities"] for r in [tagger.predict("我买了特步鞋", scores=True)]] + [
-        [], tagger.predict("华为手机真好用", scores=True)["entities"]]
+                                  "score: double, canonical: string>>")
+    assert entities.to_pylist() == [no_canonical(tagger.predict("我买了特步鞋", scores=True)), [],
+                                    no_canonical(tagger.predict("华为手机真好用", scores=True))]
     assert errors.to_pylist() == [None, None, None]
     broken_entities, broken_errors = tag_arrow(failing(tagger), pa.array(["BOOM", "我买了特步鞋"]))
     assert broken_entities.to_pylist()[0] is None and broken_entities.null_count == 1
