@@ -11,8 +11,9 @@ spaCy pipeline work with a brandner model.
 The factory is registered under the name "brandner" by importing this module, and through the
 ``spacy_factories`` entry point once brandner is installed (spaCy imports it on demand).
 Each entity span carries ``span._.score`` (the model's probability of that span and type, None
-with ``scores = false``) and ``span._.canonical`` (the brand list's name for it, None unless
-the tagger gives one).
+with ``scores = false``) and ``span._.canonical`` (the name the brand lists of the ``canonical``
+setting give it, as ``Tagger.load(canonical=...)`` does: None without lists, or for an entity
+they do not name).
 
 Alignment: brandner tags characters; spaCy's tokens may hold more than an entity (an English
 tokenizer makes ``Nike鞋`` one token, jieba makes ``特步`` one word where the model may find
@@ -28,9 +29,9 @@ default, as spaCy's entity ruler) they stay, and brandner's entities that overla
 out; with ``true`` brandner's win and the overlapping old ones go. Either way the others stay.
 
 The model is loaded at the first document, not by ``add_pipe``: ``nlp.to_disk`` copies the
-model files into the component's folder and ``spacy.load`` tags with that copy, wherever the
-path in the config pointed (it may not exist on the machine that loads the pipeline).
-``nlp.to_bytes`` leaves the model out: ``from_bytes`` tags with the file the config names.
+model files and brand lists into the component's folder and ``spacy.load`` tags with that
+copy, wherever the paths in the config pointed (they may not exist on the machine that loads
+the pipeline). ``nlp.to_bytes`` leaves them out: ``from_bytes`` reads the files the config names.
 """
 
 from __future__ import annotations
@@ -72,18 +73,19 @@ for _name in ("score", "canonical"):
 
 @Language.factory(
     "brandner",
-    default_config={"batch_size": 256, "scores": True, "min_score": None, "alignment": "split",
-                    "overwrite_ents": False, "backend": "auto"},
+    default_config={"canonical": None, "batch_size": 256, "scores": True, "min_score": None,
+                    "alignment": "split", "overwrite_ents": False, "backend": "auto"},
     assigns=["doc.ents", "token.ent_iob", "token.ent_type", "span._.score", "span._.canonical"],
     default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
 )
-def make_brandner(nlp: Language, name: str, model: str | list[str], batch_size: int, scores: bool,
-                  min_score: float | None, alignment: str, overwrite_ents: bool, backend: str) -> BrandnerEntities:
+def make_brandner(nlp: Language, name: str, model: str | list[str], canonical: str | list[str] | None,
+                  batch_size: int, scores: bool, min_score: float | None, alignment: str, overwrite_ents: bool,
+                  backend: str) -> BrandnerEntities:
     """The "brandner" component: ``model`` a model file (PyTorch or ONNX) or a list of them (an
-    ensemble, as for :meth:`Tagger.load`); ``batch_size`` and ``backend`` as for
+    ensemble), ``canonical`` brand list files, ``batch_size`` and ``backend`` as for
     :meth:`Tagger.load`; ``scores`` and ``min_score`` as for :meth:`Tagger.predict`."""
-    return BrandnerEntities(nlp, name, model=model, batch_size=batch_size, scores=scores, min_score=min_score,
-                            alignment=alignment, overwrite_ents=overwrite_ents, backend=backend)
+    return BrandnerEntities(nlp, name, model=model, canonical=canonical, batch_size=batch_size, scores=scores,
+                            min_score=min_score, alignment=alignment, overwrite_ents=overwrite_ents, backend=backend)
 
 
 class BrandnerEntities(Pipe):
@@ -91,10 +93,11 @@ class BrandnerEntities(Pipe):
     policies). :meth:`pipe` tags each batch of documents in one :meth:`Tagger.predict` call."""
 
     def __init__(self, nlp: Language, name: str = "brandner", *, model: str | Path | Sequence[str | Path],
-                 batch_size: int = 256, scores: bool = True, min_score: float | None = None,
+                 canonical: str | Path | Sequence[str | Path] | None = None, batch_size: int = 256, scores: bool = True, min_score: float | None = None,
                  alignment: str = "split", overwrite_ents: bool = False, backend: str = "auto") -> None:
         self.name = name
-        self.models = _model_paths(model)
+        self.models = _paths(model, "model")
+        self.canonical = [] if canonical is None else _paths(canonical, "canonical")
         _check_settings(batch_size, scores, min_score, alignment, overwrite_ents, backend)
         self.batch_size, self.backend = batch_size, backend
         self.scores, self.min_score = scores, min_score
@@ -110,7 +113,7 @@ class BrandnerEntities(Pipe):
         return self._load()
 
     def _load(self) -> Tagger:
-        """Load the Tagger of ``self.models`` in this process."""
+        """Load the Tagger of ``self.models`` (and ``self.canonical``) in this process."""
         forked = self._tagger is not None
         if forked:
             # A process forked from the one that loaded it (nlp.pipe(n_process=N) forks): the thread
@@ -120,12 +123,13 @@ class BrandnerEntities(Pipe):
             _FORKED_AWAY.append(self._tagger)
             self._tagger = None
             torch_threads(1)
-        for path in self.models:
-            if not path.is_file():
-                raise BrandnerError(f"{path}: no such model file (the model of the spaCy component {self.name!r})")
+        for setting, paths in (("model", self.models), ("canonical", self.canonical)):
+            for path in paths:
+                if not path.is_file():
+                    raise BrandnerError(f"{path}: no such file (the {setting} of the spaCy component {self.name!r})")
         model = self.models[0] if len(self.models) == 1 else self.models
         self._tagger = Tagger.load(model, batch_size=self.batch_size, threads=1 if forked else None,
-                                   backend=self.backend)
+                                   backend=self.backend, canonical=self.canonical or None)
         self._pid = os.getpid()
         return self._tagger
 
@@ -172,30 +176,35 @@ class BrandnerEntities(Pipe):
         return get_ner_prf(examples)
 
     def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
-        """Copy the model files into folder ``path`` (what ``nlp.to_disk`` calls), with a
-        manifest that :meth:`from_disk` reads."""
+        """Copy the model files and brand lists into folder ``path`` (what ``nlp.to_disk``
+        calls), with a manifest that :meth:`from_disk` reads."""
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
-        names = [f"model{i}{source.suffix}" for i, source in enumerate(self.models)]
-        for source, name in zip(self.models, names):
-            if not source.is_file():
-                raise BrandnerError(f"{source}: no such model file to save with the pipeline")
-            with atomic_output(folder / name) as temporary:
-                shutil.copyfile(source, temporary)
+        manifest = {}
+        for setting, paths in (("models", self.models), ("canonical", self.canonical)):
+            manifest[setting] = [f"{setting}{i}{source.suffix}" for i, source in enumerate(paths)]
+            for source, name in zip(paths, manifest[setting]):
+                if not source.is_file():
+                    raise BrandnerError(f"{source}: no such file to save with the pipeline")
+                with atomic_output(folder / name) as temporary:
+                    shutil.copyfile(source, temporary)
         with atomic_output(folder / MANIFEST) as temporary:
-            temporary.write_text(json.dumps({"models": names}, indent=2) + "\n", encoding="utf-8")
+            temporary.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
 
     def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> BrandnerEntities:
-        """Load the model files that :meth:`to_disk` saved in folder ``path`` (what ``spacy.load`` calls)."""
+        """Load the model files and brand lists that :meth:`to_disk` saved in folder ``path`` (what
+        ``spacy.load`` calls)."""
         folder = Path(path)
         manifest = folder / MANIFEST
         try:
-            names = json.loads(manifest.read_text(encoding="utf-8"))["models"]
+            saved = json.loads(manifest.read_text(encoding="utf-8"))
+            models, canonical = saved["models"], saved["canonical"]
         except FileNotFoundError:
             raise BrandnerError(f"{manifest}: not found (a folder written by the brandner component's to_disk)")
         except (ValueError, KeyError, TypeError) as error:
             raise BrandnerError(f"{manifest}: not a brandner component manifest ({error})") from None
-        self.models = _model_paths([folder / name for name in names])
+        self.models = _paths([folder / name for name in models], "model")
+        self.canonical = [folder / name for name in canonical]
         self._tagger = None
         self._load()  # now: the folder may be gone by the first document
         return self
@@ -286,13 +295,13 @@ def _overlaps(item: tuple[int, int, object], others: Sequence[tuple[int, int, ob
     return any(start < other_end and other_start < end for other_start, other_end, _ in others)
 
 
-def _model_paths(model: object) -> list[Path]:
-    """The model files of the ``model`` setting: one path or a non-empty list of them."""
-    if isinstance(model, (str, os.PathLike)):
-        return [Path(model)]
-    if isinstance(model, (list, tuple)) and model and all(isinstance(m, (str, os.PathLike)) for m in model):
-        return [Path(m) for m in model]
-    raise ValueError(f"model must be a model file's path or a list of them, got {model!r}")
+def _paths(value: object, setting: str) -> list[Path]:
+    """The files of a setting (``model``, ``canonical``): one path or a non-empty list of them."""
+    if isinstance(value, (str, os.PathLike)):
+        return [Path(value)]
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, (str, os.PathLike)) for v in value):
+        return [Path(v) for v in value]
+    raise ValueError(f"{setting} must be a file's path or a list of them, got {value!r}")
 
 
 def _check_settings(batch_size: object, scores: object, min_score: object, alignment: object,

@@ -246,9 +246,31 @@ def test_a_saved_pipeline_tags_with_its_own_copy_of_the_model(model, expected, t
     assert [spans(loaded(text)) for text in TEXTS] == [entities(expected[text]) for text in TEXTS]
 
 
+BRAND_LIST = "特步\tXtep\nNIKE\tNike\nnew  balance\tNew Balance\n华为\n"
+
+
+def test_canonical_brand_lists_name_the_spans_as_the_tagger_names_the_entities(model, tmp_path):
+    (tmp_path / "brands.txt").write_text(BRAND_LIST, encoding="utf-8")
+    nlp = pipeline(model, "en", canonical=[str(tmp_path / "brands.txt")])
+    results = Tagger.load(model, canonical=tmp_path / "brands.txt").predict(TEXTS, scores=True)
+    assert [spans(nlp(text)) for text in TEXTS] == [entities(r["entities"]) for r in results]
+    names = {(e.text, e._.canonical) for doc in nlp.pipe(TEXTS) for e in doc.ents}
+    assert {("Nike", "Nike"), ("new balance", "New Balance"), ("特步", "Xtep"), ("华为", "华为"), ("小米", None)} <= names
+    one_file = pipeline(model, canonical=str(tmp_path / "brands.txt"))  # a path alone, not in a list
+    assert [e._.canonical for e in one_file("我买了特步鞋").ents] == ["Xtep"]
+
+
+def test_a_saved_pipeline_keeps_its_brand_lists(model, tmp_path):
+    (tmp_path / "brands.txt").write_text(BRAND_LIST, encoding="utf-8")
+    pipeline(model, canonical=[str(tmp_path / "brands.txt")]).to_disk(tmp_path / "pipeline")
+    (tmp_path / "brands.txt").unlink()
+    loaded = spacy.load(tmp_path / "pipeline")
+    assert [(e.text, e._.canonical) for e in loaded("我买了Nike鞋").ents] == [("Nike", "Nike")]
+
+
 def test_a_missing_model_is_an_error_naming_it_and_spacys_error_handler_decides(tmp_path):
     nlp = pipeline(tmp_path / "missing.pt")  # not read until the first document
-    with pytest.raises(BrandnerError, match="missing.pt: no such model file"):
+    with pytest.raises(BrandnerError, match="missing.pt: no such file .the model of the spaCy component"):
         nlp("我买了特步鞋")
     with pytest.raises(BrandnerError, match="missing.pt"):
         list(nlp.pipe(["我买了特步鞋"]))
@@ -258,12 +280,19 @@ def test_a_missing_model_is_an_error_naming_it_and_spacys_error_handler_decides(
     assert failed == [("brandner", 2, BrandnerError)]
 
 
+def test_a_missing_brand_list_is_an_error_naming_it(model, tmp_path):
+    nlp = pipeline(model, canonical=[str(tmp_path / "gone.txt")])
+    with pytest.raises(BrandnerError, match="gone.txt: no such file .the canonical of the spaCy component"):
+        nlp("我买了特步鞋")
+
+
 @pytest.mark.parametrize("setting, value, message", [
     ("alignment", "tokens", "alignment must be one of split, expand, contract, strict"),
     ("min_score", 2, "min_score must be a probability"),
     ("batch_size", 0, "batch_size must be a whole number"),
     ("backend", "tensorflow", "backend must be one of"),
-    ("model", [], "model must be a model file's path or a list"),
+    ("model", [], "model must be a file's path or a list"),
+    ("canonical", [], "canonical must be a file's path or a list"),
 ])
 def test_bad_settings_are_refused_by_add_pipe(tmp_path, setting, value, message):
     config = {"model": str(tmp_path / "model.pt"), setting: value}
