@@ -181,8 +181,8 @@ class BrandnerEntities(Pipe):
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
         manifest = {}
-        for setting, paths in (("models", self.models), ("canonical", self.canonical)):
-            manifest[setting] = [f"{setting}{i}{source.suffix}" for i, source in enumerate(paths)]
+        for setting, stem, paths in (("models", "model", self.models), ("canonical", "canonical", self.canonical)):
+            manifest[setting] = [f"{stem}{i}{source.suffix}" for i, source in enumerate(paths)]
             for source, name in zip(paths, manifest[setting]):
                 if not source.is_file():
                     raise BrandnerError(f"{source}: no such file to save with the pipeline")

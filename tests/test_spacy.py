@@ -4,8 +4,10 @@ type, score), whatever spaCy's tokenizer made of the text."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -23,7 +25,9 @@ from spacy.training import Example  # noqa: E402
 
 import brandner.spacy  # noqa: E402,F401 - registers the factory
 from brandner.config import load_config  # noqa: E402
+from brandner.data.corpora import load_split  # noqa: E402
 from brandner.data.sentence import Sentence, Span  # noqa: E402
+from brandner.data.text import trim_span  # noqa: E402
 from brandner.errors import BrandnerError  # noqa: E402
 from brandner.spacy import BrandnerEntities, set_entities  # noqa: E402
 from brandner.tagging.tagger import Tagger  # noqa: E402
@@ -113,6 +117,25 @@ def test_the_spans_are_the_taggers_entities_whatever_the_tokens(model, expected,
         assert spans(doc) == entities(expected[text]), text
         for ent in doc.ents:  # whole tokens: the span is exactly its tokens
             assert "".join(t.text_with_ws for t in ent).rstrip(" ") == ent.text
+
+
+@pytest.mark.parametrize("lang, segmenter", TOKENIZERS)
+def test_every_brand_and_product_of_ecommerce_test_lands_on_its_characters(shared_data, lang, segmenter):
+    """1,567 real spans in Taobao titles (Latin brands against Chinese, spaces inside and around),
+    blanks trimmed from their ends as the Tagger trims them."""
+    nlp = spacy.blank(lang, config={"nlp": {"tokenizer": {"segmenter": segmenter}}} if segmenter else {})
+    count = 0
+    for sentence in load_split("ecommerce", "test", shared_data):
+        text = sentence.text
+        found = [{"word": text[start:end], "type": span.type, "start": start, "end": end}
+                 for span in sentence.spans if (bounds := trim_span(text, span.start, span.end))
+                 for start, end in [bounds]]
+        doc = nlp.make_doc(text)
+        set_entities(doc, found)
+        assert doc.text == text
+        assert spans(doc) == entities(found), text
+        count += len(found)
+    assert count == 1567
 
 
 def test_only_tokens_that_hold_more_than_an_entity_are_split(model):
@@ -351,11 +374,34 @@ def test_nlp_pipe_in_forked_processes_after_the_parent_tagged(model, backend):
     assert out.strip() == "True"
 
 
-def test_the_entry_point_names_the_factory():
+def test_spacy_finds_the_factory_through_the_entry_point_with_no_import(model, tmp_path):
+    """The entry points of pyproject.toml, as an installed distribution's metadata declares them:
+    spaCy imports brandner.spacy itself when a pipeline asks for "brandner"."""
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    assert project["entry-points"]["spacy_factories"] == {"brandner": "brandner.spacy:make_brandner"}
     assert project["optional-dependencies"]["spacy"] == ["spacy>=3.7,<4"]
-    assert spacy.registry.factories.get("brandner") is brandner.spacy.make_brandner
+    declared = project["entry-points"]["spacy_factories"]
+    assert declared == {"brandner": "brandner.spacy:make_brandner"}
+    info = tmp_path / "brandner_entry_points-0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: brandner-entry-points\nVersion: 0\n")
+    (info / "entry_points.txt").write_text("[spacy_factories]\n" + "".join(f"{k} = {v}\n" for k, v in declared.items()))
+    code = ("import sys, spacy; before = 'brandner.spacy' in sys.modules; nlp = spacy.blank('zh'); "
+            "nlp.add_pipe('brandner', config={'model': sys.argv[1]}); "
+            "print(before, [(e.text, e.label_) for e in nlp('我买了Nike鞋').ents])")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(tmp_path)]))
+    result = subprocess.run([sys.executable, "-c", code, str(model)], capture_output=True, text=True, env=env,
+                            cwd=tmp_path, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "False [('Nike', 'SHOE')]"
+
+
+def test_the_docs_list_every_setting_with_its_default():
+    page = (REPO / "docs" / "spacy.md").read_text(encoding="utf-8")
+    table = page.split("## Settings")[1].split("\n\n")[1]
+    rows = dict(re.findall(r"^\| `(\w+)` \| ([^|]+) \|", table, re.MULTILINE))
+    defaults = spacy.Language.get_factory_meta("brandner").default_config
+    assert rows.pop("model") == "required"
+    assert {key: json.loads(value.strip().strip("`")) for key, value in rows.items()} == defaults
 
 
 def test_importing_brandner_never_imports_spacy():
