@@ -48,7 +48,7 @@ from pathlib import Path
 from spacy.language import Language
 from spacy.pipeline import Pipe
 from spacy.scorer import get_ner_prf
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc, Span, Token
 from spacy.training import Example
 from spacy.util import minibatch
 
@@ -243,6 +243,8 @@ def set_entities(doc: Doc, entities: Sequence[dict], alignment: str = "split", o
     for start, end, entity in placed:
         span = doc.char_span(start, end, label=entity["type"])
         assert span is not None, (start, end, [t.text for t in doc])  # placed on token boundaries
+        for token in span:  # spaCy keeps a token's entity id (a ruler's pattern id) under a span without one
+            token.ent_id, token.ent_kb_id = 0, 0
         new.append((span, entity))
     doc.ents = sorted(spans + [span for span, _ in new], key=lambda span: span.start)
     for span, entity in new:
@@ -252,9 +254,10 @@ def set_entities(doc: Doc, entities: Sequence[dict], alignment: str = "split", o
 
 def split_tokens(doc: Doc, offsets: Sequence[int]) -> None:
     """Split every token of ``doc`` that one of the sorted character ``offsets`` falls inside of,
-    so that each offset is a token boundary. In a parsed doc the first piece of a token takes
-    its place in the tree (its head, its label, its children) and the other pieces hang from it
-    (label ``dep``, unspecified)."""
+    so that each offset is a token boundary. The pieces keep the token's tags, morphology and
+    entity annotation, and only the first may start a sentence; in a parsed doc the first piece
+    takes the token's place in the tree (its head, its label, its children) and the other pieces
+    hang from it (label ``dep``, unspecified). The spans of ``doc.spans`` keep their characters."""
     cuts = []
     for token in doc:
         end = token.idx + len(token.text)
@@ -264,13 +267,37 @@ def split_tokens(doc: Doc, offsets: Sequence[int]) -> None:
     if not cuts:
         return
     parsed = doc.has_annotation("DEP")
+    groups = {name: [(span.start_char, span.end_char) for span in group] for name, group in doc.spans.items()}
+    # a piece after the first starts no sentence (where the token's start is known); the tree says it where parsed
+    later = {offset: None if token.is_sent_start is None else False for token, edges in cuts for offset in edges[1:-1]}
     with doc.retokenize() as retokenizer:
         for token, edges in cuts:
             orths = [doc.text[a:b] for a, b in pairwise(edges)]
-            rest = len(orths) - 1
             head = (token, 0) if token.head.i == token.i else token.head
-            attrs = {"DEP": [token.dep_] + ["dep"] * rest} if parsed else {}
-            retokenizer.split(token, orths, heads=[head] + [(token, 0)] * rest, attrs=attrs)
+            retokenizer.split(token, orths, heads=[head] + [(token, 0)] * (len(orths) - 1),
+                              attrs=_inherited(token, orths, parsed))
+    if not parsed:
+        for token in doc:
+            if token.idx in later:
+                token.is_sent_start = later[token.idx]
+    # spaCy's split leaves the spans of span groups on their old token indices: set them again
+    for name, bounds in groups.items():
+        group = doc.spans[name]
+        for i, (start, end) in enumerate(bounds):
+            old = group[i]
+            group[i] = doc.char_span(start, end, label=old.label, kb_id=old.kb_id, span_id=old.id)
+
+
+def _inherited(token: Token, orths: Sequence[str], parsed: bool) -> dict[str, list]:
+    """The annotation of the pieces ``orths`` of ``token``, as ``retokenizer.split`` takes it. Said
+    for every piece: spaCy gives only the first the token's, and the others what the tokens after
+    it held (their tags, entity ids, sentence starts)."""
+    same = {name: [value] * len(orths) for name, value in (
+        ("TAG", token.tag), ("POS", token.pos), ("MORPH", token.morph.key), ("ENT_TYPE", token.ent_type),
+        ("ENT_ID", token.ent_id), ("ENT_KB_ID", token.ent_kb_id))}
+    unspecified = token.doc.vocab.strings.add("dep") if parsed else 0
+    return {**same, "LEMMA": list(orths) if token.lemma else [0] * len(orths),
+            "DEP": [token.dep] + [unspecified] * (len(orths) - 1)}
 
 
 def _placed(doc: Doc, entities: Sequence[dict], alignment: str) -> list[tuple[int, int, dict]]:

@@ -183,7 +183,7 @@ def ruled(model: Path, lang: str, overwrite_ents: bool) -> spacy.Language:
     """A pipeline where an entity ruler (another NER) runs before brandner."""
     nlp = spacy.blank(lang)
     ruler = nlp.add_pipe("entity_ruler")
-    ruler.add_patterns([{"label": "PRODUCT", "pattern": "我买了Nike鞋"}, {"label": "PRODUCT", "pattern": "Nike 鞋子真好看"},
+    ruler.add_patterns([{"label": "PRODUCT", "pattern": "我买了Nike鞋", "id": "bought"}, {"label": "PRODUCT", "pattern": "Nike 鞋子真好看"},
                         {"label": "GREETING", "pattern": "大家好"}])
     nlp.add_pipe("brandner", config={"model": str(model), "overwrite_ents": overwrite_ents})
     return nlp
@@ -194,11 +194,11 @@ def test_entities_already_there_stay_unless_told_to_overwrite(model, lang):
     text = "我买了Nike鞋 大家好"
     [nike] = Tagger.load(model).predict(text, scores=True)["entities"]
     kept = ruled(model, lang, overwrite_ents=False)(text)
-    assert [(e.text, e.label_, e._.score) for e in kept.ents] == [("我买了Nike鞋", "PRODUCT", None),
-                                                                 ("大家好", "GREETING", None)]
+    assert [(e.text, e.label_, e.id_, e._.score) for e in kept.ents] == [("我买了Nike鞋", "PRODUCT", "bought", None),
+                                                                        ("大家好", "GREETING", "", None)]
     overwritten = ruled(model, lang, overwrite_ents=True)(text)
-    assert [(e.text, e.start_char, e.label_, e._.score) for e in overwritten.ents] == [
-        ("Nike", 3, "SHOE", nike["score"]), ("大家好", 9, "GREETING", None)]
+    assert [(e.text, e.start_char, e.label_, e.id_, e._.score) for e in overwritten.ents] == [
+        ("Nike", 3, "SHOE", "", nike["score"]), ("大家好", 9, "GREETING", "", None)]
     # the old entity's other tokens are outside any entity now
     assert [t.ent_iob_ for t in overwritten if t.text in ("我买了", "我", "鞋")] == ["O", "O"]
 
@@ -219,6 +219,37 @@ def test_a_parsed_doc_keeps_a_tree_when_a_token_is_split():
         ("好", "我买了", "nsubj"), ("我买了", "我买了", "ROOT"), ("Nike", "我买了", "dep"), ("鞋", "我买了", "dep"),
         ("!", "我买了", "punct")]
     assert doc.has_annotation("DEP") and doc.text == "好 我买了Nike鞋!"
+
+
+def test_split_pieces_inherit_their_tokens_annotations_not_the_next_tokens():
+    """spaCy's split fills the new pieces' slots with what the following tokens held (tags,
+    entity ids, sentence starts) unless told what they are."""
+    vocab = spacy.blank("en").vocab
+    doc = Doc(vocab, words=["我买了Nike鞋", "大家好"], spaces=[True, False], tags=["NN", "VV"], pos=["NOUN", "VERB"],
+              morphs=["", "Mood=Ind"], lemmas=["买", "好"], sent_starts=[True, True], ents=["O", "B-GREETING"])
+    with doc.retokenize() as retokenizer:  # an entity id, as an entity ruler's pattern id sets it
+        retokenizer.merge(doc[1:2], attrs={"ENT_ID": "greet"})
+    set_entities(doc, [{"word": "Nike", "type": "SHOE", "start": 3, "end": 7, "score": 0.5}])
+    assert [(t.text, t.tag_, t.pos_, str(t.morph), t.is_sent_start) for t in doc] == [
+        ("我买了", "NN", "NOUN", "", True), ("Nike", "NN", "NOUN", "", False), ("鞋", "NN", "NOUN", "", False),
+        ("大家好", "VV", "VERB", "Mood=Ind", True)]
+    assert [t.lemma_ for t in doc][3] == "好"
+    assert [(e.text, e.label_, e.id_, e._.score) for e in doc.ents] == [("Nike", "SHOE", "", 0.5),
+                                                                      ("大家好", "GREETING", "greet", None)]
+    assert [s.text for s in doc.sents] == ["我买了Nike鞋", "大家好"]
+
+
+def test_span_groups_keep_their_characters_when_a_token_is_split():
+    nlp = spacy.blank("en")
+    doc = nlp.make_doc("我买了Nike鞋 大家好 推荐华为")
+    doc.spans["sc"] = [doc[0:1], doc[1:2], doc.char_span(0, 12, label="POST")]
+    doc.spans["sc"].attrs["scores"] = [0.1, 0.2, 0.3]
+    set_entities(doc, [{"word": "Nike", "type": "SHOE", "start": 3, "end": 7, "score": 0.5},
+                       {"word": "华为", "type": "DIGITAL", "start": 15, "end": 17, "score": 0.5}])
+    assert [(s.text, s.start_char, s.label_) for s in doc.spans["sc"]] == [
+        ("我买了Nike鞋", 0, ""), ("大家好", 9, ""), ("我买了Nike鞋 大家好", 0, "POST")]
+    assert doc.spans["sc"].attrs["scores"] == [0.1, 0.2, 0.3]
+    assert [t.text for t in doc.spans["sc"][0]] == ["我买了", "Nike", "鞋"]
 
 
 def test_displacy_shows_the_entities(model):
