@@ -93,8 +93,9 @@ class BrandnerEntities(Pipe):
     policies). :meth:`pipe` tags each batch of documents in one :meth:`Tagger.predict` call."""
 
     def __init__(self, nlp: Language, name: str = "brandner", *, model: str | Path | Sequence[str | Path],
-                 canonical: str | Path | Sequence[str | Path] | None = None, batch_size: int = 256, scores: bool = True, min_score: float | None = None,
-                 alignment: str = "split", overwrite_ents: bool = False, backend: str = "auto") -> None:
+                 canonical: str | Path | Sequence[str | Path] | None = None, batch_size: int = 256,
+                 scores: bool = True, min_score: float | None = None, alignment: str = "split",
+                 overwrite_ents: bool = False, backend: str = "auto") -> None:
         self.name = name
         self.models = _paths(model, "model")
         self.canonical = [] if canonical is None else _paths(canonical, "canonical")
@@ -198,13 +199,14 @@ class BrandnerEntities(Pipe):
         manifest = folder / MANIFEST
         try:
             saved = json.loads(manifest.read_text(encoding="utf-8"))
-            models, canonical = saved["models"], saved["canonical"]
+            models = _paths([folder / name for name in saved["models"]], "model")
+            canonical = [folder / name for name in saved["canonical"]]
         except FileNotFoundError:
-            raise BrandnerError(f"{manifest}: not found (a folder written by the brandner component's to_disk)")
+            raise BrandnerError(f"{manifest}: not found (a folder that the brandner component's to_disk "
+                                "wrote)") from None
         except (ValueError, KeyError, TypeError) as error:
             raise BrandnerError(f"{manifest}: not a brandner component manifest ({error})") from None
-        self.models = _paths([folder / name for name in models], "model")
-        self.canonical = [folder / name for name in canonical]
+        self.models, self.canonical = models, canonical
         self._tagger = None
         self._load()  # now: the folder may be gone by the first document
         return self

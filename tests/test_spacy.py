@@ -183,8 +183,8 @@ def ruled(model: Path, lang: str, overwrite_ents: bool) -> spacy.Language:
     """A pipeline where an entity ruler (another NER) runs before brandner."""
     nlp = spacy.blank(lang)
     ruler = nlp.add_pipe("entity_ruler")
-    ruler.add_patterns([{"label": "PRODUCT", "pattern": "我买了Nike鞋", "id": "bought"}, {"label": "PRODUCT", "pattern": "Nike 鞋子真好看"},
-                        {"label": "GREETING", "pattern": "大家好"}])
+    ruler.add_patterns([{"label": "PRODUCT", "pattern": "我买了Nike鞋", "id": "bought"},
+                        {"label": "PRODUCT", "pattern": "Nike 鞋子真好看"}, {"label": "GREETING", "pattern": "大家好"}])
     nlp.add_pipe("brandner", config={"model": str(model), "overwrite_ents": overwrite_ents})
     return nlp
 
@@ -320,6 +320,18 @@ def test_a_saved_pipeline_keeps_its_brand_lists(model, tmp_path):
     (tmp_path / "brands.txt").unlink()
     loaded = spacy.load(tmp_path / "pipeline")
     assert [(e.text, e._.canonical) for e in loaded("我买了Nike鞋").ents] == [("Nike", "Nike")]
+
+
+def test_a_saved_pipeline_without_its_manifest_is_an_error_naming_it(model, tmp_path):
+    pipeline(model).to_disk(tmp_path / "pipeline")
+    manifest = tmp_path / "pipeline" / "brandner" / "brandner.json"
+    for bad in ('{"models": 3, "canonical": []}', '{"models": [], "canonical": []}', '{"models": ["model0.pt"]}', "["):
+        manifest.write_text(bad, encoding="utf-8")
+        with pytest.raises(BrandnerError, match="brandner.json: not a brandner component manifest"):
+            spacy.load(tmp_path / "pipeline")
+    manifest.unlink()
+    with pytest.raises(BrandnerError, match="brandner.json: not found"):
+        spacy.load(tmp_path / "pipeline")
 
 
 def test_a_missing_model_is_an_error_naming_it_and_spacys_error_handler_decides(tmp_path):
