@@ -54,6 +54,7 @@ from spacy.util import minibatch
 
 from brandner.atomic import atomic_output
 from brandner.errors import BrandnerError
+from brandner.tagging.arguments import check_count
 from brandner.tagging.tagger import BACKENDS, Tagger
 from brandner.tagging.worker import torch_threads
 
@@ -336,8 +337,7 @@ def _paths(value: object, setting: str) -> list[Path]:
 def _check_settings(batch_size: object, scores: object, min_score: object, alignment: object,
                     overwrite_ents: object, backend: object) -> None:
     """A ValueError naming the first setting that is wrong."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
-        raise ValueError(f"batch_size must be a whole number at least 1, got {batch_size!r}")
+    check_count("batch_size", batch_size)
     for name, value in (("scores", scores), ("overwrite_ents", overwrite_ents)):
         if not isinstance(value, bool):
             raise ValueError(f"{name} must be true or false, got {value!r}")

@@ -68,13 +68,15 @@ BRANDS = {"SHOE": ["特步", "耐克", "安踏", "李宁"], "DIGITAL": ["华为"
 FRAMES = ["我买了{}鞋", "{}的新款不错", "昨天在店里看到{}和{}", "推荐{}给大家", "{}手机真好用"]
 
 
-def synthetic_sentences(count: int, seed: int = 0) -> list[Sentence]:
-    """Short brand sentences with known spans, for fast end-to-end tests."""
+def synthetic_sentences(count: int, seed: int = 0, brands: dict[str, list[str]] | None = None,
+                        frames: list[str] | None = None) -> list[Sentence]:
+    """Short brand sentences with known spans, for fast end-to-end tests: ``frames`` (default
+    FRAMES) filled with ``brands`` (type -> words, default BRANDS)."""
     rng = random.Random(seed)
-    brands = [(word, type_) for type_, words in BRANDS.items() for word in words]
+    brands = [(word, type_) for type_, words in (brands or BRANDS).items() for word in words]
     sentences = []
     for _ in range(count):
-        frame = rng.choice(FRAMES)
+        frame = rng.choice(frames or FRAMES)
         text, spans = "", []
         for i, piece in enumerate(frame.split("{}")):
             text += piece

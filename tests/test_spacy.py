@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import re
 import shutil
 import signal
@@ -26,7 +25,7 @@ from spacy.training import Example  # noqa: E402
 import brandner.spacy  # noqa: E402,F401 - registers the factory
 from brandner.config import load_config  # noqa: E402
 from brandner.data.corpora import load_split  # noqa: E402
-from brandner.data.sentence import Sentence, Span  # noqa: E402
+from brandner.data.sentence import Sentence  # noqa: E402
 from brandner.data.text import trim_span  # noqa: E402
 from brandner.errors import BrandnerError  # noqa: E402
 from brandner.spacy import BrandnerEntities, set_entities  # noqa: E402
@@ -54,20 +53,7 @@ TEXTS = [*FOUND, "", "   ", "天气不错", "我买了特步鞋，" * 12]  # the
 
 
 def quirk_sentences(count: int, seed: int = 0) -> list[Sentence]:
-    rng = random.Random(seed)
-    brands = [(word, type_) for type_, words in BRANDS.items() for word in words]
-    sentences = []
-    for _ in range(count):
-        frame = rng.choice(FRAMES)
-        text, spans = "", []
-        for i, piece in enumerate(frame.split("{}")):
-            text += piece
-            if i < frame.count("{}"):
-                word, type_ = rng.choice(brands)
-                spans.append(Span(len(text), len(text) + len(word), type_))
-                text += word
-        sentences.append(Sentence(text, tuple(spans)))
-    return sentences
+    return synthetic_sentences(count, seed, brands=BRANDS, frames=FRAMES)
 
 
 @pytest.fixture(scope="module")
