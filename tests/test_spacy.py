@@ -295,7 +295,8 @@ def test_canonical_brand_lists_name_the_spans_as_the_tagger_names_the_entities(m
     results = Tagger.load(model, canonical=tmp_path / "brands.txt").predict(TEXTS, scores=True)
     assert [spans(nlp(text)) for text in TEXTS] == [entities(r["entities"]) for r in results]
     names = {(e.text, e._.canonical) for doc in nlp.pipe(TEXTS) for e in doc.ents}
-    assert {("Nike", "Nike"), ("new balance", "New Balance"), ("特步", "Xtep"), ("华为", "华为"), ("小米", None)} <= names
+    assert {("Nike", "Nike"), ("new balance", "New Balance"), ("特步", "Xtep"), ("华为", "华为"),
+            ("小米", None)} <= names
     one_file = pipeline(model, canonical=str(tmp_path / "brands.txt"))  # a path alone, not in a list
     assert [e._.canonical for e in one_file("我买了特步鞋").ents] == ["Xtep"]
 
@@ -437,3 +438,14 @@ def test_importing_brandner_never_imports_spacy():
     code = "import sys, brandner, brandner.tagging.tagger; print('spacy' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_the_installed_entry_point_finds_the_factory_without_importing_brandner(tiny_model):
+    """``pip install brandner`` registers the factory with spaCy: a fresh interpreter that never
+    imports brandner itself gets the component from ``nlp.add_pipe("brandner")``."""
+    script = ("import sys, spacy; nlp = spacy.blank('zh'); nlp.add_pipe('brandner', config={'model': sys.argv[1]}); "
+              "print([e.label_ for e in nlp('我买了特步鞋').ents])")
+    result = subprocess.run([sys.executable, "-c", script, str(tiny_model)], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['SHOE']"
