@@ -161,7 +161,7 @@ class Held:
 
     def __init__(self, tagger: Tagger) -> None:
         self.tagger = tagger
-        self.encoder, self.config, self.types = tagger.encoder, tagger.config, tagger.types
+        self.encoder, self.config, self.types, self.canonical = tagger.encoder, tagger.config, tagger.types, None
         self.tagged: list[str] = []
         self.holding, self.release = threading.Event(), threading.Event()
 
