@@ -8,7 +8,7 @@ ifneq ($(wildcard $(SHARED_DATA)),)
 export BRANDNER_DATA ?= $(SHARED_DATA)
 endif
 
-.PHONY: demo test install chromium java clean
+.PHONY: demo test install chromium java gnutime clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,7 +40,12 @@ java:
 	@command -v java >/dev/null || $(SUDO) apt-get install -y -q openjdk-17-jre-headless \
 		|| ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q openjdk-17-jre-headless)
 
-test: install chromium java
+# benchmarks/report_memory.py (and its test) read a child's peak memory from GNU time (Debian's "time").
+gnutime:
+	@test -x /usr/bin/time || $(SUDO) apt-get install -y -q time \
+		|| ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q time)
+
+test: install chromium java gnutime
 	$(BIN)/python -m pytest -q
 
 clean:
