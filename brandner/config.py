@@ -115,6 +115,9 @@ class TrainConfig:
     # word) seen once is read as <UNK> with probability unk_replace while training.
     min_char_count: int = 1
     unk_replace: float = 0.5
+    # While training, each sentence reads each typed gazetteer as matching nothing with this
+    # probability, so that context, not the list alone, must find the entities (0 = off).
+    gazetteer_dropout: float = 0.0
     # Evaluate and keep an exponential moving average of the weights, with this decay per
     # step (e.g. 0.999); 0 = the weights as trained.
     weight_average: float = 0.0
@@ -138,6 +141,8 @@ class TrainConfig:
             raise BrandnerError(f"train.workers must be 0 (as many as the CPUs allow) or more, got {self.workers}")
         if not 0.0 <= self.unk_replace < 1.0:
             raise BrandnerError(f"train.unk_replace must be in [0, 1), got {self.unk_replace}")
+        if not 0.0 <= self.gazetteer_dropout < 1.0:
+            raise BrandnerError(f"train.gazetteer_dropout must be in [0, 1), got {self.gazetteer_dropout}")
         if not 0.0 <= self.weight_average < 1.0:
             raise BrandnerError(f"train.weight_average must be in [0, 1) (0 turns it off), got {self.weight_average}")
         if self.lr_decay < 0:

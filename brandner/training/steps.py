@@ -15,7 +15,7 @@ import torch
 
 from brandner.config import TrainConfig
 from brandner.data.batching import Batch, Encoded, collate
-from brandner.data.lexicon import BEGIN, SINGLE
+from brandner.data.lexicon import BEGIN, NUM_POSITIONS, SINGLE
 from brandner.data.vocab import UNK_ID
 from brandner.model.network import BiLSTMTagger
 
@@ -95,7 +95,7 @@ def batch_gradient(model: BiLSTMTagger, trained: Sequence[torch.Tensor], data: S
     """The loss of the batch ``data[indices]`` (see :func:`training_batch`); its gradient, clipped
     at ``config.clip``, in the ``.grad`` of each of the ``trained`` parameters, new tensors (not
     added to what those held)."""
-    batch = training_batch(data, indices, singletons, config.unk_replace)
+    batch = training_batch(data, indices, singletons, config.unk_replace, config.gazetteer_dropout)
     loss = model.loss(batch)
     for param in trained:
         param.grad = None
@@ -106,12 +106,15 @@ def batch_gradient(model: BiLSTMTagger, trained: Sequence[torch.Tensor], data: S
 
 
 def training_batch(data: Sequence[Encoded], indices: Sequence[int], singletons: dict[str, torch.Tensor] | None,
-                   unk_replace: float) -> Batch:
-    """The batch of ``data[indices]``, singletons read as ``<UNK>`` with probability ``unk_replace``."""
+                   unk_replace: float, gazetteer_dropout: float = 0.0) -> Batch:
+    """The batch of ``data[indices]``, singletons read as ``<UNK>`` with probability ``unk_replace``,
+    and each sentence's matches of each typed gazetteer hidden with ``gazetteer_dropout``."""
     batch = collate([data[i] for i in indices])
     if singletons is not None and unk_replace > 0:
         for field, mask in singletons.items():
             batch = with_unknowns(batch, mask, unk_replace, field)
+    if batch.gazetteers is not None and gazetteer_dropout > 0:
+        batch = without_gazetteers(batch, gazetteer_dropout)
     return batch
 
 
@@ -149,6 +152,18 @@ def singleton_ids(data: Sequence[Encoded], vocab_size: int, field: str = "chars"
 
     counts = np.bincount(np.concatenate([occurrences(item) for item in data]), minlength=vocab_size)
     return torch.from_numpy(counts == 1)
+
+
+def without_gazetteers(batch: Batch, probability: float) -> Batch:
+    """The batch with, for each sentence and each typed gazetteer, all that gazetteer's matches in
+    the sentence hidden (its B, M, E, S inputs 0) with ``probability``: the sentence reads as if
+    the list named none of its words. Whole lists per sentence, never a part of a match, so the
+    model sees only inputs that tagging can give it."""
+    gazetteers = batch.gazetteers  # (batch, seq, types * positions)
+    sentences, length, width = gazetteers.shape
+    keep = torch.rand(sentences, 1, width // NUM_POSITIONS, 1) >= probability  # (batch, 1, types, 1)
+    hidden = gazetteers.view(sentences, length, -1, NUM_POSITIONS) * keep
+    return dataclasses.replace(batch, gazetteers=hidden.view(sentences, length, width))
 
 
 def with_unknowns(batch: Batch, singletons: torch.Tensor, probability: float, field: str = "chars") -> Batch:

@@ -153,3 +153,34 @@ def test_train_takes_a_gazetteer_file_with_a_comma_and_refuses_a_type_with_one(t
     result = brandner(*common, "--gazetteer", "a,b=brands,2024.txt", "-o", "n.pt", cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr.strip().endswith("--gazetteer a,b=brands,2024.txt: a gazetteer type cannot contain a comma")
+
+
+def test_gazetteer_dropout_hides_whole_lists_per_sentence_at_its_rate():
+    """train.gazetteer_dropout: each (sentence, gazetteer) block of inputs is either kept as it was
+    or all zero, never a part of a match; blocks hidden at the rate asked; 0 changes nothing."""
+    import torch
+
+    from brandner.data.batching import Batch
+    from brandner.training.steps import without_gazetteers
+
+    torch.manual_seed(0)
+    sentences, length, types = 4000, 6, 3
+    gazetteers = (torch.rand(sentences, length, types * 4) < 0.5).long()
+    gazetteers[:, 0, :] = 1  # every block holds at least one match, so that a hidden one shows
+    zeros = torch.zeros(sentences, length, dtype=torch.long)
+    batch = Batch(chars=zeros, segments=zeros, mask=zeros.bool(), lengths=torch.full((sentences,), length),
+                  gazetteers=gazetteers)
+    hidden = without_gazetteers(batch, 0.3).gazetteers.view(sentences, length, types, 4)
+    blocks = gazetteers.view(sentences, length, types, 4)
+    kept = (hidden == blocks).all(dim=(1, 3))  # (sentences, types)
+    zero = (hidden == 0).all(dim=(1, 3))
+    assert bool((kept | zero).all())  # a block is whole or gone
+    rate = zero.float().mean().item()
+    assert abs(rate - 0.3) < 5 * (0.3 * 0.7 / (sentences * types)) ** 0.5  # within 5 standard errors
+    assert hidden.dtype == gazetteers.dtype and hidden.shape == blocks.shape
+
+
+@pytest.mark.parametrize("value", ["-0.1", "1", "1.5"])
+def test_gazetteer_dropout_must_be_a_probability_below_1(value):
+    with pytest.raises(BrandnerError, match="train.gazetteer_dropout must be in"):
+        load_config(None, [f"gazetteer_dropout={value}"])
