@@ -3,11 +3,12 @@
     python benchmarks/hot_swap.py -m model.pt [-m other.pt …]       # models trained with --gazetteer HP=…
     python benchmarks/hot_swap.py -m model.pt --titles 20 --no-write # a small run (the tests')
 
-Every ecommerce test title with a brand (an HP entity) gets its first brand replaced by an
-invented name: 2 to 4 characters drawn (``--seed``) from characters common in brand names, on
-no brand or product list of the corpus and in no training title. Each model tags these titles
-twice: with its own gazetteers, then with the invented names added to its ``HP`` list
-(``Tagger.load(…, gazetteers={"HP": [its files…, invented.txt]})``), as a user adds new brands.
+Every ecommerce test title (``--split dev``: dev title, to choose settings on) with a brand (an
+HP entity) gets its first brand replaced by an invented name: 2 to 4 characters drawn
+(``--seed``) from characters common in brand names, on no brand or product list of the corpus
+and in no title of the corpus. Each model tags these titles twice: with its own gazetteers,
+then with the invented names added to its ``HP`` list (``Tagger.load(…, gazetteers={"HP":
+[its files…, invented.txt]})``), as a user adds new brands.
 The figure is the recall of the invented brands (exact span, type HP) both times, and the gain.
 The section of docs/benchmarks.md is replaced unless ``--no-write``.
 """
@@ -87,24 +88,25 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("-m", "--model", type=Path, action="append", required=True)
     parser.add_argument("--titles", type=int, help="at most this many titles (default: all with a brand)")
     parser.add_argument("--seed", type=int, default=0, help="the invented names' draw (default 0)")
+    parser.add_argument("--split", choices=("test", "dev"), default="test", help="the titles (default: test)")
     parser.add_argument("--data-dir", default=default_data_dir(), help="corpora root (default: %(default)s)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args(argv)
-    test = load_split("ecommerce", "test", args.data_dir)
-    train = load_split("ecommerce", "train", args.data_dir)
+    titles = load_split("ecommerce", args.split, args.data_dir)
+    known = [s.text for split in ("train", "dev", "test") for s in load_split("ecommerce", split, args.data_dir)]
     listed = {line.strip() for path in sorted((Path(args.data_dir) / "ecommerce" / "gazetteers").glob("*.dic"))
               for line in path.read_text(encoding="utf-8").splitlines()}
-    with_brand = [s for s in test if any(sp.type == TYPE for sp in s.spans)][:args.titles]
-    names = invented_names(len(with_brand), listed, random.Random(args.seed), "\n".join(s.text for s in train + test))
+    with_brand = [s for s in titles if any(sp.type == TYPE for sp in s.spans)][:args.titles]
+    names = invented_names(len(with_brand), listed, random.Random(args.seed), "\n".join(known))
     cases = swapped(with_brand, names)
     with tempfile.TemporaryDirectory() as scratch:
         names_file = Path(scratch) / "invented.txt"
         names_file.write_text("\n".join(names) + "\n", encoding="utf-8")
         rows = [measure(model, cases, names_file) for model in args.model]
-    body = (f"The first brand of each of {len(cases)} ecommerce test titles replaced by an invented name "
+    body = (f"The first brand of each of {len(cases)} ecommerce {args.split} titles replaced by an invented name "
             f"(seed {args.seed}); recall of those brands (exact span, type {TYPE}) with the model's own lists, "
             f"then with the invented names added to its {TYPE} list at tagging time.\n\n" + table(rows))
-    publish("brands added to the list at tagging time", body, write=not args.no_write)
+    publish(f"brands added to the list at tagging time ({args.split} titles)", body, write=not args.no_write)
 
 
 if __name__ == "__main__":
