@@ -91,7 +91,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         posts, page = folder / "tagged.jsonl", folder / "report.html"
         write_posts(args.lines, args.data_dir, posts)
         command = brandner_command() + ["report", str(posts), "--type", "HP", "--time-field", "date", "--period",
-                                        "week", "--top", str(args.top), "--html", str(page), "--title", "Brand mentions"]
+                                        "week", "--top", str(args.top), "--html", str(page),
+                                        "--title", "Brand mentions"]
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
             raise SystemExit(f"brandner report failed ({result.returncode}): {result.stderr.strip()[-2000:]}")

@@ -18,7 +18,8 @@ def test_table_csv_and_page_of_the_fixture(tmp_path):
     assert result.stdout.startswith("13 posts read; 1 error record (posts that failed to tag) skipped.\n")
     assert ("Top 3 of 11 names by mentions\nname  type  mentions  posts  share\nNike  HP           6      5  21.4%\n"
             "卫衣  HC           4      4  14.3%\n") in result.stdout
-    assert "2026-03-09      5        12     1     1     1     3       1\n" in result.stdout  # Nike, 卫衣, 李宁, 跑鞋, Adidas
+    # the columns: Nike, 卫衣, 李宁, 跑鞋, Adidas
+    assert "2026-03-09      5        12     1     1     1     3       1\n" in result.stdout
     raw = (tmp_path / "out" / "report.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # a byte-order mark: spreadsheets read it as UTF-8
     assert raw[3:].decode("utf-8").replace("\r\n", "\n") == EXPECTED_CSV

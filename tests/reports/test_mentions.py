@@ -99,7 +99,8 @@ def tagged(records):
      r"posts.jsonl:1: entity 2 needs a 'word' and a 'type', each a non-empty string: got word '耐克', type None"),
     ({"entities": [{"word": "", "type": "HP"}]}, r"entity 1 needs a 'word' and a 'type'"),
     ({"entities": [{"word": 7, "type": "HP"}]}, r"entity 1 needs a 'word' and a 'type'"),
-    ({"entities": [{"word": "耐克", "type": "HP", "canonical": 3}]}, r"entity 1: 'canonical' is a number, not a string"),
+    ({"entities": [{"word": "耐克", "type": "HP", "canonical": 3}]},
+     r"entity 1: 'canonical' is a number, not a string"),
 ])
 def test_a_record_that_is_not_a_tagged_post_is_an_error_on_its_line(record, message):
     with pytest.raises(InputFileError, match=message):
