@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.common import default_data_dir, publish  # noqa: E402
 from brandner import Tagger  # noqa: E402
 from brandner.data.corpora import load_split  # noqa: E402
+from brandner.data.lexicon import read_words  # noqa: E402
 from brandner.data.sentence import Sentence  # noqa: E402
 
 # Characters that brand names are often made of (an invented name is a few of them).
@@ -94,8 +95,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     titles = load_split("ecommerce", args.split, args.data_dir)
     known = [s.text for split in ("train", "dev", "test") for s in load_split("ecommerce", split, args.data_dir)]
-    listed = {line.strip() for path in sorted((Path(args.data_dir) / "ecommerce" / "gazetteers").glob("*.dic"))
-              for line in path.read_text(encoding="utf-8").splitlines()}
+    listed = {word for path in sorted((Path(args.data_dir) / "ecommerce" / "gazetteers").glob("*.dic"))
+              for word in read_words(str(path))}
     with_brand = [s for s in titles if any(sp.type == TYPE for sp in s.spans)][:args.titles]
     names = invented_names(len(with_brand), listed, random.Random(args.seed), "\n".join(known))
     cases = swapped(with_brand, names)

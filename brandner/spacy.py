@@ -37,7 +37,6 @@ the pipeline). ``nlp.to_bytes`` leaves them out: ``from_bytes`` reads the files 
 from __future__ import annotations
 
 import json
-import numbers
 import os
 import shutil
 from bisect import bisect_right
@@ -54,7 +53,7 @@ from spacy.util import minibatch
 
 from brandner.atomic import atomic_output
 from brandner.errors import BrandnerError
-from brandner.tagging.arguments import check_count
+from brandner.tagging.arguments import check_count, check_probability
 from brandner.tagging.tagger import BACKENDS, Tagger
 from brandner.tagging.worker import torch_threads
 
@@ -341,9 +340,7 @@ def _check_settings(batch_size: object, scores: object, min_score: object, align
     for name, value in (("scores", scores), ("overwrite_ents", overwrite_ents)):
         if not isinstance(value, bool):
             raise ValueError(f"{name} must be true or false, got {value!r}")
-    if min_score is not None and (isinstance(min_score, bool) or not isinstance(min_score, numbers.Real)
-                                  or not 0 <= min_score <= 1):
-        raise ValueError(f"min_score must be a probability between 0 and 1, got {min_score!r}")
+    check_probability("min_score", min_score)
     if alignment not in ALIGNMENTS:
         raise ValueError(f"alignment must be one of {', '.join(ALIGNMENTS)}, got {alignment!r}")
     if backend not in BACKENDS:

@@ -12,10 +12,11 @@ from __future__ import annotations
 import datetime
 import io
 import re
-import unicodedata
 import warnings
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Iterator, Sequence
+
+from brandner.reports.mention_tables import char_columns
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -86,20 +87,16 @@ def cut(label: str, columns: int = LABEL_COLUMNS) -> str:
     """``label`` cut to ``columns`` columns (Chinese two each) with an ellipsis."""
     used = 0
     for i, character in enumerate(label):
-        used += _columns(character)
+        used += char_columns(character)
         if used > columns:
             return label[:i] + "…"
     return label
 
 
-def _columns(character: str) -> int:
-    return 2 if unicodedata.east_asian_width(character) in "WF" else 1
-
-
 def _left_margin(labels: Sequence[str]) -> float:
     """The share of the figure's width the labels need. Measured here, not by matplotlib, whose
     font may lack Chinese glyphs and measure them too narrow: a wide character is 1 em, others 0.6."""
-    ems = max((sum(1.0 if _columns(c) == 2 else 0.6 for c in label) for label in labels), default=1)
+    ems = max((sum(1.0 if char_columns(c) == 2 else 0.6 for c in label) for label in labels), default=1)
     inches = ems * SETTINGS["font.size"] / 72 + 0.25
     return min(inches / WIDTH_INCHES, 0.5)
 

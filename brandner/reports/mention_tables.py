@@ -120,7 +120,12 @@ def aligned(table: Table) -> str:
 
 def display_width(text: str) -> int:
     """Columns ``text`` takes in a terminal: wide (East Asian) characters two, combining marks none."""
-    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return sum(0 if unicodedata.combining(c) else char_columns(c) for c in text)
+
+
+def char_columns(character: str) -> int:
+    """Columns ``character`` takes: two for a wide (East Asian) one, else one."""
+    return 2 if unicodedata.east_asian_width(character) in "WF" else 1
 
 
 def _pad(cell: str, width: int, right: bool) -> str:

@@ -26,6 +26,12 @@ def as_items(items: object, kind: type, method: str, expected: str) -> list:
     return items
 
 
+def check_probability(name: str, value: object) -> None:
+    """A ValueError unless ``value`` is None or a real number from 0 to 1 (not a bool)."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 1):
+        raise ValueError(f"{name} must be a probability between 0 and 1, got {value!r}")
+
+
 def check_count(name: str, value: object) -> None:
     """A ValueError unless ``value`` is a whole number at least 1 (not a bool)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:

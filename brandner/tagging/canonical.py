@@ -82,9 +82,8 @@ class CanonicalNames:
                     raise InputFileError(str(path), number, f"{quote(alias)} is an alias of {quote(canonical)} here "
                                                             f"and of {quote(earlier[0])} at {earlier[1]}")
                 canonicals.setdefault(name_key(canonical), canonical)
-        names = cls({})
-        names._names = {**bare, **canonicals, **{key: canonical for key, (canonical, _) in aliases.items()}}
-        return names
+        # the keys are name_key's already, and name_key of a key is that key
+        return cls({**bare, **canonicals, **{key: canonical for key, (canonical, _) in aliases.items()}})
 
     def __len__(self) -> int:
         return len(self._names)

@@ -25,7 +25,7 @@ from brandner.data.schemes import OUTSIDE
 from brandner.data.sentence import Sentence, Span
 from brandner.data.text import split_chunks, trim_span
 from brandner.errors import BrandnerError
-from brandner.tagging.arguments import as_items, as_texts, check_count
+from brandner.tagging.arguments import as_items, as_texts, check_count, check_probability
 from brandner.tagging.backend import MeanBackend, ScoreBackend
 from brandner.tagging.canonical import CanonicalNames
 from brandner.tagging.onnx_backend import is_onnx_file
@@ -202,9 +202,8 @@ class Tagger:
         texts = as_texts(texts, "predict")
         if not isinstance(scores, bool):
             raise TypeError(f"scores must be True or False, got {scores!r}")
+        check_probability("min_score", min_score)
         if min_score is not None:
-            if isinstance(min_score, bool) or not isinstance(min_score, numbers.Real) or not 0 <= min_score <= 1:
-                raise ValueError(f"min_score must be a probability between 0 and 1, got {min_score!r}")
             scores = True
         if nbest is not None:
             if isinstance(nbest, bool) or not isinstance(nbest, numbers.Integral) or not 1 <= nbest <= MAX_NBEST:
