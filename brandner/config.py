@@ -28,7 +28,7 @@ from brandner.errors import BrandnerError, past_python_limit
 
 HEADS = ("crf", "softmax")
 # What a model file written before a feature existed means by its absence: the feature off.
-FEATURES_OFF = {"bigram_dim": 0, "lexicon": (), "gazetteers": (), "lexicon_pooling": "mean"}
+FEATURES_OFF = {"bigram_dim": 0, "lexicon": (), "gazetteers": (), "lexicon_pooling": "mean", "corpora": ()}
 LEXICON_POOLINGS = ("mean", "frequency")
 
 
@@ -65,6 +65,11 @@ class ModelConfig:
     # the items; a type given twice reads both files): for each type, whether each character
     # begins, is inside, ends or is an entry of that list. Empty turns them off.
     gazetteers: tuple[str, ...] = ()
+    # The corpora a joint training read (brandner.training.joint), each with its own tags
+    # (types named "CORPUS:TYPE"); empty for a model of one corpus. Set by the training, not by
+    # hand: with several corpora the model is a base for ``train --init``, which starts a new
+    # head for its target's tags.
+    corpora: tuple[str, ...] = ()
 
     @classmethod
     def from_saved(cls, saved: dict) -> "ModelConfig":
@@ -94,6 +99,11 @@ class ModelConfig:
         except BrandnerError as error:
             raise BrandnerError(f"model.gazetteers: {error}") from None
         object.__setattr__(self, "gazetteers", items)
+        corpora = _strings("corpora", self.corpora)
+        corpora = (corpora,) if isinstance(corpora, str) else corpora
+        if not all(corpora) or any(":" in name for name in corpora) or len(set(corpora)) != len(corpora):
+            raise BrandnerError(f"model.corpora must name distinct corpora without ':', got {list(corpora)!r}")
+        object.__setattr__(self, "corpora", corpora)
         for name in ("dropout", "output_dropout"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise BrandnerError(f"model.{name} must be in [0, 1), got {getattr(self, name)}")

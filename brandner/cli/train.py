@@ -27,10 +27,14 @@ CORPUS_TEST = "<corpus test split>"
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("train", help="train a model", description=__doc__)
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--corpus", metavar="NAME", help="a named corpus (see 'brandner corpus list')")
-    source.add_argument("--train", metavar="FILE",
-                        help="training file (columns, JSON lines, CLUENER, a Label Studio export or doccano JSONL)")
-    parser.add_argument("--dev", metavar="FILE", help="dev file for model selection (with --train)")
+    source.add_argument("--corpus", metavar="NAME", action="append",
+                        help="a named corpus (see 'brandner corpus list'); several: a joint training, a base "
+                             "model for --init (docs/training.md)")
+    source.add_argument("--train", metavar="FILE", action="append",
+                        help="training file (columns, JSON lines, CLUENER, a Label Studio export or doccano JSONL); "
+                             "several, each with its --dev: a joint training")
+    parser.add_argument("--dev", metavar="FILE", action="append",
+                        help="dev file for model selection (with --train, one each)")
     parser.add_argument("--test", metavar="FILE", nargs="?", const=CORPUS_TEST,
                         help="also score a test file (alone, with --corpus: the corpus's test split)")
     parser.add_argument("--config", metavar="FILE", help="TOML file with [model] and [train] settings")
@@ -92,22 +96,60 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _data(args: argparse.Namespace):
+    """Training, dev and test sentences; for a joint training, training and dev by corpus."""
     if args.corpus:
         if args.dev:
             raise BrandnerError("--dev goes with --train, not --corpus")
-        train = corpus_split(args.corpus, "train", args.data_dir)
-        dev = corpus_split(args.corpus, "dev", args.data_dir)
-        test = corpus_split(args.corpus, "test", args.data_dir) if args.test == CORPUS_TEST else None
+        if len(args.corpus) > 1:
+            return _joint(args, {name: (corpus_split(name, "train", args.data_dir),
+                                        corpus_split(name, "dev", args.data_dir)) for name in args.corpus})
+        name = args.corpus[0]
+        train = corpus_split(name, "train", args.data_dir)
+        dev = corpus_split(name, "dev", args.data_dir)
+        test = corpus_split(name, "test", args.data_dir) if args.test == CORPUS_TEST else None
     else:
-        if not args.dev:
-            raise BrandnerError("--train needs --dev (model selection is on dev F1)")
-        train, dev = read_sentences(args.train, args.overlaps), read_sentences(args.dev, args.overlaps)
+        if not args.dev or len(args.dev) != len(args.train):
+            raise BrandnerError("each --train needs its --dev (model selection is on dev F1)")
+        if len(args.train) > 1:
+            return _joint(args, {_corpus_name(path, i): (read_sentences(path, args.overlaps),
+                                                         read_sentences(dev, args.overlaps))
+                                 for i, (path, dev) in enumerate(zip(args.train, args.dev))})
+        train, dev = read_sentences(args.train[0], args.overlaps), read_sentences(args.dev[0], args.overlaps)
         test = None
     if args.test not in (None, CORPUS_TEST):
         test = read_sentences(args.test, args.overlaps)
     elif args.test == CORPUS_TEST and not args.corpus:
         raise BrandnerError("--test without a file needs --corpus")
     return train, dev, test
+
+
+def _joint(args: argparse.Namespace, corpora: dict[str, tuple[list, list]]):
+    """A joint training's sentences by corpus, less every training sentence whose text is that of
+    a held-out split (brandner.data.corpora.held_out_texts)."""
+    from brandner.data.corpora import held_out_texts
+    from brandner.data.joint import without_texts
+
+    given = args.corpus or args.train
+    if len(corpora) < len(given):
+        raise BrandnerError(f"a corpus is given twice: {' '.join(given)}")
+    if args.test is not None:
+        raise BrandnerError("--test goes with one corpus: a joint training scores each corpus's dev split")
+    held_out, splits = held_out_texts(list(corpora), args.data_dir)
+    train = {}
+    for name, (sentences, _) in corpora.items():
+        train[name], dropped = without_texts(sentences, held_out)
+        if dropped:
+            log.info("%s: left out %d training sentences that are in a held-out split", name, dropped)
+    log.info("held out of the training: %s", ", ".join(splits) or "no split found on disk")
+    return train, {name: dev for name, (_, dev) in corpora.items()}, None
+
+
+def _corpus_name(path: str, index: int) -> str:
+    """The name of a joint training's corpus read from the file ``path`` (the ``index``-th): its
+    file name without the extension, ``:`` replaced."""
+    from pathlib import Path
+
+    return Path(path).stem.replace(":", "_") or f"corpus{index + 1}"
 
 
 class _Progress:

@@ -30,6 +30,7 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Collection
 
 from brandner.atomic import atomic_output
 from brandner.data.formats import read_file
@@ -218,6 +219,21 @@ def load_split(name: str, split: str, data_dir: str | Path | None = None,
     return _slice(_read_corpus_file(info, part.path, data_dir, mirror), part)
 
 
+def held_out_texts(trained: Collection[str], data_dir: str | Path | None = None) -> tuple[set[str], list[str]]:
+    """What a joint training of the corpora ``trained`` must not learn from: the texts of the test
+    split of every named corpus and of the dev split of every one it does not train on (a target
+    a model of it may be fine-tuned for), of the files on disk (nothing is downloaded); and the
+    splits read, as ``NAME SPLIT``."""
+    texts: set[str] = set()
+    read = []
+    for info in CORPORA.values():
+        for split in ("test",) + (("dev",) if info.name not in trained else ()):
+            if split in info.splits and on_disk(info.file(info.splits[split].path), data_dir) is not None:
+                texts.update(s.text for s in load_split(info.name, split, data_dir))
+                read.append(f"{info.name} {split}")
+    return texts, read
+
+
 def corpus_stats(name: str, data_dir: str | Path | None = None, mirror: str | None = None) -> dict:
     """Per split: its file, sentences, characters and entities per type.
 
@@ -274,10 +290,15 @@ def locate(source: SourceFile, data_dir: str | Path | None = None, mirror: str |
 
     Files already on disk are trusted as they are (not hashed again); downloads are checked.
     """
+    return on_disk(source, data_dir) or download(source, cache_root(), mirror)
+
+
+def on_disk(source: SourceFile, data_dir: str | Path | None = None) -> Path | None:
+    """The local path of a corpus file under the data root or the cache, None if in neither."""
     for root in (data_root(data_dir), cache_root()):
         if (root / source.path).is_file():
             return root / source.path
-    return download(source, cache_root(), mirror)
+    return None
 
 
 def download(source: SourceFile, root: Path, mirror: str | None = None) -> Path:

@@ -25,10 +25,13 @@ TAG_ROWS = ("projection.weight", "projection.bias", "crf.start", "crf.end")
 TAG_TABLE = "crf.transitions"
 
 
-def grown_network(model: BiLSTMTagger, old: Encoder, new: Encoder, config: ModelConfig) -> BiLSTMTagger:
+def grown_network(model: BiLSTMTagger, old: Encoder, new: Encoder, config: ModelConfig,
+                  new_head: bool = False) -> BiLSTMTagger:
     """A network for ``new`` (``old`` grown by :meth:`Encoder.extended`) holding every weight of
     ``model`` (a network for ``old``), the rows of new tokens and tags drawn fresh. ``config`` is
-    ``model.config`` but for settings that leave the weights' shapes alone (e.g. dropout)."""
+    ``model.config`` but for settings that leave the weights' shapes alone (e.g. dropout). With
+    ``new_head``, ``new``'s tags need not be ``old``'s: the projection and CRF are all drawn fresh
+    (fine-tuning a base model for other tags), and only the embeddings and BiLSTM are kept."""
     grown = network_for(config, new)
     for kind, vocab in new.vocabularies.items():
         embedding = getattr(grown, EMBEDDINGS[kind])
@@ -39,6 +42,8 @@ def grown_network(model: BiLSTMTagger, old: Encoder, new: Encoder, config: Model
     state = {name: tensor.clone() for name, tensor in grown.state_dict().items()}
     for name, trained in model.state_dict().items():
         if name in tables:
+            continue
+        if new_head and (name in TAG_ROWS or name == TAG_TABLE):
             continue
         if name in TAG_ROWS:
             state[name][new_tags] = trained[old_tags]

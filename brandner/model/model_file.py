@@ -18,6 +18,7 @@ import torch
 from brandner.atomic import atomic_output
 from brandner.config import ModelConfig
 from brandner.data.encoder import Encoder
+from brandner.data.joint import corpus_tags
 from brandner.errors import BrandnerError
 from brandner.model.network import BiLSTMTagger
 
@@ -104,7 +105,8 @@ def network_for(config: ModelConfig, encoder: Encoder, frozen: dict[str, int] | 
     weights = encoder.word_weights() if config.lexicon and config.lexicon_pooling == "frequency" else None
     return BiLSTMTagger(config, len(encoder.chars), len(encoder.tags), encoder.allowed(),
                         num_bigrams=len(vocabs.get("bigrams", ())), num_words=len(vocabs.get("words", ())),
-                        frozen=frozen, word_weights=weights)
+                        frozen=frozen, word_weights=weights,
+                        corpus_tags=corpus_tags(config.corpora, encoder.tags) if config.corpora else None)
 
 
 def load_model(path: str | Path) -> tuple[BiLSTMTagger, Encoder]:

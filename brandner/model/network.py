@@ -26,6 +26,7 @@ from brandner.crf.decoding import CRFScores
 from brandner.crf.layer import CRF
 from brandner.data.batching import Batch
 from brandner.data.features import NUM_SEGMENT_IDS
+from brandner.data.joint import RULED_OUT
 from brandner.data.lexicon import NUM_POSITIONS
 from brandner.model.dropout import Dropout
 from brandner.model.embedding import TokenEmbedding
@@ -39,12 +40,14 @@ class BiLSTMTagger(nn.Module):
     ``frozen`` gives, by kind (``chars``, ``bigrams``, ``words``), how many of the
     last rows of that table are fixed pretrained vectors (see brandner.model.embedding).
     ``word_weights`` ``(num_words,)``: each lexicon word's weight for frequency pooling
-    (Encoder.word_weights); derived from the encoder, so not saved with the weights."""
+    (Encoder.word_weights); derived from the encoder, so not saved with the weights.
+    ``corpus_tags`` ``(corpora, tags)`` bool: for a joint training of several corpora, the tags
+    each corpus's sentences may take (brandner.training.joint.corpus_tags); derived, not saved."""
 
     def __init__(self, config: ModelConfig, num_chars: int, num_tags: int,
                  allowed: tuple[torch.Tensor | np.ndarray, ...] | None = None,
                  num_bigrams: int = 0, num_words: int = 0, frozen: Mapping[str, int] | None = None,
-                 word_weights: np.ndarray | None = None) -> None:
+                 word_weights: np.ndarray | None = None, corpus_tags: np.ndarray | None = None) -> None:
         super().__init__()
         self.config = config
         frozen = frozen or {}
@@ -75,6 +78,8 @@ class BiLSTMTagger(nn.Module):
         self.lstm = nn.LSTM(input_size, config.hidden_size, batch_first=True, bidirectional=True)
         self.projection = nn.Linear(2 * config.hidden_size, num_tags)
         self.crf = CRF(num_tags, allowed) if config.head == "crf" else None
+        self.register_buffer("corpus_tags", None if corpus_tags is None else torch.as_tensor(corpus_tags,
+                             dtype=torch.bool), persistent=False)
 
     def embed(self, batch: Batch) -> torch.Tensor:
         """Each character's input to the LSTM ``(batch, seq, input)``, before dropout."""
@@ -142,6 +147,10 @@ class BiLSTMTagger(nn.Module):
         if batch.tags is None:
             raise ValueError("loss needs a batch with tags")
         emissions = self.emissions(batch)
+        if batch.corpus is not None and self.corpus_tags is not None:
+            # each sentence's tags are its corpus's alone: the others' scores far below any path's,
+            # so the CRF's sum over paths is over that corpus's tags, as with a head of its own
+            emissions = emissions.masked_fill(~self.corpus_tags[batch.corpus], RULED_OUT)
         if self.crf is not None:
             return self.crf.nll(emissions, batch.tags, batch.mask).mean()
         per_token = nn.functional.cross_entropy(emissions.transpose(1, 2), batch.tags, reduction="none")

@@ -16,6 +16,7 @@ import numpy as np
 
 from brandner.crf.decoding import CRFScores
 from brandner.data.batching import Arrays
+from brandner.data.joint import RULED_OUT
 
 
 class ScoreBackend(Protocol):
@@ -48,3 +49,21 @@ class MeanBackend:
         if scores[0] is None:
             return None
         return tuple(np.mean(parts, axis=0) for parts in zip(*scores))
+
+
+class MaskedBackend:
+    """Another backend's scores with some tags ruled out: their tag scores far below any other's
+    (the loss of a joint training rules out another corpus's tags alike, brandner.data.joint), so
+    decoding, marginals and confidences are those of the remaining tags alone."""
+
+    def __init__(self, inner: ScoreBackend, keep: np.ndarray) -> None:
+        self.inner = inner
+        self.keep = np.asarray(keep, dtype=bool)  # (tags,)
+
+    def tag_scores(self, arrays: Arrays) -> np.ndarray:
+        scores = np.array(self.inner.tag_scores(arrays), copy=True)
+        scores[..., ~self.keep] = RULED_OUT
+        return scores
+
+    def crf_scores(self) -> CRFScores | None:
+        return self.inner.crf_scores()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numbers
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Mapping, Sequence, overload
+from typing import TYPE_CHECKING, Iterable, Iterator, Mapping, Sequence, overload
 
 import numpy as np
 
@@ -26,7 +26,7 @@ from brandner.data.sentence import Sentence, Span
 from brandner.data.text import split_chunks, trim_span
 from brandner.errors import BrandnerError
 from brandner.tagging.arguments import as_items, as_texts, check_count, check_probability
-from brandner.tagging.backend import MeanBackend, ScoreBackend
+from brandner.tagging.backend import MaskedBackend, MeanBackend, ScoreBackend
 from brandner.tagging.canonical import CanonicalNames
 from brandner.tagging.onnx_backend import is_onnx_file
 from brandner.tagging.onnx_cache import load_through_onnx, onnxruntime_available
@@ -162,6 +162,19 @@ class Tagger:
     @property
     def types(self) -> list[str]:
         return self.encoder.types
+
+    def only_types(self, types: Iterable[str]) -> "Tagger":
+        """A Tagger of the same model that finds entities of ``types`` alone: the other types'
+        tags are ruled out when decoding (not found and then dropped). How a joint training
+        scores each corpus's dev split (brandner.data.joint)."""
+        wanted = set(types)
+        unknown = sorted(wanted - set(self.types))
+        if unknown:
+            raise BrandnerError(f"this model has no entity type {unknown[0]!r}; its types: {', '.join(self.types)}")
+        keep = np.array([tag == OUTSIDE or self.encoder.scheme.parse(tag)[1] in wanted for tag in self.encoder.tags])
+        tagger = Tagger(MaskedBackend(self.backend, keep), self.config, self.encoder, self.batch_size)
+        tagger.canonical = self.canonical
+        return tagger
 
     @overload
     def predict(self, texts: str, *, scores: bool = False, min_score: float | None = None,

@@ -15,7 +15,7 @@ import logging
 import random
 import time
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import torch
 
@@ -28,6 +28,7 @@ from brandner.errors import BrandnerError
 from brandner.model.model_file import VERSION, atomic_save, model_from_payload, model_payload, safe_load
 from brandner.tagging.tagger import Tagger
 from brandner.training.distributed import Ranks, check_same_data, distributed_train_config
+from brandner.training.joint import JointData, corpus_reports, evaluate
 from brandner.training.loop import EpochEvent, StepEvent, TrainState, epoch_lr, train_loop
 from brandner.training.optim import adam
 from brandner.training.start import start_model
@@ -46,7 +47,8 @@ def summary_path(output: Path) -> Path:
     return output.with_name(output.name + ".json")
 
 
-def fit(train: Sequence[Sentence], dev: Sequence[Sentence], config: Config, output: str | Path,
+def fit(train: Sequence[Sentence] | Mapping[str, Sequence[Sentence]],
+        dev: Sequence[Sentence] | Mapping[str, Sequence[Sentence]], config: Config, output: str | Path,
         test: Sequence[Sentence] | None = None, resume: bool = False,
         on_event: Callable[[Event], None] | None = None, tensorboard: str | Path | None = None,
         ranks: Ranks | None = None, init: str | Path | None = None) -> dict | None:
@@ -59,8 +61,23 @@ def fit(train: Sequence[Sentence], dev: Sequence[Sentence], config: Config, outp
     With ``ranks``, this process is one rank of a job started by torchrun
     (brandner.training.distributed): every rank trains on its share of each run of batches from
     rank 0's starting state (built, or with ``resume`` read from rank 0's resume file alone);
-    rank 0 writes the files and returns the summary, the others write nothing and return None."""
+    rank 0 writes the files and returns the summary, the others write nothing and return None.
+
+    With ``train`` and ``dev`` mappings of several corpora's sentences (by corpus name), the
+    training is joint (brandner.training.joint): one network, each corpus's types its own
+    (``CORPUS:TYPE``), early stopping on the mean of their dev F1; the model is a base for
+    ``init``, and ``test`` is not scored."""
     output = Path(output)
+    joint = None
+    if isinstance(train, Mapping) or isinstance(dev, Mapping):
+        if not (isinstance(train, Mapping) and isinstance(dev, Mapping)):
+            raise BrandnerError("a joint training takes training and dev sentences by corpus, both")
+        if init is not None or test is not None:
+            raise BrandnerError("a joint training of several corpora starts afresh and scores no test split "
+                                "(--init and --test go with one corpus)")
+        joint = JointData.of(train, dev)
+        train, dev = joint.train, joint.dev
+        config = Config(dataclasses.replace(config.model, corpora=joint.corpora), config.train)
     train = [s for s in train if s.text]
     if not train or not dev:
         raise BrandnerError("training needs at least one training and one dev sentence")
@@ -93,6 +110,8 @@ def fit(train: Sequence[Sentence], dev: Sequence[Sentence], config: Config, outp
     log.info("%d training sentences, %d characters in the vocabulary, tags: %s",
              len(train), len(encoder.chars), " ".join(encoder.tags))
     data = [encoder.encode_sentence(s) for s in train]
+    if joint is not None:
+        data = joint.with_corpus(data)
     world_size = 1 if ranks is None else ranks.world_size
     if ranks is not None:
         check_same_data(ranks, data)
@@ -102,7 +121,7 @@ def fit(train: Sequence[Sentence], dev: Sequence[Sentence], config: Config, outp
     writer = _tensorboard(tensorboard) if writes else None
     started = time.perf_counter()
     try:
-        for event in train_loop(model, optimizer, data, lambda: tagger.evaluate(dev), config.train, state, rng,
+        for event in train_loop(model, optimizer, data, lambda: evaluate(tagger, dev), config.train, state, rng,
                                 singletons, average, ranks):
             if isinstance(event, EpochEvent) and writes:
                 payload = model_payload(model, encoder)  # once: the model file and the resume state share it
@@ -229,18 +248,23 @@ def _python_state_back(saved: list) -> tuple:
     return saved[0], tuple(saved[1]), saved[2]
 
 
-def _summary(output: Path, config: Config, state: TrainState, dev: Sequence[Sentence],
-             test: Sequence[Sentence] | None, seconds: float, n_train: int, world_size: int) -> dict:
+def _summary(output: Path, config: Config, state: TrainState,
+             dev: Sequence[Sentence] | Mapping[str, Sequence[Sentence]], test: Sequence[Sentence] | None,
+             seconds: float, n_train: int, world_size: int) -> dict:
+    """What ``MODEL.json`` holds; a joint training's ``dev`` is the mean over its corpora, and
+    ``dev_by_corpus`` each one's."""
     if not output.exists():
         raise BrandnerError(f"{output}: no model was saved (no epoch finished)")
     best = Tagger.load(output, backend="torch")  # the network is in memory: no export to cache
     summary = {"model": str(output), "epochs_run": state.epoch, "best_epoch": state.best_epoch,
-               "dev": best.evaluate(dev).to_dict(),
+               "dev": evaluate(best, dev).to_dict(),
                "train_seconds": round(seconds, 3),
                "train_sentences_per_second": round(state.sentences_seen / state.step_seconds, 1)
                if state.step_seconds else 0.0,
                "train_sentences": n_train, "world_size": world_size,
                "config": Config(best.config, config.train).to_dict()}
+    if isinstance(dev, Mapping):
+        summary["dev_by_corpus"] = {name: r.to_dict() for name, r in corpus_reports(best, dev).items()}
     if test is not None:
         summary["test"] = best.evaluate(test).to_dict()
     return summary

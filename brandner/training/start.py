@@ -8,6 +8,10 @@ the file: a setting given (other than its default) that differs from the file's 
 for those in :data:`FREE` and gazetteer files for the model's own types, whose words then replace
 the stored ones. Otherwise the lexicon and gazetteers are the words the file holds. Training
 settings (lr, epochs, batch size...) are the config's, as for any training.
+
+A model of a joint training of several corpora (brandner.training.joint: a base model) gives
+its embeddings and BiLSTM, grown alike, but not its tags: the continued training starts a new
+projection and CRF for the types of its own training data (fine-tuning).
 """
 
 from __future__ import annotations
@@ -76,14 +80,20 @@ def grow(init: Path, train: Sequence[Sentence], config: Config) -> tuple[BiLSTMT
             raise BrandnerError(f"{config.train.embeddings}: {kind} vectors of size {matrix.shape[1]}; the model "
                                 f"{init} has {VECTOR_DIMS[kind]} = {getattr(settings, VECTOR_DIMS[kind])}")
     grown = encoder.extended(train, config.train.min_char_count, {k: tokens for k, (tokens, _) in vectors.items()})
-    model = grown_network(trained, encoder, grown, settings)
+    base = bool(trained.config.corpora)  # a joint training's model: a new head, for the training's types alone
+    if base:
+        settings = dataclasses.replace(settings, corpora=())
+        grown = dataclasses.replace(grown, tags=grown.scheme.tags_for({span.type for s in train for span in s.spans}))
+    model = grown_network(trained, encoder, grown, settings, new_head=base)
     new_rows = {kind: {i for i, token in enumerate(vocab.tokens) if token not in encoder.vocabularies[kind]}
                 for kind, vocab in grown.vocabularies.items()}
     _set_vectors(model, grown, vectors, config.train.embeddings, new_rows)
     digest = file_sha256(init)
-    new_types = sorted(set(grown.types) - set(encoder.types))
-    log.info("continuing from %s (sha256 %s…): new %s; new types: %s", init, digest[:12],
-             ", ".join(f"{kind} {len(rows)}" for kind, rows in new_rows.items()), " ".join(new_types) or "none")
+    new_types = grown.types if base else sorted(set(grown.types) - set(encoder.types))
+    log.info("continuing from %s (sha256 %s…): new %s; %s: %s", init, digest[:12],
+             ", ".join(f"{kind} {len(rows)}" for kind, rows in new_rows.items()),
+             f"a new head (the model was trained on {', '.join(trained.config.corpora)}) for" if base else "new types",
+             " ".join(new_types) or "none")
     return model, grown, {"path": str(init), "sha256": digest}
 
 
