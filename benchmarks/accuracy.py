@@ -22,12 +22,17 @@ the mean of the models' scores) as one more row; ``--models DIR`` keeps the mode
 
     python benchmarks/accuracy.py --corpus resume --seeds 1 2 3 --ensemble --models models
     python benchmarks/accuracy.py --corpus resume --ensemble-of models/resume-1.pt models/resume-2.pt
+
+Transfer: ``--init BASE`` fine-tunes from a base model (``brandner train --corpus msra --corpus
+cluener -o BASE``), and ``--train-size N`` trains on a fixed N-sentence subset;
+benchmarks/transfer.py makes the table and learning curve of such a log.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
 import statistics
 import sys
 import tempfile
@@ -73,13 +78,28 @@ def model_file(workdir: Path, corpus: str, seed: int) -> Path:
     return workdir / f"{corpus}-{seed}.pt"
 
 
+def subset(sentences: list, size: int | None) -> list:
+    """The first ``size`` sentences of one fixed shuffle (seed 0, whatever the training's seed):
+    each smaller subset lies inside each larger one, for a learning curve; all for None."""
+    if size is None or size >= len(sentences):
+        return list(sentences)
+    order = list(range(len(sentences)))
+    random.Random(0).shuffle(order)
+    return [sentences[i] for i in sorted(order[:size])]
+
+
 def run_one(corpus: str, seed: int, overrides: list[str], data_dir: str | None, workdir: Path,
-            variant: str = "") -> dict:
+            variant: str = "", init: Path | None = None, train_size: int | None = None) -> dict:
+    """One training (from ``init``, a base model, when given; on ``train_size`` training sentences
+    when given): a row of dev and test scores."""
     config = load_config(None, overrides + [f"seed={seed}"])
     train, dev, test = (load_split(corpus, split, data_dir) for split in ("train", "dev", "test"))
+    train = subset(train, train_size)
     started = time.perf_counter()
-    summary = fit(train, dev, config, model_file(workdir, corpus, seed), test=test)
+    summary = fit(train, dev, config, model_file(workdir, corpus, seed), test=test, init=init)
+    variant = f"{variant or 'bigrams'}+pretrained" if init else variant
     row = {"corpus": corpus, "variant": variant, "overrides": overrides, "seed": seed,
+           "init": str(init) if init else None, "train_size": len(train),
            **_f1_fields(summary["dev"], summary["test"]),
            "epochs": summary["epochs_run"], "best_epoch": summary["best_epoch"],
            "seconds": time.perf_counter() - started,
@@ -194,6 +214,10 @@ def main() -> None:
                         help="also score the ensemble of each corpus's seeds (needs two seeds or more)")
     parser.add_argument("--ensemble-of", nargs="+", type=Path, metavar="MODEL",
                         help="train nothing: score the ensemble of these model files on --corpus (one)")
+    parser.add_argument("--init", type=Path, metavar="MODEL",
+                        help="fine-tune from this base model (a joint training's; brandner train --init)")
+    parser.add_argument("--train-size", type=int, metavar="N",
+                        help="train on N training sentences (a fixed subset, nested across sizes)")
     parser.add_argument("--ablation", metavar="LOG", help="print the ablation table of a --log file and exit")
     parser.add_argument("--chosen", action="append", default=[], metavar="[CORPUS=]VARIANT",
                         help="with --ablation: show test scores for this variant, on every corpus or on one "
@@ -220,7 +244,8 @@ def main() -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         for corpus, seeds in plan.items():
             for seed in seeds:
-                rows.append(run_one(corpus, seed, overrides, args.data_dir, workdir, args.variant or ""))
+                rows.append(run_one(corpus, seed, overrides, args.data_dir, workdir, args.variant or "", args.init,
+                                    args.train_size))
                 _append_log(args.log, rows[-1])
             if args.ensemble:
                 rows.append(ensemble_row(corpus, [model_file(workdir, corpus, seed) for seed in seeds], args.data_dir,

@@ -189,12 +189,24 @@ class Config:
                    train=_build(TrainConfig, data.get("train", {}), "train", source))
 
 
-def load_config(path: str | Path | None = None, overrides: Iterable[str] = ()) -> Config:
-    """Defaults, then the TOML file (if any), then ``KEY=VALUE`` overrides in order.
+# Named sets of settings (``train --preset NAME``), over the defaults and under a config file and
+# --set. "accurate": the most accurate recipe measured (docs/configuration.md); `brandner train`
+# also trains its vectors on the training text first (brandner.training.presets).
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "accurate": {"model": {"lexicon": ["jieba"]}, "train": {"weight_average": 0.998}},
+}
+
+
+def load_config(path: str | Path | None = None, overrides: Iterable[str] = (), preset: str | None = None) -> Config:
+    """Defaults, then the ``preset``'s settings (see :data:`PRESETS`), then the TOML file (if any),
+    then ``KEY=VALUE`` overrides in order.
 
     An override key is ``section.key`` or a bare key that only one section has.
     """
-    data: dict[str, dict[str, Any]] = {"model": {}, "train": {}}
+    if preset is not None and preset not in PRESETS:
+        raise BrandnerError(f"unknown preset {preset!r}; presets: {', '.join(PRESETS)}")
+    data: dict[str, dict[str, Any]] = {section: dict(PRESETS[preset][section]) if preset else {}
+                                       for section in ("model", "train")}
     if path is not None:
         try:
             loaded = tomllib.loads(Path(path).read_text(encoding="utf-8"))

@@ -92,3 +92,14 @@ def test_toml_past_pythons_limits_is_an_error_not_a_traceback(tmp_path, value, m
 def test_configs_are_frozen():
     with pytest.raises(Exception):
         TrainConfig().lr = 3  # type: ignore[misc]
+
+
+def test_a_preset_is_under_the_config_file_and_the_overrides(tmp_path):
+    assert load_config(preset="accurate").model.lexicon == ("jieba",)
+    assert load_config(preset="accurate").train.weight_average == 0.998
+    path = tmp_path / "c.toml"
+    path.write_text("[train]\nweight_average = 0.99\n", encoding="utf-8")
+    config = load_config(path, ["lexicon=my.txt"], preset="accurate")
+    assert config.train.weight_average == 0.99 and config.model.lexicon == ("my.txt",)
+    with pytest.raises(BrandnerError, match="unknown preset 'fast'; presets: accurate"):
+        load_config(preset="fast")

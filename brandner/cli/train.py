@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from tqdm import tqdm
 
 from brandner.cli.common import add_data_dir, add_overlaps, corpus_split, read_sentences
-from brandner.config import load_config
+from brandner.config import PRESETS, load_config
 from brandner.errors import BrandnerError
 from brandner.processes import sigterm_exits
 
@@ -38,6 +38,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--test", metavar="FILE", nargs="?", const=CORPUS_TEST,
                         help="also score a test file (alone, with --corpus: the corpus's test split)")
     parser.add_argument("--config", metavar="FILE", help="TOML file with [model] and [train] settings")
+    parser.add_argument("--preset", choices=sorted(PRESETS),
+                        help="a named recipe under --config and --set: 'accurate' trains vectors on the training "
+                             "text first (unless --embeddings; needs brandner[embed]) and reads the jieba lexicon, "
+                             "with weight averaging: the most accurate recipe measured, at PRESET_COST "
+                             "(docs/configuration.md)")
     parser.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], dest="overrides",
                         help="override a setting, e.g. --set hidden_size=200 (repeatable)")
     parser.add_argument("--seed", type=int, help="random seed (train.seed)")
@@ -66,6 +71,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from brandner.training.distributed import launched, process_group
     from brandner.training.job import fit
+    from brandner.training.presets import WITH_VECTORS, with_trained_vectors
 
     overrides = list(args.overrides)
     for key, value in (("seed", args.seed), ("max_epochs", args.epochs), ("workers", args.workers)):
@@ -80,9 +86,15 @@ def run(args: argparse.Namespace) -> int:
         overrides.append(f"model.gazetteers={json.dumps(args.gazetteer, ensure_ascii=False)}")
     if args.embeddings:
         overrides.append(f"train.embeddings={json.dumps(args.embeddings, ensure_ascii=False)}")
-    config = load_config(args.config, overrides)
+    config = load_config(args.config, overrides, args.preset)
     launch = launched()  # one of several processes started by torchrun, or None
     train, dev, test = _data(args)
+    if args.preset in WITH_VECTORS and not config.train.embeddings:
+        if launch is not None:
+            raise BrandnerError(f"--preset {args.preset} under torchrun needs --embeddings (a folder from "
+                                "'brandner embed'): the ranks must not each train vectors")
+        texts = [s.text for part in (train.values() if isinstance(train, dict) else [train]) for s in part if s.text]
+        config = with_trained_vectors(config, texts, args.output, reuse=args.resume)
     # SIGTERM unwinds like Ctrl-C: the workers stopped, unfinished files removed
     with sigterm_exits(), process_group(launch) as ranks:
         if ranks is not None and not ranks.is_main:  # rank 0 speaks for the job; the others only of errors

@@ -78,7 +78,7 @@ def test_tag_arguments_files_and_stdin(trained):
     (["tag", "-m", "missing.pt", "x"], "missing.pt: No such file"),
     (["tag", "-m", "model.pt", "-i", "bad.jsonl"], "bad.jsonl:2: invalid JSON"),
     (["tag", "-m", "train.jsonl", "x"], "train.jsonl: not a brandner file"),
-    (["train", "--train", "train.jsonl", "-o", "x.pt"], "--train needs --dev"),
+    (["train", "--train", "train.jsonl", "-o", "x.pt"], "each --train needs its --dev"),
     (["train", "--corpus", "ecommerce", "--set", "hiden=1", "-o", "x.pt"], "unknown setting 'hiden'"),
     (["evaluate", "-m", "model.pt", "--file", "bad.jsonl"], "bad.jsonl:2:"),
     (["tag", "-m", "model.pt", "-i", "bad.txt"], "bad.txt:3: not UTF-8 text"),
