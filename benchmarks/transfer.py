@@ -48,6 +48,10 @@ def _mean_std(values: list[float]) -> str:
     return f"{statistics.mean(values):.2f}{spread}"
 
 
+def _mean_test(runs: list[dict]) -> float:
+    return statistics.mean(r["test_f1"] for r in runs)
+
+
 def table(rows: list[dict]) -> str:
     lines = ["| corpus | training sentences | seeds (scratch / fine-tuned) | dev scratch | dev fine-tuned | "
              "test scratch | test fine-tuned | test gain |", "|---|---:|---|---:|---:|---:|---:|---:|"]
@@ -55,7 +59,7 @@ def table(rows: list[dict]) -> str:
         scratch, tuned = runs[STARTS[0]], runs[STARTS[1]]
         gain = ""
         if scratch and tuned:
-            gain = f"{100 * (statistics.mean(r['test_f1'] for r in tuned) - statistics.mean(r['test_f1'] for r in scratch)):+.2f}"
+            gain = f"{100 * (_mean_test(tuned) - _mean_test(scratch)):+.2f}"
         lines.append(f"| {corpus} | {size:,} | {len(scratch)} / {len(tuned)} | "
                      f"{_mean_std([r['dev_f1'] for r in scratch])} | {_mean_std([r['dev_f1'] for r in tuned])} | "
                      f"{_mean_std([r['test_f1'] for r in scratch])} | {_mean_std([r['test_f1'] for r in tuned])} | "
@@ -75,7 +79,7 @@ def plot(rows: list[dict], path: Path) -> None:
     for (corpus, size), runs in grouped(rows).items():
         for start, found in runs.items():
             if found:
-                curves.setdefault((corpus, start), []).append((size, 100 * statistics.mean(r["test_f1"] for r in found)))
+                curves.setdefault((corpus, start), []).append((size, 100 * _mean_test(found)))
     for (corpus, start), points in sorted(curves.items()):
         sizes, scores = zip(*sorted(points))
         axes.plot(sizes, scores, marker="o", linestyle="-" if start == STARTS[1] else "--", label=f"{corpus}, {start}")

@@ -177,7 +177,8 @@ def test_train_several_files_through_the_command_line(tmp_path, shared_data):
     for name, count, seed, brands in (("shoes", 30, 0, {"SHOE": SHOES}), ("drinks", 30, 2, {"DRINK": DRINKS})):
         write_jsonl(tmp_path / f"{name}.jsonl", templated(count, brands, seed) + [leaked] * (name == "shoes"))
         write_jsonl(tmp_path / f"{name}_dev.jsonl", templated(8, brands, seed + 1))
-    files = ["--train", "shoes.jsonl", "--dev", "shoes_dev.jsonl", "--train", "drinks.jsonl", "--dev", "drinks_dev.jsonl"]
+    files = ["--train", "shoes.jsonl", "--dev", "shoes_dev.jsonl",
+             "--train", "drinks.jsonl", "--dev", "drinks_dev.jsonl"]
     run = brandner("train", *files, *SMALL, "--epochs", "3", "--workers", "1", "-o", "base.pt", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert "shoes: left out 1 training sentences that are in a held-out split" in run.stderr
