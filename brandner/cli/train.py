@@ -86,6 +86,9 @@ def run(args: argparse.Namespace) -> int:
         overrides.append(f"model.gazetteers={json.dumps(args.gazetteer, ensure_ascii=False)}")
     if args.embeddings:
         overrides.append(f"train.embeddings={json.dumps(args.embeddings, ensure_ascii=False)}")
+    if args.preset and args.init:
+        raise BrandnerError("--preset and --init: a continued training keeps the model's settings; give the "
+                            "training settings you want with --set")
     config = load_config(args.config, overrides, args.preset)
     launch = launched()  # one of several processes started by torchrun, or None
     train, dev, test = _data(args)

@@ -32,3 +32,6 @@ def test_the_accurate_preset_trains_vectors_first_and_reads_the_lexicon(tmp_path
     unknown = brandner("train", "--train", "train.jsonl", "--dev", "dev.jsonl", "--preset", "fast", "-o", "x.pt",
                        cwd=tmp_path)
     assert unknown.returncode != 0 and "invalid choice: 'fast'" in unknown.stderr
+    with_init = brandner("train", "--train", "train.jsonl", "--dev", "dev.jsonl", "--preset", "accurate",
+                         "--init", "m.pt", "-o", "x.pt", cwd=tmp_path)
+    assert with_init.returncode == 1 and "--preset and --init" in with_init.stderr
