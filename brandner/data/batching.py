@@ -24,6 +24,7 @@ class Encoded:
     bigrams: np.ndarray | None = None  # (seq,) int64
     lexicon: np.ndarray | None = None  # (seq, positions, slots) int64 word ids, 0 = empty slot
     gazetteers: np.ndarray | None = None  # (seq, gazetteer types * positions) int64, 1 = a match
+    radicals: np.ndarray | None = None  # (seq,) int64
 
 
 Arrays = dict[str, np.ndarray]  # a padded batch in numpy: Batch's fields by name, features absent left out
@@ -41,6 +42,7 @@ class Batch:
     bigrams: torch.Tensor | None = None  # (batch, seq) long
     lexicon: torch.Tensor | None = None  # (batch, seq, positions, slots) long
     gazetteers: torch.Tensor | None = None  # (batch, seq, types * positions) long, 0 or 1
+    radicals: torch.Tensor | None = None  # (batch, seq) long
 
     def to(self, device: torch.device | str) -> "Batch":
         moved = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "lengths"}
