@@ -20,12 +20,13 @@ from brandner.data import radicals
 from brandner.data.batching import collate
 from brandner.data.encoder import Encoder
 from brandner.data.radicals import pack, read_radicals, unpack
-from brandner.data.sentence import Sentence
+from brandner.data.sentence import Sentence, Span
 from brandner.data.vocab import UNK_ID
 from brandner.errors import BrandnerError
 from brandner.model.extend import grown_network
 from brandner.model.model_file import atomic_save, load_model, model_payload, network_for, safe_load
 from brandner.model.network import BiLSTMTagger
+from brandner.training.job import fit, training_singletons
 from tests.conftest import SMALL, brandner, synthetic_sentences, train_tiny, write_jsonl
 
 TINY = ModelConfig(char_dim=8, seg_dim=4, hidden_size=8, radical_dim=4)
@@ -139,6 +140,24 @@ def test_a_grown_network_keeps_the_trained_radical_rows(encoder):
     grown = grown_network(model, encoder, grown_encoder, TINY)
     old, new = model.radical_embedding.table().detach(), grown.radical_embedding.table().detach()
     assert new.shape[0] > old.shape[0] and torch.equal(new[:old.shape[0]], old)
+
+
+def test_continued_training_grows_the_radicals(radical_model, tmp_path):
+    more = [Sentence("鸡" + s.text, tuple(Span(span.start + 1, span.end + 1, span.type) for span in s.spans))
+            for s in synthetic_sentences(20, seed=3)]
+    _, before = load_model(radical_model)
+    assert "鸟" not in before.radicals
+    fit(more, more[:5], load_config(None, ["max_epochs=1", "workers=1"]), tmp_path / "more.pt", init=radical_model)
+    model, after = load_model(tmp_path / "more.pt")
+    assert after.radicals.tokens[:len(before.radicals)] == before.radicals.tokens and "鸟" in after.radicals
+    assert model.config.radical_dim == 6 and model.radical_embedding.num_embeddings == len(after.radicals)
+
+
+def test_radicals_never_read_as_unknown_while_training(encoder):
+    """unk_replace turns singleton characters (bigrams, lexicon words) into <UNK>, not radicals:
+    the radical is what such a character still brings."""
+    data = [encoder.encode_text(s.text) for s in synthetic_sentences(20)]
+    assert set(training_singletons(data, encoder)) == {"chars", "bigrams"}
 
 
 def test_config_checks():
