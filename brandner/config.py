@@ -28,7 +28,8 @@ from brandner.errors import BrandnerError, past_python_limit
 
 HEADS = ("crf", "softmax")
 # What a model file written before a feature existed means by its absence: the feature off.
-FEATURES_OFF = {"bigram_dim": 0, "lexicon": (), "gazetteers": (), "lexicon_pooling": "mean", "corpora": ()}
+FEATURES_OFF = {"bigram_dim": 0, "lexicon": (), "gazetteers": (), "lexicon_pooling": "mean", "radical_dim": 0,
+                "corpora": ()}
 LEXICON_POOLINGS = ("mean", "frequency")
 
 
@@ -65,6 +66,10 @@ class ModelConfig:
     # the items; a type given twice reads both files): for each type, whether each character
     # begins, is inside, ends or is an entry of that list. Empty turns them off.
     gazetteers: tuple[str, ...] = ()
+    # Each character's radical (河 -> 氵; brandner.data.radicals) with its own embedding of this
+    # size (Dong et al. 2016); characters without one, and radicals unseen in training, read as
+    # <UNK>. 0 turns radicals off.
+    radical_dim: int = 0
     # The corpora a joint training read (brandner.training.joint), each with its own tags
     # (types named "CORPUS:TYPE"); empty for a model of one corpus. Set by the training, not by
     # hand: with several corpora the model is a base for ``train --init``, which starts a new
@@ -90,8 +95,9 @@ class ModelConfig:
             raise BrandnerError(f"model.lexicon_pooling must be one of {', '.join(LEXICON_POOLINGS)}, "
                                 f"got {self.lexicon_pooling!r}")
         check_positive(self, "char_dim", "seg_dim", "hidden_size", "max_chunk_length", "lexicon_dim")
-        if self.bigram_dim < 0:
-            raise BrandnerError(f"model.bigram_dim must be >= 0 (0 turns bigrams off), got {self.bigram_dim}")
+        for name, feature in (("bigram_dim", "bigrams"), ("radical_dim", "radicals")):
+            if getattr(self, name) < 0:
+                raise BrandnerError(f"model.{name} must be >= 0 (0 turns {feature} off), got {getattr(self, name)}")
         object.__setattr__(self, "lexicon", _word_lists(self.lexicon))
         try:  # "TYPE=FILE" items, a type's files together in order of first appearance
             items = tuple(f"{t}={f}" for t, files in parse_gazetteers(_strings("gazetteers", self.gazetteers)).items()

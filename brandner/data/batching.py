@@ -24,6 +24,7 @@ class Encoded:
     bigrams: np.ndarray | None = None  # (seq,) int64
     lexicon: np.ndarray | None = None  # (seq, positions, slots) int64 word ids, 0 = empty slot
     gazetteers: np.ndarray | None = None  # (seq, gazetteer types * positions) int64, 1 = a match
+    radicals: np.ndarray | None = None  # (seq,) int64
     # joint training (brandner.training.joint): the index of the sentence's corpus, at every character
     corpus: np.ndarray | None = None  # (seq,) int64
 
@@ -43,6 +44,7 @@ class Batch:
     bigrams: torch.Tensor | None = None  # (batch, seq) long
     lexicon: torch.Tensor | None = None  # (batch, seq, positions, slots) long
     gazetteers: torch.Tensor | None = None  # (batch, seq, types * positions) long, 0 or 1
+    radicals: torch.Tensor | None = None  # (batch, seq) long
     corpus: torch.Tensor | None = None  # (batch, seq) long: each sentence's corpus (joint training)
 
     def to(self, device: torch.device | str) -> "Batch":

@@ -4,7 +4,9 @@ An Encoder holds what a model file must carry besides weights and settings: the
 character vocabulary, the tag list (IOBES inside, whatever the
 scheme of the training files) and, for the features a model uses, the bigram
 vocabulary, the lexicon's words, the vocabulary and counts of those found in
-training, and the typed gazetteers' words (which can be replaced at tagging time).
+training, the typed gazetteers' words (which can be replaced at tagging time), and
+the radical table (brandner.data.radicals) with the vocabulary of the radicals of
+the training characters.
 Its normaliser and segmenter follow the model's config (ModelConfig), which the model
 file stores once: :meth:`Encoder.to_dict` leaves them out and :meth:`Encoder.from_dict`
 takes them from the config.
@@ -22,6 +24,7 @@ import numpy as np
 from brandner.data.batching import Encoded
 from brandner.data.features import bigrams, segment_ids
 from brandner.data.lexicon import NUM_POSITIONS, Lexicon, outermost, positions, read_lexicon
+from brandner.data.radicals import pack, radicals_of, read_radicals, unpack
 from brandner.data.schemes import IOBES, Scheme, get_scheme, spans_from_roles
 from brandner.data.sentence import Sentence, Span
 from brandner.data.text import Normalizer
@@ -50,8 +53,15 @@ class Encoder:
     # for each of ``words``, its occurrences in the training text not inside a longer
     # lexicon word (the weights of ModelConfig.lexicon_pooling = "frequency")
     word_counts: np.ndarray | None = None
+    radicals: Vocab | None = None  # the radicals of the training characters
+    radical_table: dict[str, str] | None = None  # {character: radical}, with ``radicals``
 
     def __post_init__(self) -> None:
+        if (self.radicals is None) != (self.radical_table is None):
+            raise ValueError("an encoder has both a radical vocabulary and a radical table, or neither")
+        if self.radicals is not None and self.radical_table is not None:
+            get = self.radicals.index.get
+            self._radical_ids = {char: get(radical, UNK_ID) for char, radical in self.radical_table.items()}
         self.tag_index = {tag: i for i, tag in enumerate(self.tags)}
         self._roles = [self.scheme.parse(tag) for tag in self.tags]
         self._opens = np.array([role in ("begin", "single") for role, _ in self._roles])
@@ -83,8 +93,12 @@ class Encoder:
             counts = np.array([outer[w] for w in words.tokens], dtype=np.int64)
         gazetteers = {type_: read_lexicon(files, normalizer)
                       for type_, files in model.gazetteer_lists.items()} or None
+        radical_vocab = table = None
+        if model.radical_dim:
+            table = read_radicals()
+            radical_vocab = Vocab.build(radicals_of(texts, table))
         return cls(normalizer, chars, IOBES.tags_for(types), IOBES,
-                   model.segmenter, bigram_vocab, lexicon, words, gazetteers, counts)
+                   model.segmenter, bigram_vocab, lexicon, words, gazetteers, counts, radical_vocab, table)
 
     def extended(self, sentences: Sequence[Sentence], min_count: int = 1,
                  extra: Mapping[str, Iterable[str]] | None = None) -> "Encoder":
@@ -92,7 +106,7 @@ class Encoder:
         :meth:`Vocab.extended` by their tokens (characters seen ``min_count`` times or more, as
         :meth:`build` counts them) and by ``extra`` (as in :meth:`build`), and the tags of entity
         types new in ``sentences`` after its own, which keep their ids. Normalisation, segmenter,
-        lexicon and gazetteers stay. A lexicon word this encoder learned keeps its count (the weight
+        lexicon, gazetteers and radical table stay. A lexicon word this encoder learned keeps its count (the weight
         the network was trained with); a new one gets its count in ``sentences``."""
         extra = extra or {}
         normalize = self.normalizer
@@ -102,6 +116,9 @@ class Encoder:
         if bigram_vocab is not None:
             bigram_vocab = bigram_vocab.extended([bigrams(t) for t in texts],
                                                  extra=map(normalize, extra.get("bigrams", ())))
+        radical_vocab = self.radicals
+        if radical_vocab is not None and self.radical_table is not None:
+            radical_vocab = radical_vocab.extended(radicals_of(texts, self.radical_table))
         words, counts = self.words, self.word_counts
         if self.lexicon is not None and words is not None:
             found, outer = _lexicon_words(self.lexicon, texts)
@@ -113,7 +130,8 @@ class Encoder:
             words = grown
         types = {span.type for s in sentences for span in s.spans}
         tags = self.tags + [t for t in self.scheme.tags_for(types) if t not in self.tag_index]
-        return dataclasses.replace(self, chars=chars, tags=tags, bigrams=bigram_vocab, words=words, word_counts=counts)
+        return dataclasses.replace(self, chars=chars, tags=tags, bigrams=bigram_vocab, words=words, word_counts=counts,
+                                   radicals=radical_vocab)
 
     def with_gazetteers(self, replacements: dict[str, Lexicon]) -> "Encoder":
         """This encoder with some of its gazetteers replaced (the types must be the model's)."""
@@ -127,8 +145,9 @@ class Encoder:
     @property
     def vocabularies(self) -> dict[str, Vocab]:
         """The token vocabularies this encoder has, by kind of token (and of pretrained
-        vectors, see brandner.data.vectors.KINDS): ``chars``, ``bigrams``, ``words``."""
-        found = {"chars": self.chars, "bigrams": self.bigrams, "words": self.words}
+        vectors, see brandner.data.vectors.KINDS): ``chars``, ``bigrams``, ``words``, and
+        ``radicals`` (which no vectors file has)."""
+        found = {"chars": self.chars, "bigrams": self.bigrams, "words": self.words, "radicals": self.radicals}
         return {kind: vocab for kind, vocab in found.items() if vocab is not None}
 
     @property
@@ -140,7 +159,14 @@ class Encoder:
         return Encoded(self.chars.encode(normal), np.asarray(segment_ids(normal, self.segmenter), dtype=np.int64),
                        bigrams=self.bigrams.encode(bigrams(normal)) if self.bigrams is not None else None,
                        lexicon=self.lexicon_ids(normal) if self.lexicon is not None else None,
-                       gazetteers=self.gazetteer_matches(normal) if self.gazetteers else None)
+                       gazetteers=self.gazetteer_matches(normal) if self.gazetteers else None,
+                       radicals=self.radical_ids(normal) if self.radicals is not None else None)
+
+    def radical_ids(self, text: str) -> np.ndarray:
+        """``(seq,)`` the id of each character's radical in the radical vocabulary; ``<UNK>`` for a
+        character the table gives none (not CJK, or rare) or whose radical training never saw."""
+        get = self._radical_ids.get
+        return np.fromiter((get(c, UNK_ID) for c in text), dtype=np.int64, count=len(text))
 
     def gazetteer_matches(self, text: str) -> np.ndarray:
         """``(seq, types * positions)``: 1 where a character begins, is inside, ends or is
@@ -238,6 +264,9 @@ class Encoder:
                 data["lexicon_counts"] = self.word_counts.tolist()
         if self.gazetteers:
             data["gazetteers"] = {t: "\n".join(sorted(g.words)) for t, g in self.gazetteers.items()}
+        if self.radicals is not None and self.radical_table is not None:
+            data["radicals"] = list(self.radicals.tokens)
+            data["radical_table"] = pack(self.radical_table)  # so that tagging needs no package
         learned = {kind: vocab.learned for kind, vocab in self.vocabularies.items() if vocab.learned < len(vocab)}
         if learned:  # tokens from pretrained vectors only (fixed embedding rows) follow the learned ones
             data["learned"] = learned
@@ -259,7 +288,8 @@ class Encoder:
                    vocab("bigrams", "bigrams"), lexicon, vocab("lexicon_words", "words"),
                    {t: Lexicon(words.split("\n")) for t, words in data["gazetteers"].items()}
                    if data.get("gazetteers") else None,
-                   np.asarray(data["lexicon_counts"], dtype=np.int64) if "lexicon_counts" in data else None)
+                   np.asarray(data["lexicon_counts"], dtype=np.int64) if "lexicon_counts" in data else None,
+                   vocab("radicals", "radicals"), unpack(data["radical_table"]) if "radical_table" in data else None)
 
 
 def _lexicon_words(lexicon: Lexicon, texts: Sequence[str]) -> tuple[list[list[str]], Counter[str]]:

@@ -92,7 +92,8 @@ def _rebuild(payload: dict) -> tuple[BiLSTMTagger, Encoder]:
 
 
 # The token embedding tables of a network by the kind of token (and of pretrained vectors).
-EMBEDDINGS = {"chars": "char_embedding", "bigrams": "bigram_embedding", "words": "word_embedding"}
+EMBEDDINGS = {"chars": "char_embedding", "bigrams": "bigram_embedding", "words": "word_embedding",
+              "radicals": "radical_embedding"}
 
 
 def network_for(config: ModelConfig, encoder: Encoder, frozen: dict[str, int] | None = None) -> BiLSTMTagger:
@@ -105,7 +106,7 @@ def network_for(config: ModelConfig, encoder: Encoder, frozen: dict[str, int] | 
     weights = encoder.word_weights() if config.lexicon and config.lexicon_pooling == "frequency" else None
     return BiLSTMTagger(config, len(encoder.chars), len(encoder.tags), encoder.allowed(),
                         num_bigrams=len(vocabs.get("bigrams", ())), num_words=len(vocabs.get("words", ())),
-                        frozen=frozen, word_weights=weights,
+                        frozen=frozen, word_weights=weights, num_radicals=len(vocabs.get("radicals", ())),
                         corpus_tags=corpus_tags(config.corpora, encoder.tags) if config.corpora else None)
 
 

@@ -1,7 +1,7 @@
 """The BiLSTM tagger: embeddings -> dropout -> BiLSTM -> tag scores -> CRF or softmax.
 
 Each character's input is its embedding, its jieba segment position's and, when the
-config turns them on, its bigram's embedding and its lexicon words' embeddings
+config turns them on, its bigram's embedding, its radical's embedding and its lexicon words' embeddings
 averaged per position in the word (B, M, E, S: SoftLexicon, Ma et al. 2020), and
 for each typed gazetteer four 0/1 inputs: the character begins, is inside, ends or
 is an entry.
@@ -33,11 +33,11 @@ from brandner.model.embedding import TokenEmbedding
 
 
 class BiLSTMTagger(nn.Module):
-    """Character + segmentation (+ bigram, + lexicon) embeddings through a BiLSTM to per-tag scores.
+    """Character + segmentation (+ bigram, + radical, + lexicon) embeddings through a BiLSTM to per-tag scores.
 
-    ``num_bigrams`` and ``num_words`` are the sizes of the bigram and lexicon word
-    vocabularies; they matter only when the config turns those features on.
-    ``frozen`` gives, by kind (``chars``, ``bigrams``, ``words``), how many of the
+    ``num_bigrams``, ``num_words`` and ``num_radicals`` are the sizes of the bigram, lexicon word
+    and radical vocabularies; they matter only when the config turns those features on.
+    ``frozen`` gives, by kind (``chars``, ``bigrams``, ``words``, ``radicals``), how many of the
     last rows of that table are fixed pretrained vectors (see brandner.model.embedding).
     ``word_weights`` ``(num_words,)``: each lexicon word's weight for frequency pooling
     (Encoder.word_weights); derived from the encoder, so not saved with the weights.
@@ -47,21 +47,26 @@ class BiLSTMTagger(nn.Module):
     def __init__(self, config: ModelConfig, num_chars: int, num_tags: int,
                  allowed: tuple[torch.Tensor | np.ndarray, ...] | None = None,
                  num_bigrams: int = 0, num_words: int = 0, frozen: Mapping[str, int] | None = None,
-                 word_weights: np.ndarray | None = None, corpus_tags: np.ndarray | None = None) -> None:
+                 word_weights: np.ndarray | None = None, num_radicals: int = 0,
+                 corpus_tags: np.ndarray | None = None) -> None:
         super().__init__()
         self.config = config
         frozen = frozen or {}
         self.char_embedding = TokenEmbedding(num_chars, config.char_dim, frozen.get("chars", 0))
         self.segment_embedding = nn.Embedding(NUM_SEGMENT_IDS, config.seg_dim)
         input_size = config.char_dim + config.seg_dim
-        self.bigram_embedding = self.word_embedding = None
-        for name, on, size in (("bigram", config.bigram_dim, num_bigrams), ("lexicon word", config.lexicon, num_words)):
+        self.bigram_embedding = self.word_embedding = self.radical_embedding = None
+        for name, on, size in (("bigram", config.bigram_dim, num_bigrams), ("lexicon word", config.lexicon, num_words),
+                               ("radical", config.radical_dim, num_radicals)):
             if on and size < 2:  # <PAD> and <UNK> at least
                 raise ValueError(f"the config turns {name}s on but the {name} vocabulary has {size} entries; "
                                  "build the network with brandner.model.model_file.network_for(config, encoder)")
         if config.bigram_dim:
             self.bigram_embedding = TokenEmbedding(num_bigrams, config.bigram_dim, frozen.get("bigrams", 0))
             input_size += config.bigram_dim
+        if config.radical_dim:
+            self.radical_embedding = TokenEmbedding(num_radicals, config.radical_dim, frozen.get("radicals", 0))
+            input_size += config.radical_dim
         if config.lexicon:
             self.word_embedding = TokenEmbedding(num_words, config.lexicon_dim, frozen.get("words", 0))
             input_size += NUM_POSITIONS * config.lexicon_dim
@@ -88,6 +93,10 @@ class BiLSTMTagger(nn.Module):
             if batch.bigrams is None:
                 raise ValueError("this model reads bigrams; the batch has none")
             parts.append(self.bigram_embedding(batch.bigrams))
+        if self.radical_embedding is not None:
+            if batch.radicals is None:
+                raise ValueError("this model reads radicals; the batch has none")
+            parts.append(self.radical_embedding(batch.radicals))
         if self.word_embedding is not None:
             if batch.lexicon is None:
                 raise ValueError("this model reads lexicon words; the batch has none")

@@ -182,7 +182,8 @@ def _start_on_every_rank(train: Sequence[Sentence], config: Config, output: Path
 
 def training_singletons(data: Sequence[Encoded], encoder: Encoder) -> dict[str, torch.Tensor]:
     """For each id field the model reads (chars, and bigrams and lexicon words where the
-    encoder has them), which ids occur once in ``data``: train_loop's ``singletons``."""
+    encoder has them), which ids occur once in ``data``: train_loop's ``singletons``. Radicals are
+    left as they are: they are what a rare character still brings when it reads as ``<UNK>``."""
     singletons = {"chars": singleton_ids(data, len(encoder.chars))}
     for field, vocab in (("bigrams", encoder.bigrams), ("lexicon", encoder.words)):
         if vocab is not None:

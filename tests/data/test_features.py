@@ -263,7 +263,7 @@ def test_model_files_from_before_the_features_load_with_them_off(tmp_path):
     new = tmp_path / "new.pt"
     atomic_save(model_payload(network_for(config, encoder), encoder), new)
     payload = safe_load(new)
-    for key in ("bigram_dim", "lexicon", "lexicon_dim", "gazetteers", "lexicon_pooling"):
+    for key in ("bigram_dim", "lexicon", "lexicon_dim", "gazetteers", "lexicon_pooling", "radical_dim"):
         del payload["model_config"][key]
     old = tmp_path / "old.pt"
     torch.save(payload, old)

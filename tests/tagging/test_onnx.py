@@ -20,7 +20,7 @@ from brandner.data.encoder import Encoder
 from brandner.data.text import split_chunks
 from brandner.errors import BrandnerError
 from brandner.model.model_file import load_model, network_for
-from tests.conftest import brandner, synthetic_sentences, write_jsonl
+from tests.conftest import brandner, synthetic_sentences, train_tiny, write_jsonl
 
 pytest.importorskip("onnx", reason="ONNX export needs onnx (pip install '.[onnx]')")
 pytest.importorskip("onnxruntime", reason="the ONNX backend needs onnxruntime (pip install '.[onnx]')")
@@ -268,6 +268,22 @@ def test_a_frequency_pooling_lexicon_model_exports_and_tags_the_same(tmp_path):
     expected = Tagger.from_model(model, encoder, batch_size=5).predict(texts, scores=True)
     assert sum(len(result["entities"]) for result in expected) > 10  # untrained, but it finds some
     assert Tagger.load(tmp_path / "frequency.onnx", batch_size=5).predict(texts, scores=True) == expected
+
+
+def test_a_radical_model_exports_and_tags_the_same(tmp_path):
+    """Radicals (model.radical_dim) are one more input of the graph; the table travels in the metadata."""
+    path = train_tiny(tmp_path / "radicals.pt", "radical_dim=6", "max_chunk_length=40", sentences=100, epochs=4)
+    export_model(path, tmp_path / "radicals.onnx")
+    onnx = Tagger.load(tmp_path / "radicals.onnx", batch_size=5)
+    assert "radicals" in onnx.backend.inputs and onnx.encoder.radical_table["河"] == "氵"
+    texts = mixed_texts() + ["河海a妈湖鸡的新款", "耐克鞋"]
+    expected = Tagger.load(path, backend="torch", batch_size=5).predict(texts, scores=True)
+    assert sum(len(result["entities"]) for result in expected) > 100
+    assert onnx.predict(texts, scores=True) == expected
+    export_model(path, tmp_path / "int8.onnx", int8=True)
+    sentences = synthetic_sentences(60, seed=11)
+    for int8 in (Tagger.load(tmp_path / "int8.onnx"), Tagger.load(path, int8=True)):
+        assert int8.evaluate(sentences).micro.f1 > 0.8
 
 
 def test_tagging_with_an_onnx_file_never_loads_pytorch(exported):
