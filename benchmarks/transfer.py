@@ -27,13 +27,15 @@ from benchmarks.accuracy import read_log  # noqa: E402
 from benchmarks.common import publish  # noqa: E402
 
 STARTS = ("scratch", "fine-tuned")
+PLAIN = ("", "bigrams", "bigrams+pretrained")  # the defaults, from scratch or fine-tuned; other variants left out
 
 
 def grouped(rows: list[dict]) -> dict[tuple[str, int], dict[str, list[dict]]]:
-    """The runs (ensembles left out) by (corpus, training sentences), then by start."""
+    """The runs of the defaults (ensembles and other variants left out) by (corpus, training
+    sentences), then by start."""
     groups: dict[tuple[str, int], dict[str, list[dict]]] = {}
     for row in rows:
-        if "ensemble" in row or "train_size" not in row:
+        if "ensemble" in row or "train_size" not in row or row.get("variant", "") not in PLAIN:
             continue
         start = STARTS[1] if row.get("init") else STARTS[0]
         groups.setdefault((row["corpus"], row["train_size"]), {s: [] for s in STARTS})[start].append(row)

@@ -199,7 +199,7 @@ class Config:
 # --set. "accurate": the most accurate recipe measured (docs/configuration.md); `brandner train`
 # also trains its vectors on the training text first (brandner.training.presets).
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
-    "accurate": {"model": {"lexicon": ["jieba"]}, "train": {"weight_average": 0.998}},
+    "accurate": {"model": {"lexicon": ["jieba"], "radical_dim": 50}, "train": {"weight_average": 0.998}},
 }
 
 

@@ -97,6 +97,7 @@ def test_configs_are_frozen():
 def test_a_preset_is_under_the_config_file_and_the_overrides(tmp_path):
     assert load_config(preset="accurate").model.lexicon == ("jieba",)
     assert load_config(preset="accurate").train.weight_average == 0.998
+    assert load_config(preset="accurate").model.radical_dim == 50
     path = tmp_path / "c.toml"
     path.write_text("[train]\nweight_average = 0.99\n", encoding="utf-8")
     config = load_config(path, ["lexicon=my.txt"], preset="accurate")
