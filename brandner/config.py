@@ -123,7 +123,8 @@ class TrainConfig:
     lr_decay: float = 0.0  # epoch e trains at lr / (1 + lr_decay * (e - 1)) (NCRF++'s schedule); 0 = constant
     clip: float = 5.0
     batch_size: int = 20
-    # Stop after max_epochs, or after patience epochs without a better dev F1.
+    # Stop after max_epochs, or after patience epochs without a better dev F1 (counted from the
+    # first epoch whose dev F1 is above 0).
     max_epochs: int = 50
     patience: int = 8
     seed: int = 1

@@ -61,7 +61,8 @@ def train_loop(model: BiLSTMTagger, optimizer: torch.optim.Optimizer, data: Sequ
                rng: random.Random, singletons: dict[str, torch.Tensor] | None = None,
                average: WeightAverage | None = None, ranks: Ranks | None = None) -> Iterator[StepEvent | EpochEvent]:
     """Train from ``state.epoch + 1`` until ``config.max_epochs`` or ``config.patience``
-    epochs without a better dev F1, each at its ``epoch_lr``. ``state`` is updated in place.
+    epochs without a better dev F1 (once some epoch's dev F1 is above 0), each at its
+    ``epoch_lr``. ``state`` is updated in place.
 
     ``singletons`` maps an id field of the batch (``chars``, ``bigrams``, ``lexicon``) to
     a bool per id marking those seen once in training; each occurrence is read as
@@ -93,7 +94,9 @@ def train_loop(model: BiLSTMTagger, optimizer: torch.optim.Optimizer, data: Sequ
     per_run = ranks.world_size if ranks is not None else config.workers  # batches in a run
     with steps:
         for epoch in range(state.epoch + 1, config.max_epochs + 1):
-            if state.epoch - state.best_epoch >= config.patience:
+            # patience counts from the first model that finds something: on a few hundred
+            # sentences the first epochs tag nothing, and stopping there leaves a model of F1 0
+            if state.best_f1 > 0 and state.epoch - state.best_epoch >= config.patience:
                 break
             started = time.perf_counter()
             for group in optimizer.param_groups:  # from the epoch alone, so a resumed run continues the schedule
