@@ -23,6 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.accuracy import _mean_std as mean_std  # noqa: E402
 from benchmarks.accuracy import read_log  # noqa: E402
 from benchmarks.common import publish  # noqa: E402
 
@@ -43,11 +44,8 @@ def grouped(rows: list[dict]) -> dict[tuple[str, int], dict[str, list[dict]]]:
 
 
 def _mean_std(values: list[float]) -> str:
-    if not values:
-        return ""
-    values = [100 * v for v in values]
-    spread = f" ± {statistics.stdev(values):.2f}" if len(values) > 1 else ""
-    return f"{statistics.mean(values):.2f}{spread}"
+    """accuracy.py's mean ± std in percent; empty for no runs."""
+    return mean_std(values) if values else ""
 
 
 def _mean_test(runs: list[dict]) -> float:
