@@ -126,9 +126,8 @@ def _data(args: argparse.Namespace):
         if not args.dev or len(args.dev) != len(args.train):
             raise BrandnerError("each --train needs its --dev (model selection is on dev F1)")
         if len(args.train) > 1:
-            return _joint(args, {_corpus_name(path, i): (read_sentences(path, args.overlaps),
-                                                         read_sentences(dev, args.overlaps))
-                                 for i, (path, dev) in enumerate(zip(args.train, args.dev))})
+            return _joint(args, {name: (read_sentences(path, args.overlaps), read_sentences(dev, args.overlaps))
+                                 for name, path, dev in zip(_corpus_names(args.train), args.train, args.dev)})
         train, dev = read_sentences(args.train[0], args.overlaps), read_sentences(args.dev[0], args.overlaps)
         test = None
     if args.test not in (None, CORPUS_TEST):
@@ -159,12 +158,15 @@ def _joint(args: argparse.Namespace, corpora: dict[str, tuple[list, list]]):
     return train, {name: dev for name, (_, dev) in corpora.items()}, None
 
 
-def _corpus_name(path: str, index: int) -> str:
-    """The name of a joint training's corpus read from the file ``path`` (the ``index``-th): its
-    file name without the extension, ``:`` replaced."""
+def _corpus_names(paths: list[str]) -> list[str]:
+    """The names of a joint training's corpora read from files: each file's name without the
+    extension (``:`` replaced); where two files share one, both get their position (``train1``)."""
+    from collections import Counter
     from pathlib import Path
 
-    return Path(path).stem.replace(":", "_") or f"corpus{index + 1}"
+    stems = [Path(path).stem.replace(":", "_") or "corpus" for path in paths]
+    shared = Counter(stems)
+    return [f"{stem}{i + 1}" if shared[stem] > 1 else stem for i, stem in enumerate(stems)]
 
 
 class _Progress:

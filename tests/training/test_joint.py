@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from brandner.cli.train import _corpus_names
 from brandner.config import Config, ModelConfig, load_config
 from brandner.crf.layer import FORBIDDEN
 from brandner.data.batching import collate
@@ -191,3 +192,4 @@ def test_train_several_files_through_the_command_line(tmp_path, shared_data):
     assert tested.returncode == 1 and "--test goes with one corpus" in tested.stderr
     twice = brandner("train", "--corpus", "weibo", "--corpus", "weibo", "-o", "x.pt", cwd=tmp_path)
     assert twice.returncode == 1 and "given twice" in twice.stderr
+    assert _corpus_names(["a/train.txt", "b/train.txt", "c/dev:x.jsonl"]) == ["train1", "train2", "dev_x"]
