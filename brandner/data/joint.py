@@ -15,7 +15,7 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from brandner.data.schemes import OUTSIDE
+from brandner.data.schemes import IOBES, OUTSIDE
 from brandner.data.sentence import Sentence, Span
 
 SEPARATOR = ":"
@@ -61,7 +61,7 @@ def corpus_tags(corpora: Sequence[str], tags: Sequence[str]) -> np.ndarray:
         if tag == OUTSIDE:
             allowed[:, t] = True
             continue
-        corpus = corpus_of(tag.partition("-")[2])
+        corpus = corpus_of(IOBES.parse(tag)[1])  # an encoder's tags are IOBES
         if corpus in index:
             allowed[index[corpus], t] = True
     return allowed

@@ -28,7 +28,7 @@ from brandner.errors import BrandnerError
 from brandner.model.model_file import VERSION, atomic_save, model_from_payload, model_payload, safe_load
 from brandner.tagging.tagger import Tagger
 from brandner.training.distributed import Ranks, check_same_data, distributed_train_config
-from brandner.training.joint import JointData, corpus_reports, evaluate
+from brandner.training.joint import JointData, corpus_reports, evaluate, mean_report
 from brandner.training.loop import EpochEvent, StepEvent, TrainState, epoch_lr, train_loop
 from brandner.training.optim import adam
 from brandner.training.start import start_model
@@ -257,15 +257,17 @@ def _summary(output: Path, config: Config, state: TrainState,
     if not output.exists():
         raise BrandnerError(f"{output}: no model was saved (no epoch finished)")
     best = Tagger.load(output, backend="torch")  # the network is in memory: no export to cache
+    # a joint training's corpora: each dev split tagged once, for the mean and for dev_by_corpus
+    reports = corpus_reports(best, dev) if isinstance(dev, Mapping) else None
     summary = {"model": str(output), "epochs_run": state.epoch, "best_epoch": state.best_epoch,
-               "dev": evaluate(best, dev).to_dict(),
+               "dev": (mean_report(reports) if reports is not None else best.evaluate(dev)).to_dict(),
                "train_seconds": round(seconds, 3),
                "train_sentences_per_second": round(state.sentences_seen / state.step_seconds, 1)
                if state.step_seconds else 0.0,
                "train_sentences": n_train, "world_size": world_size,
                "config": Config(best.config, config.train).to_dict()}
-    if isinstance(dev, Mapping):
-        summary["dev_by_corpus"] = {name: r.to_dict() for name, r in corpus_reports(best, dev).items()}
+    if reports is not None:
+        summary["dev_by_corpus"] = {name: r.to_dict() for name, r in reports.items()}
     if test is not None:
         summary["test"] = best.evaluate(test).to_dict()
     return summary
