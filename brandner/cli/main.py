@@ -32,6 +32,36 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    code = _run(argv)
+    if torchrun_rank():
+        end_now(code)
+    return code
+
+
+def torchrun_rank(environ: dict[str, str] | None = None) -> bool:
+    """Whether this process is one of several ranks started by torchrun (``WORLD_SIZE`` above 1)."""
+    size = (os.environ if environ is None else environ).get("WORLD_SIZE", "1")
+    return size.strip().isdigit() and int(size) > 1
+
+
+def end_now(code: int) -> None:
+    """Exit with ``code`` now, streams and logs flushed, without the interpreter's finalization.
+
+    A torchrun rank ends so: once gloo has been used, the C++ teardown at interpreter exit
+    aborted a rank now and then ("terminate called without an active exception", exit -6, with
+    no Python frame left: 1 run in 40 of a two-rank training here, after the process group was
+    destroyed and every file written), and torchrun then reports the whole job failed. Everything
+    a command writes is closed by the time it returns."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader gone, or a stream closed
+            pass
+    os._exit(code)
+
+
+def _run(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from brandner.cli.main import torchrun_rank
 from brandner.config import load_config
 from brandner.data.batching import Encoded
 from brandner.errors import BrandnerError
@@ -330,3 +331,23 @@ def test_a_resume_state_of_another_number_of_ranks_is_refused(tmp_path):
     with pytest.raises(BrandnerError, match=r"cannot resume with different settings: world_size \(2 rank\(s\) "
                                             r"then, 1 now\)"):
         fit(train, dev, load_config(None, SETTINGS + ["workers=1", "max_epochs=2"]), tmp_path / "m.pt", resume=True)
+
+
+@pytest.mark.parametrize("world_size,finalized", [("2", False), ("1", True)])
+def test_a_torchrun_rank_ends_without_the_interpreter_s_teardown(tmp_path, world_size, finalized):
+    """A rank exits with its code, its error said, but skips the interpreter's finalization (where
+    gloo's teardown aborted a rank now and then); a process not under torchrun ends as usual."""
+    program = ("import atexit, sys; atexit.register(print, 'finalized', flush=True); "
+               "from brandner.cli.main import main; sys.exit(main(sys.argv[1:]))")
+    env = {key: value for key, value in environment().items() if key not in TORCHRUN}
+    result = subprocess.run([sys.executable, "-c", program, "train", "--train", "missing.jsonl", "--dev",
+                             "missing.jsonl", "-o", "out.pt"], cwd=tmp_path, env={**env, "WORLD_SIZE": world_size},
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.startswith("brandner: error: ")
+    assert ("finalized" in result.stdout) == finalized
+
+
+@pytest.mark.parametrize("value,rank", [("2", True), ("1", False), ("", False), ("x", False), (None, False)])
+def test_a_torchrun_rank_is_a_process_with_a_world_size_above_1(value, rank):
+    assert torchrun_rank({} if value is None else {"WORLD_SIZE": value}) is rank
