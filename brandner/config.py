@@ -135,6 +135,13 @@ class TrainConfig:
     # While training, each sentence reads each typed gazetteer as matching nothing with this
     # probability, so that context, not the list alone, must find the entities (0 = off).
     gazetteer_dropout: float = 0.0
+    # Each training sentence with an entity of a gazetteer's type gets, with this probability, a
+    # copy whose such entities are names invented from the list's characters, read as listed
+    # (brandner.data.swaps): a name added to a list at tagging time is then found (0 = off).
+    gazetteer_swaps: float = 0.0
+    # The gazetteer types swapped (e.g. brands, not products: a product list names kinds of
+    # things, not names one could invent); empty = every type.
+    gazetteer_swap_types: tuple[str, ...] = ()
     # Evaluate and keep an exponential moving average of the weights, with this decay per
     # step (e.g. 0.999); 0 = the weights as trained.
     weight_average: float = 0.0
@@ -160,6 +167,14 @@ class TrainConfig:
             raise BrandnerError(f"train.unk_replace must be in [0, 1), got {self.unk_replace}")
         if not 0.0 <= self.gazetteer_dropout < 1.0:
             raise BrandnerError(f"train.gazetteer_dropout must be in [0, 1), got {self.gazetteer_dropout}")
+        if not 0.0 <= self.gazetteer_swaps <= 1.0:
+            raise BrandnerError(f"train.gazetteer_swaps must be in [0, 1], got {self.gazetteer_swaps}")
+        swap_types = self.gazetteer_swap_types
+        if isinstance(swap_types, str):  # --set gazetteer_swap_types=HP,BRAND
+            swap_types = tuple(part.strip() for part in swap_types.split(",") if part.strip())
+        if not isinstance(swap_types, (list, tuple)) or not all(isinstance(t, str) and t for t in swap_types):
+            raise BrandnerError(f"train.gazetteer_swap_types must list gazetteer types, got {swap_types!r}")
+        object.__setattr__(self, "gazetteer_swap_types", tuple(swap_types))
         if not 0.0 <= self.weight_average < 1.0:
             raise BrandnerError(f"train.weight_average must be in [0, 1) (0 turns it off), got {self.weight_average}")
         if self.lr_decay < 0:

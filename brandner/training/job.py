@@ -24,6 +24,7 @@ from brandner.config import Config, TrainConfig
 from brandner.data.batching import Encoded
 from brandner.data.encoder import Encoder
 from brandner.data.sentence import Sentence
+from brandner.data.swaps import gazetteer_swaps
 from brandner.errors import BrandnerError
 from brandner.model.model_file import VERSION, atomic_save, model_from_payload, model_payload, safe_load
 from brandner.tagging.tagger import Tagger
@@ -110,14 +111,19 @@ def fit(train: Sequence[Sentence] | Mapping[str, Sequence[Sentence]],
     log.info("%d training sentences, %d characters in the vocabulary, tags: %s",
              len(train), len(encoder.chars), " ".join(encoder.tags))
     data = [encoder.encode_sentence(s) for s in train]
+    singletons = training_singletons(data, encoder)  # of the sentences read, not of swapped copies
     if joint is not None:
         data = joint.with_corpus(data)
+    elif config.train.gazetteer_swaps:
+        copies = gazetteer_swaps(train, encoder, config.train.gazetteer_swaps, config.train.seed,
+                                 config.train.gazetteer_swap_types)
+        log.info("%d copies with invented names on the lists (train.gazetteer_swaps)", len(copies))
+        data += copies
     world_size = 1 if ranks is None else ranks.world_size
     if ranks is not None:
         check_same_data(ranks, data)
     writes = ranks is None or ranks.is_main
     tagger = Tagger.from_model(model, encoder)
-    singletons = training_singletons(data, encoder)
     writer = _tensorboard(tensorboard) if writes else None
     started = time.perf_counter()
     try:
