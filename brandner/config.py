@@ -124,9 +124,11 @@ class TrainConfig:
     clip: float = 5.0
     batch_size: int = 20
     # Stop after max_epochs, or after patience epochs without a better dev F1 (counted from the
-    # first epoch whose dev F1 is above 0).
+    # first epoch whose dev F1 is above 0) in which at least patience_sentences training
+    # sentences were read: on a small training set an epoch is a handful of steps.
     max_epochs: int = 50
     patience: int = 8
+    patience_sentences: int = 10000
     seed: int = 1
     # Characters seen fewer times in training read as <UNK>; a character (bigram, lexicon
     # word) seen once is read as <UNK> with probability unk_replace while training.
@@ -163,6 +165,8 @@ class TrainConfig:
         check_positive(self, "lr", "batch_size", "max_epochs", "patience", "min_char_count")
         if self.workers < 0:
             raise BrandnerError(f"train.workers must be 0 (as many as the CPUs allow) or more, got {self.workers}")
+        if self.patience_sentences < 0:
+            raise BrandnerError(f"train.patience_sentences must be >= 0, got {self.patience_sentences}")
         if not 0.0 <= self.unk_replace < 1.0:
             raise BrandnerError(f"train.unk_replace must be in [0, 1), got {self.unk_replace}")
         if not 0.0 <= self.gazetteer_dropout < 1.0:

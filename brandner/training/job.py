@@ -210,7 +210,7 @@ def _start_model(train: Sequence[Sentence], config: Config, output: Path, init: 
 
 def _read_resume(output: Path, config: Config, world_size: int) -> tuple[dict, TrainConfig]:
     """The resume state of ``output``, and the settings to go on with: ``config.train``, which must
-    be those it was written with (but for ``max_epochs`` and ``patience``), by as many ranks."""
+    be those it was written with (but for ``max_epochs`` and the patience settings), by as many ranks."""
     path = resume_path(output)
     if not path.exists():
         raise BrandnerError(f"{path}: no resume state to continue from (train without --resume first)")
@@ -221,7 +221,7 @@ def _read_resume(output: Path, config: Config, world_size: int) -> tuple[dict, T
     if train.workers == 0:  # as many as the CPUs allow: as many as the interrupted run had
         train = dataclasses.replace(train, workers=saved.get("workers", 1))
     changed = [k for k, v in dataclasses.asdict(train).items()
-               if k not in ("max_epochs", "patience") and saved.get(k, defaults[k]) != v]
+               if k not in ("max_epochs", "patience", "patience_sentences") and saved.get(k, defaults[k]) != v]
     if payload.get("world_size", 1) != world_size:  # files from before torchrun: one process
         changed.append(f"world_size ({payload.get('world_size', 1)} rank(s) then, {world_size} now)")
     if changed:

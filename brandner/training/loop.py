@@ -8,6 +8,7 @@ started by torchrun).
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from dataclasses import dataclass
@@ -60,7 +61,7 @@ def train_loop(model: BiLSTMTagger, optimizer: torch.optim.Optimizer, data: Sequ
                evaluate: Callable[[], Report], config: TrainConfig, state: TrainState,
                rng: random.Random, singletons: dict[str, torch.Tensor] | None = None,
                average: WeightAverage | None = None, ranks: Ranks | None = None) -> Iterator[StepEvent | EpochEvent]:
-    """Train from ``state.epoch + 1`` until ``config.max_epochs`` or ``config.patience``
+    """Train from ``state.epoch + 1`` until ``config.max_epochs`` or :func:`patience_epochs`
     epochs without a better dev F1 (once some epoch's dev F1 is above 0), each at its
     ``epoch_lr``. ``state`` is updated in place.
 
@@ -92,11 +93,12 @@ def train_loop(model: BiLSTMTagger, optimizer: torch.optim.Optimizer, data: Sequ
     else:
         steps = SerialSteps(model, optimizer, data, config, singletons, average)
     per_run = ranks.world_size if ranks is not None else config.workers  # batches in a run
+    patience = patience_epochs(config, len(data))
     with steps:
         for epoch in range(state.epoch + 1, config.max_epochs + 1):
             # patience counts from the first model that finds something: on a few hundred
             # sentences the first epochs tag nothing, and stopping there leaves a model of F1 0
-            if state.best_f1 > 0 and state.epoch - state.best_epoch >= config.patience:
+            if state.best_f1 > 0 and state.epoch - state.best_epoch >= patience:
                 break
             started = time.perf_counter()
             for group in optimizer.param_groups:  # from the epoch alone, so a resumed run continues the schedule
@@ -127,6 +129,13 @@ def train_loop(model: BiLSTMTagger, optimizer: torch.optim.Optimizer, data: Sequ
                              time.perf_counter() - started)
             if average is not None:
                 average.swap()
+
+
+def patience_epochs(config: TrainConfig, sentences: int) -> int:
+    """The epochs without a better dev F1 after which training stops: ``patience``, or as many
+    as read ``patience_sentences`` training sentences if that is more. Fine-tuning on 100
+    ecommerce titles (5 steps an epoch) stopped at epoch 9 with dev F1 4.0, its epoch 1's."""
+    return max(config.patience, math.ceil(config.patience_sentences / max(sentences, 1)))
 
 
 def epoch_lr(config: TrainConfig, epoch: int) -> float:

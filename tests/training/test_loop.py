@@ -12,7 +12,7 @@ from brandner.data.encoder import Encoder
 from brandner.data.metrics import score
 from brandner.errors import BrandnerError
 from brandner.model.model_file import network_for
-from brandner.training.loop import EpochEvent, StepEvent, TrainState, epoch_lr, train_loop
+from brandner.training.loop import EpochEvent, StepEvent, TrainState, epoch_lr, patience_epochs, train_loop
 from brandner.training.optim import adam
 from brandner.training.steps import WeightAverage, clip_gradients
 from tests.conftest import synthetic_sentences
@@ -118,7 +118,7 @@ def test_patience_counts_from_the_first_model_that_finds_something():
     """On a few hundred sentences the first epochs find nothing: 9 epochs of dev F1 0 stopped a
     training at patience 8 with a model of F1 0 (Weibo, 100 sentences); now it goes on."""
     config = load_config(None, ["char_dim=8", "seg_dim=4", "hidden_size=8", "bigram_dim=0",
-                                "max_epochs=30", "patience=3"])
+                                "max_epochs=30", "patience=3", "patience_sentences=0"])
     sentences = synthetic_sentences(6)
     encoder = Encoder.build(sentences, config.model)
     model = network_for(config.model, encoder)
@@ -133,3 +133,33 @@ def test_patience_counts_from_the_first_model_that_finds_something():
                                           evaluate, config.train, TrainState(), random.Random(0))
               if isinstance(e, EpochEvent)]
     assert epochs == list(range(1, found_from + 3 + 1))  # on to epoch 12, then patience 3 from there
+
+
+@pytest.mark.parametrize("sentences_per_epoch,stops_after", [(6, 1 + 10), (30, 1 + 3)])
+def test_patience_lasts_at_least_patience_sentences_read_since_the_best_epoch(sentences_per_epoch, stops_after):
+    """Fine-tuning on 100 ecommerce titles found something in epoch 1 (dev F1 4.0), nothing better
+    in the next 8 epochs of 5 steps each, and stopped there; patience now lasts as long as
+    reading patience_sentences (60 here: 10 epochs of 6 sentences, fewer than 3 of 30)."""
+    config = load_config(None, ["char_dim=8", "seg_dim=4", "hidden_size=8", "bigram_dim=0",
+                                "max_epochs=30", "patience=3", "patience_sentences=60"])
+    sentences = synthetic_sentences(sentences_per_epoch)
+    encoder = Encoder.build(sentences, config.model)
+    model = network_for(config.model, encoder)
+    gold = [[s] for s in sentences[0].spans]
+
+    def evaluate():  # epoch 1's model finds the entity, no later one does better
+        evaluate.calls += 1
+        return score(gold, gold if evaluate.calls == 1 else [[]])
+    evaluate.calls = 0
+    epochs = [e.epoch for e in train_loop(model, adam(model, 0.01), [encoder.encode_sentence(s) for s in sentences],
+                                          evaluate, config.train, TrainState(), random.Random(0))
+              if isinstance(e, EpochEvent)]
+    assert epochs == list(range(1, stops_after + 1))
+
+
+def test_patience_in_epochs_for_the_corpora():
+    config = TrainConfig()  # patience 8, patience_sentences 10,000
+    assert [patience_epochs(config, n) for n in (100, 250, 1000, 1350, 3989, 41727)] == [100, 40, 10, 8, 8, 8]
+    assert patience_epochs(TrainConfig(patience_sentences=0), 100) == 8
+    with pytest.raises(BrandnerError, match="train.patience_sentences must be >= 0"):
+        TrainConfig(patience_sentences=-1)
