@@ -21,11 +21,11 @@ from __future__ import annotations
 import dataclasses
 import random
 import re
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from brandner.data.batching import Encoded
 from brandner.data.encoder import Encoder
-from brandner.data.lexicon import BEGIN, END, INSIDE, NUM_POSITIONS, SINGLE
+from brandner.data.lexicon import NUM_POSITIONS, positions
 from brandner.data.sentence import Sentence, Span
 from brandner.errors import BrandnerError
 
@@ -37,8 +37,8 @@ CJK = re.compile(r"^[\u4e00-\u9fff]+$")
 class NameMaker:
     """Invented names for one gazetteer: lengths and characters as in its CJK entries."""
 
-    def __init__(self, words: Sequence[str]) -> None:
-        entries = sorted(w for w in words if CJK.match(w))
+    def __init__(self, words: Iterable[str]) -> None:
+        entries = sorted(w for w in words if CJK.match(w))  # sorted: the same names from a seed
         self.lengths = [min(len(w), MAX_NAME) for w in entries]
         self.chars = [c for w in entries for c in w]
 
@@ -71,16 +71,10 @@ def swapped_copy(sentence: Sentence, name: Callable[[str], str | None]) -> tuple
 
 def listed(encoded: Encoded, spans: Sequence[Span], types: Sequence[str]) -> Encoded:
     """``encoded`` with each of ``spans`` read as an entry of its type's gazetteer (``types``: the
-    gazetteers in the model's input order), as the encoder marks a match."""
+    gazetteers in the model's input order), marked as the encoder marks a match (lexicon.positions)."""
     matches = encoded.gazetteers.reshape(len(encoded.chars), len(types), NUM_POSITIONS).copy()
-    for span in spans:
-        g = types.index(span.type)
-        if span.end - span.start == 1:
-            matches[span.start, g, SINGLE] = 1
-        else:
-            matches[span.start, g, BEGIN] = 1
-            matches[span.start + 1:span.end - 1, g, INSIDE] = 1
-            matches[span.end - 1, g, END] = 1
+    for char, where, m in positions((span.start, span.end) for span in spans):
+        matches[char, types.index(spans[m].type), where] = 1
     return dataclasses.replace(encoded, gazetteers=matches.reshape(len(encoded.chars), -1))
 
 
@@ -96,9 +90,8 @@ def gazetteer_swaps(sentences: Sequence[Sentence], encoder: Encoder, share: floa
     if unknown:
         raise BrandnerError(f"train.gazetteer_swap_types: no gazetteer {unknown[0]!r}; the model's gazetteers: "
                             f"{', '.join(types)}")
-    makers = {t: NameMaker(sorted(g.words)) for t, g in encoder.gazetteers.items()
-              if t in swapped_types or not swapped_types}
-    makers = {t: maker for t, maker in makers.items() if maker}
+    makers = {t: NameMaker(g.words) for t, g in encoder.gazetteers.items() if t in swapped_types or not swapped_types}
+    makers = {t: maker for t, maker in makers.items() if maker}  # a list without Chinese entries: no names
     rng = random.Random(f"brandner-gazetteer-swaps {seed}")
     copies = []
     for sentence in sentences:
@@ -107,4 +100,3 @@ def gazetteer_swaps(sentences: Sequence[Sentence], encoder: Encoder, share: floa
         copy, replaced = swapped_copy(sentence, lambda t: makers[t].name(rng) if t in makers else None)
         copies.append(listed(encoder.encode_sentence(copy), replaced, types))
     return copies
-
