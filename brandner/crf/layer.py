@@ -2,8 +2,9 @@
 
 Scores a tag sequence y for emissions x as
 ``start[y_0] + sum_t x_t[y_t] + sum_t trans[y_{t-1}, y_t] + end[y_last]``.
-The loss is the negative log-likelihood, computed with its gradient outside autograd
-(brandner.crf.compiled, or numpy's forward-backward). Decoding is not here: it runs in
+The loss is the negative log-likelihood, computed on the CPU with its gradient outside autograd
+(brandner.crf.compiled, or numpy's forward-backward), and for scores on another device (a GPU)
+where they are, batched in torch (brandner.crf.batched). Decoding is not here: it runs in
 numpy (brandner.crf.decoding) on :meth:`CRF.decoding_scores`, so that a model without
 torch (an ONNX graph) decodes the same way.
 
@@ -21,6 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from brandner.crf import batched
 from brandner.crf.compiled import nll_and_gradients
 from brandner.crf.forward_backward import Marginals, forward_backward
 
@@ -54,11 +56,14 @@ class CRF(nn.Module):
         """Negative log-likelihood of ``tags`` (a valid sequence) per sentence: ``(batch,)``.
 
         emissions ``(batch, seq, tags)``, tags ``(batch, seq)`` long, mask ``(batch, seq)`` bool.
-        Equal to log Z minus the sequence's score, computed with its gradient in one go, by the
-        compiled kernel of brandner.crf.compiled where numba is installed, else in numpy
-        (autograd through the score's gathers and index look-ups cost a training step more
-        than computing the gold path's score and counts in numpy).
+        Equal to log Z minus the sequence's score. On the CPU computed with its gradient in one
+        go, by the compiled kernel of brandner.crf.compiled where numba is installed, else in
+        numpy (autograd through the score's gathers and index look-ups cost a training step more
+        than computing the gold path's score and counts in numpy); elsewhere (a GPU) batched in
+        torch where the scores are (brandner.crf.batched), its gradient by autograd.
         """
+        if runs_in_torch(emissions):
+            return batched.nll(emissions, tags, mask, *self.constrained(FORBIDDEN))
         return NegLogLikelihood.apply(emissions, tags, mask.sum(1), *self.constrained(FORBIDDEN))
 
     def constrained(self, forbidden: float = float("-inf")) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -77,6 +82,12 @@ class CRF(nn.Module):
         for every later dev evaluation."""
         with torch.no_grad():  # constrained() gives new tensors: no copy needed
             return tuple(t.cpu().numpy() for t in self.constrained())
+
+
+def runs_in_torch(emissions: torch.Tensor) -> bool:
+    """Whether :meth:`CRF.nll` of these scores runs in torch (brandner.crf.batched): for scores
+    off the CPU, which would otherwise go to the host and back at every step."""
+    return emissions.device.type != "cpu"
 
 
 class NegLogLikelihood(torch.autograd.Function):

@@ -7,17 +7,20 @@ import itertools
 import pytest
 import torch
 
-from brandner.crf import compiled
+from brandner.crf import batched, compiled, layer
 from brandner.crf.layer import CRF
 from brandner.data.schemes import IOBES
 from tests.crf import oracles
 
 
-@pytest.fixture(params=["compiled", "numpy"])
+@pytest.fixture(params=["compiled", "numpy", "torch"])
 def nll_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Runs a test of ``CRF.nll`` on each of its implementations: the compiled kernel and numpy."""
+    """Runs a test of ``CRF.nll`` on each of its implementations: the compiled kernel, numpy, and
+    the batched torch one that scores on a GPU take (here on the CPU)."""
     if request.param == "numpy":
         monkeypatch.setattr(compiled, "compiled_nll", lambda: None)
+    elif request.param == "torch":
+        monkeypatch.setattr(layer, "runs_in_torch", lambda emissions: True)
     elif compiled.compiled_nll() is None:
         pytest.skip("numba is not installed")
     return request.param
@@ -226,3 +229,69 @@ def test_nll_and_its_gradients_equal_log_partition_minus_score_through_autograd(
     for a, b in zip(our_grads, their_grads, strict=True):
         torch.testing.assert_close(a, b)
     assert our_grads[0][1, 1:].abs().sum() == 0  # padding gets no gradient
+
+
+@pytest.mark.parametrize("constrained", [False, True])
+def test_batched_log_partition_and_its_gradients_match_brute_force(constrained):
+    """brandner.crf.batched (what a GPU trains with) against every sequence enumerated: log Z and,
+    by autograd, its gradients (the marginals), with mixed lengths and noise in the padding."""
+    tags = IOBES.tags_for(["A"])
+    allowed = tuple(torch.tensor(x) for x in IOBES.allowed(tags)) if constrained else None
+    crf = make_crf(len(tags), allowed, seed=5)
+    lengths = [4, 1, 3]
+    emissions, mask = batch(lengths, len(tags), seed=5)
+    emissions = emissions.masked_fill(~mask[:, :, None], 1e3).requires_grad_()  # padding far off, not read
+    weights = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64)
+    params = [emissions, crf.transitions, crf.start, crf.end]
+    transitions, start, end = crf.constrained(layer.FORBIDDEN)
+    ours = batched.log_partition(emissions, mask, transitions, start, end)
+    brute = []
+    for b, n in enumerate(lengths):
+        scores = []
+        for seq in itertools.product(range(len(tags)), repeat=n):
+            s = start[seq[0]] + end[seq[-1]] + sum(emissions[b, t, seq[t]] for t in range(n))
+            scores.append(s + sum(transitions[seq[t - 1], seq[t]] for t in range(1, n)))
+        brute.append(torch.logsumexp(torch.stack(scores), 0))
+    brute = torch.stack(brute)
+    torch.testing.assert_close(ours, brute, atol=1e-9, rtol=0)
+    mine = torch.autograd.grad((ours * weights).sum(), params, retain_graph=True)
+    theirs = torch.autograd.grad((brute * weights).sum(), params)
+    for a, b in zip(mine, theirs, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-9, rtol=0)
+    assert mine[0][1, 1:].abs().sum() == 0  # padding gets no gradient
+
+
+def test_batched_nll_in_float32_equals_the_kernel_on_a_realistic_batch():
+    """float32 scores (what a GPU trains on), 4 types in IOBES, lengths up to 60, a joint
+    training's ruled-out tags: the batched loss and gradients equal the CPU path's to float32's
+    precision."""
+    tags_of = IOBES.tags_for(["A", "B", "C", "D"])  # 17 tags
+    allowed = tuple(torch.tensor(x) for x in IOBES.allowed(tags_of))
+    torch.manual_seed(6)
+    crf = CRF(len(tags_of), allowed)
+    lengths = torch.tensor([60, 41, 17, 5, 1])
+    mask = torch.arange(60) < lengths[:, None]
+    emissions = (3 * torch.randn(5, 60, len(tags_of))).masked_fill(torch.rand(1, 1, len(tags_of)) < 0.2, -1e4)
+    gold = torch.zeros(5, 60, dtype=torch.long)  # O everywhere, an S-A and a B-B I-B E-B in each sentence
+    for b, n in enumerate(lengths.tolist()):
+        gold[b, 0] = tags_of.index("S-A")
+        if n >= 5:
+            gold[b, 2:5] = torch.tensor([tags_of.index(t) for t in ("B-B", "I-B", "E-B")])
+    emissions[:, :, 0] = emissions[:, :, 0].clamp(min=-5)  # O and the gold's tags are never ruled out
+    for t in ("S-A", "B-B", "I-B", "E-B"):
+        emissions[:, :, tags_of.index(t)] = emissions[:, :, tags_of.index(t)].clamp(min=-5)
+
+    def run(in_torch: bool) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        crf.zero_grad()
+        x = emissions.clone().requires_grad_()
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(layer, "runs_in_torch", lambda e: in_torch)
+            loss = crf.nll(x, gold, mask)
+        loss.mean().backward()
+        return loss.detach(), [x.grad] + [p.grad.clone() for p in (crf.transitions, crf.start, crf.end)]
+
+    cpu_loss, cpu_grads = run(False)
+    torch_loss, torch_grads = run(True)
+    torch.testing.assert_close(torch_loss, cpu_loss, rtol=1e-5, atol=1e-3)
+    for a, b in zip(torch_grads, cpu_grads, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
