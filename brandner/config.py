@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,9 +160,14 @@ class TrainConfig:
     # Pretrained vectors: a word2vec text file of character vectors, or a folder
     # written by `brandner embed` (chars.vec, bigrams.vec, words.vec; see brandner.data.vectors).
     embeddings: str = ""
+    # Where the network and the CRF's loss run: "cpu", "cuda" (or "cuda:N"), or "auto": CUDA
+    # when torch sees a CUDA device, else the CPU (brandner.model.device). On a GPU, training
+    # is one process (workers = 1). A --resume may change it.
+    device: str = "auto"
 
     def __post_init__(self) -> None:
         _check_finite(self)
+        check_device_name(self.device, "train.device")
         check_positive(self, "lr", "batch_size", "max_epochs", "patience", "min_char_count")
         if self.workers < 0:
             raise BrandnerError(f"train.workers must be 0 (as many as the CPUs allow) or more, got {self.workers}")
@@ -338,6 +344,16 @@ def check_segmenter(segmenter: str, label: str = "model.segmenter") -> None:
 
 def _section(config: Any) -> str:
     return "model" if isinstance(config, ModelConfig) else "train"
+
+
+DEVICE_NAMES = "auto, cpu, cuda or cuda:N"
+
+
+def check_device_name(name: object, what: str = "device") -> None:
+    """A BrandnerError unless ``name`` names a device brandner runs on (:data:`DEVICE_NAMES`);
+    whether that device is there is brandner.model.device's to say (it imports torch)."""
+    if not isinstance(name, str) or re.fullmatch(r"auto|cpu|cuda(:[0-9]+)?", name) is None:
+        raise BrandnerError(f"{what} must be {DEVICE_NAMES}, got {name!r}")
 
 
 def _check_finite(config: Any) -> None:

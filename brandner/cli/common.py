@@ -26,6 +26,22 @@ def add_models(parser: argparse.ArgumentParser) -> None:
                         help="what computes a model file's scores: auto (default) onnxruntime where it is "
                              "installed (the model exported once, cached; the same entities, faster), else "
                              "PyTorch; onnx; torch")
+    add_device(parser, "cpu", "where a PyTorch model computes its tag scores: cpu (default: as --backend says), "
+                              "cuda or cuda:N (in PyTorch on that GPU), or auto (a GPU where torch sees one)")
+
+
+def add_device(parser: argparse.ArgumentParser, default: str, help: str) -> None:
+    parser.add_argument("--device", type=_device, default=default, metavar="DEVICE", help=help)
+
+
+def _device(name: str) -> str:
+    from brandner.config import check_device_name
+
+    try:
+        check_device_name(name)
+    except BrandnerError as error:
+        raise argparse.ArgumentTypeError(str(error).removeprefix("device ")) from None
+    return name
 
 
 def models(args: argparse.Namespace) -> str | list[str]:

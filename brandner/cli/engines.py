@@ -43,6 +43,7 @@ def run_engine(args: argparse.Namespace) -> int:
     unsupported = [flag for flag, given in (("--int8", args.int8), ("--gazetteer", args.gazetteer),
                                             ("several -m (an ensemble)", len(args.model) > 1),
                                             ("--on-error skip", args.on_error != "fail"),
+                                            (f"--device {args.device}", args.device != "cpu"),
                                             (f"--to {args.to_format}", args.to_format != "jsonl")) if given]
     if engine == "spark" and args.workers is not None:
         unsupported.append("--workers (Spark runs one Python worker per core: --master local[N])")

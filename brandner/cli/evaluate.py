@@ -50,12 +50,13 @@ class Evaluation:
 
 
 def tag_and_score(model: str | list[str], corpus: str | None = None, split: str = "test", file: str | None = None,
-                  data_dir: str | None = None, backend: str = "auto", overlaps: str = "error") -> Evaluation:
+                  data_dir: str | None = None, backend: str = "auto", overlaps: str = "error",
+                  device: str = "cpu") -> Evaluation:
     """The sentences of a corpus split or an annotated file (its overlapping entities as ``overlaps``
     says), tagged by the model in ``model`` (or by the ensemble of a list of files), and the scores
     of its entities."""
     sentences = corpus_split(corpus, split, data_dir) if corpus else read_sentences(file, overlaps)
-    predicted = Tagger.load(model, backend=backend).predict_spans([s.text for s in sentences])
+    predicted = Tagger.load(model, backend=backend, device=device).predict_spans([s.text for s in sentences])
     return Evaluation(sentences, predicted, score([s.spans for s in sentences], predicted))
 
 
@@ -76,7 +77,7 @@ def write_error_page(path: str | Path, evaluation: Evaluation, analysis: ErrorAn
 
 def run(args: argparse.Namespace) -> int:
     evaluation = tag_and_score(models(args), args.corpus, args.split, args.file, args.data_dir, args.backend,
-                               args.overlaps)
+                               args.overlaps, args.device)
     analysis = error_analysis(evaluation.sentences, evaluation.predicted) if args.errors or args.errors_html else None
     if args.errors_html:
         source = f"{args.corpus} {args.split}" if args.corpus else args.file

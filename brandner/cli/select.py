@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         raise BrandnerError("--count and --batch-size must be at least 1")
     if not 0 < args.similarity <= 1:
         raise BrandnerError(f"--similarity must be above 0 and at most 1, got {args.similarity}")
-    tagger = Tagger.load(models(args), batch_size=args.batch_size, backend=args.backend)
+    tagger = Tagger.load(models(args), batch_size=args.batch_size, backend=args.backend, device=args.device)
     with input_lines(args.input) as (lines, name):
         chosen = select(tagger, read_documents(lines, name), args.count, args.strategy, args.seed, args.similarity)
     records = _tagged(tagger, chosen)

@@ -9,6 +9,7 @@ import json
 import os
 import socket
 
+from brandner.cli.common import add_device
 from brandner.errors import BrandnerError
 from brandner.serving.batcher import Limits
 
@@ -21,6 +22,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--workers", type=int, default=1, help="server processes, each with its own model")
     parser.add_argument("--threads", type=int, help="torch threads per process (default: torch's choice)")
+    add_device(parser, "cpu", "where the tagging process computes the tag scores: cpu (default), cuda or cuda:N "
+                              "(the PyTorch model on that GPU), or auto (a GPU where torch sees one)")
     parser.add_argument("--canonical", metavar="FILE", action="append",
                         help="a brand list ('alias<TAB>canonical name' or a bare name a line): entities it names "
                              "get \"canonical\" (repeatable; as brandner tag --canonical)")
@@ -51,14 +54,15 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise BrandnerError(str(error)) from None
     canonical = [os.path.abspath(path) for path in args.canonical or ()] or None
-    app = load_app(args.model, limits, args.threads, canonical)  # also fails early on a bad model file
+    app = load_app(args.model, limits, args.threads, canonical, args.device)  # also fails early on a bad model file
     options = {"host": args.host, "port": args.port, "access_log": False, "timeout_graceful_shutdown": 30,
                "log_config": _log_config(uvicorn.config.LOGGING_CONFIG), **uvicorn_options(limits.timeout)}
     if args.workers == 1:
         uvicorn.run(app, **options)
     else:  # each worker process builds its own app from the settings in the environment
         os.environ[SETTINGS_VARIABLE] = json.dumps({"model": os.path.abspath(args.model), "threads": args.threads,
-                                                    "limits": dataclasses.asdict(limits), "canonical": canonical})
+                                                    "limits": dataclasses.asdict(limits), "canonical": canonical,
+                                                    "device": args.device})
         uvicorn.run("brandner.serving.app:app_from_environment", factory=True, workers=args.workers, **options)
     return 0
 

@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     # fails early on a bad model file or word list
     model = models(args)
     tagger = Tagger.load(model, batch_size=args.batch_size, int8=args.int8, gazetteers=gazetteers,
-                         backend=args.backend, canonical=args.canonical)
+                         backend=args.backend, canonical=args.canonical, device=args.device)
     skipped = _Skipped()
     # an export of Label Studio is one JSON array: read whole, so broken JSON fails before any output
     tasks = read_task_array(read_lines(args.input), args.input) if _is_json_array(args.input) else None
@@ -163,6 +163,11 @@ def _tagged(args: argparse.Namespace, model: str | list[str], tagger: Tagger, ga
     """The output lines: in worker processes or in this one, with a progress bar for a file."""
     scores = args.scores or args.min_score is not None
     workers = args.workers
+    if workers is None and args.device != "cpu":
+        from brandner.model.device import resolve_device
+
+        if resolve_device(args.device).type != "cpu":
+            workers = 1  # the model is on a GPU: one process feeds it
     if workers is None:  # starting workers pays off for a large input only: read ahead to see
         head = list(islice(documents, PARALLEL_FROM))
         workers = available_cpus() if len(head) == PARALLEL_FROM else 1
@@ -172,7 +177,8 @@ def _tagged(args: argparse.Namespace, model: str | list[str], tagger: Tagger, ga
     if workers > 1:
         lines = tag_documents_parallel(model, documents, workers, batch_size=args.batch_size, int8=args.int8,
                                        scores=scores, min_score=args.min_score, gazetteers=gazetteers,
-                                       on_error=args.on_error, backend=args.backend, canonical=args.canonical)
+                                       on_error=args.on_error, backend=args.backend, canonical=args.canonical,
+                                       device=args.device)
     else:
         lines = tag_documents(tagger, documents, scores=scores, min_score=args.min_score, on_error=args.on_error)
     return tqdm(lines, unit=" lines", desc="tagging", disable=None, file=sys.stderr) if args.input else lines

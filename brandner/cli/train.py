@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
-from brandner.cli.common import add_data_dir, add_overlaps, corpus_split, read_sentences
+from brandner.cli.common import add_data_dir, add_device, add_overlaps, corpus_split, read_sentences
 from brandner.config import PRESETS, load_config
 from brandner.errors import BrandnerError
 from brandner.processes import sigterm_exits
@@ -51,6 +51,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="train in N processes, a batch each (train.workers; default: as many as the CPUs "
                              "allow, from the CPU quota); the model depends on N, not on timing: set N for runs "
                              "that must match across machines")
+    add_device(parser, None, "where to train: cpu, cuda or cuda:N (one GPU, one process), or auto: a GPU where "
+                             "torch sees one, else the CPU (train.device; default auto)")
     parser.add_argument("--gazetteer", metavar="TYPE=FILE", action="append", default=[],
                         help="a typed gazetteer as input features, e.g. --gazetteer brand=brands.txt "
                              "(repeatable; model.gazetteers)")
@@ -74,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
     from brandner.training.presets import WITH_VECTORS, with_trained_vectors
 
     overrides = list(args.overrides)
-    for key, value in (("seed", args.seed), ("max_epochs", args.epochs), ("workers", args.workers)):
+    for key, value in (("seed", args.seed), ("max_epochs", args.epochs), ("workers", args.workers),
+                       ("device", args.device and json.dumps(args.device))):
         if value is not None:
             overrides.append(f"train.{key}={value}")
     # As TOML values: json.dumps writes a string or a list of strings TOML reads, unless ensure_ascii

@@ -8,7 +8,8 @@ integers (about 2 ns an element, 0.15 ms for the same batch), compared with a
 threshold: an element is dropped with probability ``round(p * 65536) / 65536``,
 which differs from ``p`` by less than 1e-5. The bits come from torch's default
 generator, so ``torch.manual_seed`` and ``torch.get_rng_state`` govern them as
-they govern ``nn.Dropout``'s (a resumed run draws the same masks).
+they govern ``nn.Dropout``'s (a resumed run draws the same masks). Off the CPU (a
+GPU) it is ``nn.functional.dropout``, whose mask is drawn where the inputs are.
 
 >>> layer = Dropout(0.5).eval()
 >>> bool((layer(torch.ones(3)) == 1).all())  # the identity outside training
@@ -38,6 +39,8 @@ class Dropout(nn.Module):
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0.0:
             return inputs
+        if inputs.device.type != "cpu":
+            return nn.functional.dropout(inputs, self.p, training=True)
         keep = (random_int16(inputs.numel()).view(inputs.shape) >= self.threshold).to(inputs.dtype)
         return inputs * keep.mul_(1.0 / (1.0 - self.p))
 

@@ -76,14 +76,15 @@ def page() -> str:
 
 def create_app(tagger: Tagger, limits: Limits = Limits(), name: str = "model",
                model_file: str | Path | None = None, threads: int | None = None,
-               canonical: list[str] | None = None) -> FastAPI:
+               canonical: list[str] | None = None, device: str = "cpu") -> FastAPI:
     """The FastAPI application serving ``tagger``.
 
     Without ``model_file``, ``tagger`` tags in a thread of this process. With it (the file
     ``tagger`` was loaded from), a child process loads the file and tags, with ``threads``
     torch threads: the model's Python work (segmentation, encoding, decoding) then never
     holds this process's GIL while the event loop has requests to read and answer; it reads
-    the ``canonical`` brand lists ``tagger`` was given.
+    the ``canonical`` brand lists ``tagger`` was given, and computes the tag scores on ``device``
+    (:meth:`Tagger.load`'s).
     """
     if model_file is None:
         def tag(texts: list[str], scores: bool) -> list[dict]:
@@ -97,7 +98,7 @@ def create_app(tagger: Tagger, limits: Limits = Limits(), name: str = "model",
         def executor() -> Executor:
             return ProcessPoolExecutor(1, multiprocessing.get_context("spawn"),
                                        partial(worker.load_ignoring_interrupts, str(model_file), threads,
-                                               canonical=canonical))
+                                               canonical=canonical, device=device))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -153,12 +154,16 @@ def create_app(tagger: Tagger, limits: Limits = Limits(), name: str = "model",
 
 
 def load_app(model: str | Path, limits: Limits = Limits(), threads: int | None = None,
-             canonical: list[str] | None = None) -> FastAPI:
+             canonical: list[str] | None = None, device: str = "cpu") -> FastAPI:
     """Load a model file (here for its description, and to fail early on a bad file or brand
-    list) and build its app, tagging in a child process with ``threads`` torch threads; entities
-    the ``canonical`` brand lists name get ``"canonical"``."""
+    list) and build its app, tagging in a child process with ``threads`` torch threads, on
+    ``device`` (checked here first); entities the ``canonical`` brand lists name get ``"canonical"``."""
+    if device != "cpu":
+        from brandner.model.device import resolve_device
+
+        resolve_device(device)  # no GPU: the error now, not from the tagging process
     return create_app(Tagger.load(model, canonical=canonical), limits, Path(model).name, model_file=model,
-                      threads=threads, canonical=canonical)
+                      threads=threads, canonical=canonical, device=device)
 
 
 SETTINGS_VARIABLE = "BRANDNER_SERVE_SETTINGS"
@@ -168,4 +173,5 @@ def app_from_environment() -> FastAPI:
     """The app factory uvicorn's worker processes call (``--workers N``): settings come as
     JSON in ``$BRANDNER_SERVE_SETTINGS``, written by ``brandner serve``."""
     settings = json.loads(os.environ[SETTINGS_VARIABLE])
-    return load_app(settings["model"], Limits(**settings["limits"]), settings.get("threads"), settings.get("canonical"))
+    return load_app(settings["model"], Limits(**settings["limits"]), settings.get("threads"), settings.get("canonical"),
+                    settings.get("device", "cpu"))

@@ -155,13 +155,15 @@ def tag_documents_parallel(model: str | list[str], documents: Iterable[Item], wo
                            batch_size: int = 256, int8: bool = False, scores: bool = False,
                            min_score: float | None = None,
                            gazetteers: dict[str, list[str]] | None = None, on_error: str = "fail",
-                           backend: str = "auto", canonical: list[str] | None = None) -> Iterator[str]:
+                           backend: str = "auto", canonical: list[str] | None = None,
+                           device: str = "cpu") -> Iterator[str]:
     """Like :func:`tag_documents`, spread over ``workers`` processes (one torch thread each).
 
     Workers return finished JSON lines, so this process only reads and writes. At
     most two chunks per worker are in flight, so memory stays constant however long
     the input; results come back in input order. ``gazetteers`` replace the model's,
-    ``canonical`` brand lists name canonical brands (see :meth:`Tagger.load`). The workers die
+    ``canonical`` brand lists name canonical brands, ``device`` is where each worker's model computes
+    its scores (see :meth:`Tagger.load`). The workers die
     with this process; one that dies is a :class:`BrandnerError` naming it
     (:func:`worker.naming_the_dead`).
     """
@@ -170,7 +172,7 @@ def tag_documents_parallel(model: str | list[str], documents: Iterable[Item], wo
     chunks = _chunks(documents, chunk_size, on_error)
     context = multiprocessing.get_context("spawn")  # forking a process that holds torch threads can hang
     load = partial(worker.load_ignoring_interrupts, model, 1, batch_size=batch_size, int8=int8, gazetteers=gazetteers,
-                   backend=backend, canonical=canonical)
+                   backend=backend, canonical=canonical, device=device)
     with ProcessPoolExecutor(workers, mp_context=context, initializer=load) as pool, worker.naming_the_dead(pool):
         pending: deque = deque()
         while True:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Iterable, Iterator, Mapping, Sequence, overloa
 
 import numpy as np
 
+from brandner.config import check_device_name
 from brandner.cpus import available_cpus
 from brandner.crf.confidence import entity_probabilities, tag_probabilities
 from brandner.crf.decoding import CRFScores, decode, kbest_viterbi
@@ -75,7 +76,7 @@ class Tagger:
     def load(cls, path: str | Path | Sequence[str | Path], batch_size: int = 256, int8: bool = False,
              threads: int | None = None, gazetteers: Mapping[str, str | Path | Sequence[str | Path]] | None = None,
              backend: str = "auto", canonical: str | Path | Sequence[str | Path] | CanonicalNames | None = None,
-             ) -> "Tagger":
+             device: str = "cpu") -> "Tagger":
         """A Tagger for a PyTorch model file or an ONNX file from ``brandner export`` (told apart
         by content, not suffix). ``threads`` is onnxruntime's thread count (default: the CPUs
         this process may use, brandner.cpus); torch's own is global.
@@ -92,7 +93,12 @@ class Tagger:
         ``Tagger.load("model.pt", gazetteers={"brand": "brands.txt"})``.
 
         ``canonical`` (brand list files, or a brandner.tagging.canonical.CanonicalNames) gives each
-        entity the list names ``"canonical": NAME``: ``Tagger.load("model.pt", canonical="brands.txt")``."""
+        entity the list names ``"canonical": NAME``: ``Tagger.load("model.pt", canonical="brands.txt")``.
+
+        ``device`` says where a PyTorch model computes its tag scores: ``"cpu"`` (the default: as
+        ``backend`` says), ``"cuda"`` or ``"cuda:N"`` (the network in PyTorch on that GPU; decoding
+        stays on the CPU), or ``"auto"`` (CUDA where torch sees it, else the CPU). A model trained
+        on a GPU loads on the CPU, and the other way round."""
         check_count("batch_size", batch_size)
         if threads is not None:
             check_count("threads", threads)
@@ -104,11 +110,21 @@ class Tagger:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
         if threads is None:
             threads = available_cpus()
+        gpu = _gpu(device, int8, backend)
         if not isinstance(path, (str, Path)):
             paths = list(path)
             if not paths:
                 raise ValueError("an ensemble needs at least one model file")
-            tagger = cls.ensemble([cls.load(p, batch_size, int8, threads, backend=backend) for p in paths])
+            tagger = cls.ensemble([cls.load(p, batch_size, int8, threads, backend=backend, device=device)
+                                   for p in paths])
+        elif gpu is not None:
+            if is_onnx_file(path):
+                raise BrandnerError(f"{path}: an ONNX file tags on the CPU (onnxruntime); on {device}, tag with the "
+                                    "PyTorch model file it was exported from")
+            from brandner.model.model_file import load_model
+
+            model, encoder = load_model(path)
+            tagger = cls.from_model(model.to(gpu), encoder, batch_size)
         elif is_onnx_file(path):
             if int8:
                 raise BrandnerError(f"{path}: int8 quantisation is for PyTorch model files; "
@@ -397,3 +413,22 @@ def _entities(text: str, spans: list[tuple], min_score: float | None, names: Can
 def _rounded(probability: float) -> float:
     """4 significant digits: short in JSON, yet a tiny probability does not become 0."""
     return float(f"{probability:.4g}")
+
+
+def _gpu(device: str, int8: bool, backend: str):
+    """The torch device (a GPU) that ``Tagger.load(device=...)`` tags on, or None for the CPU
+    (``"cpu"``, or ``"auto"`` without CUDA), where the backends are as ever. Imports torch only
+    for a device other than ``"cpu"``."""
+    check_device_name(device)
+    if device == "cpu":
+        return None
+    from brandner.model.device import resolve_device
+
+    resolved = resolve_device(device)
+    if resolved.type == "cpu":
+        return None
+    if int8:
+        raise BrandnerError(f"int8 quantisation tags on the CPU; on {device}, the model tags in float")
+    if backend == "onnx":
+        raise BrandnerError(f"backend onnx tags on the CPU (onnxruntime); on {device}, a model tags in PyTorch")
+    return resolved

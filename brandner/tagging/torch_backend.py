@@ -15,21 +15,28 @@ from torch import nn
 
 from brandner.crf.decoding import CRFScores
 from brandner.data.batching import Arrays, as_batch
+from brandner.model.device import model_device
 from brandner.model.network import BiLSTMTagger
 
 
 class TorchBackend:
     """Tag scores from ``model`` (put in eval mode), or from an int8 copy of it; CRF scores
     from ``model`` itself, read afresh each time (a Tagger built during training sees the
-    weights as they are now). ``model`` is the network that computes the tag scores."""
+    weights as they are now). ``model`` is the network that computes the tag scores, on the
+    device its weights are on (the batch goes there, the scores come back to the host)."""
 
     def __init__(self, model: BiLSTMTagger, int8: bool = False) -> None:
         self.network = model
+        if int8 and model_device(model).type != "cpu":
+            raise ValueError(f"int8 quantisation tags on the CPU; this model is on {model_device(model)}")
         self.model = quantized(model) if int8 else model.eval()
 
     @torch.inference_mode()
     def tag_scores(self, arrays: Arrays) -> np.ndarray:
-        return self.model.emissions(as_batch(arrays)).numpy()
+        batch, device = as_batch(arrays), model_device(self.network)
+        if device.type != "cpu":
+            return self.model.emissions(batch.to(device)).cpu().numpy()
+        return self.model.emissions(batch).numpy()
 
     def crf_scores(self) -> CRFScores | None:
         return self.network.crf_scores()

@@ -26,6 +26,7 @@ from brandner.data.encoder import Encoder
 from brandner.data.sentence import Sentence
 from brandner.data.swaps import gazetteer_swaps
 from brandner.errors import BrandnerError
+from brandner.model.device import resolve_device
 from brandner.model.model_file import VERSION, atomic_save, model_from_payload, model_payload, safe_load
 from brandner.tagging.tagger import Tagger
 from brandner.training.distributed import Ranks, check_same_data, distributed_train_config
@@ -36,6 +37,7 @@ from brandner.training.start import start_model
 from brandner.training.steps import WeightAverage, singleton_ids
 
 log = logging.getLogger("brandner")
+CPU = torch.device("cpu")
 RESUME_FORMAT = "brandner-resume"
 Event = StepEvent | EpochEvent
 
@@ -87,6 +89,7 @@ def fit(train: Sequence[Sentence] | Mapping[str, Sequence[Sentence]],
     if init is not None and resume:
         raise BrandnerError("--init starts a training from a model, --resume goes on with an interrupted one "
                             "(whose resume state holds its start already): give one of them")
+    device = _training_device(config.train, ranks)
     torch.manual_seed(config.train.seed)
     rng = random.Random(config.train.seed)
     state = TrainState()
@@ -97,11 +100,16 @@ def fit(train: Sequence[Sentence] | Mapping[str, Sequence[Sentence]],
         config = Config(model.config, config.train)
     elif resume:
         payload, train_config = _read_resume(output, config, 1)
-        model, encoder, optimizer, state, rng, average = _restore(payload, train_config, resume_path(output))
+        _check_one_process(train_config, device)
+        model, encoder, optimizer, state, rng, average = _restore(payload, train_config, resume_path(output), device)
         config, started_from = Config(model.config, train_config), payload.get("init")
     else:
-        config = Config(config.model, config.train.resolved())
+        train_config = config.train.resolved() if device.type == "cpu" else dataclasses.replace(
+            config.train, workers=config.train.workers or 1)  # a GPU trains in one process
+        _check_one_process(train_config, device)
+        config = Config(config.model, train_config)
         model, encoder, started_from = _start_model(train, config, output, init)
+        model.to(device)
         config = Config(model.config, config.train)
         optimizer = adam(model, config.train.lr, config.train.sparse_embeddings)
         average = WeightAverage(model, config.train.weight_average) if config.train.weight_average else None
@@ -134,7 +142,7 @@ def fit(train: Sequence[Sentence] | Mapping[str, Sequence[Sentence]],
                 if event.improved:
                     atomic_save(payload, output)
                 atomic_save(_resume_payload(payload, optimizer, state, rng, average, config, world_size,
-                                            started_from), resume_path(output))
+                                            started_from, device), resume_path(output))
                 if writer is not None:
                     _log_scalars(writer, event, epoch_lr(config.train, event.epoch))
             if on_event is not None:
@@ -144,21 +152,25 @@ def fit(train: Sequence[Sentence] | Mapping[str, Sequence[Sentence]],
             writer.close()
     if not writes:
         return None
-    summary = _summary(output, config, state, dev, test, time.perf_counter() - started, len(train), world_size)
+    summary = _summary(output, config, state, dev, test, time.perf_counter() - started, len(train), world_size,
+                       device)
     summary["init"] = started_from
     _write_json(summary, summary_path(output))
     return summary
 
 
 def _resume_payload(model: dict, optimizer: torch.optim.Optimizer, state: TrainState, rng: random.Random,
-                    average: WeightAverage | None, config: Config, world_size: int, init: dict | None) -> dict:
+                    average: WeightAverage | None, config: Config, world_size: int, init: dict | None,
+                    device: torch.device = CPU) -> dict:
     """What ``MODEL.resume`` holds: ``model`` (a :func:`model_payload`, the average where there
     is one) and all the rest that training goes on from; ``init``: the model it started from
-    (:func:`brandner.training.start.start_model`'s), for the summary of a resumed run."""
+    (:func:`brandner.training.start.start_model`'s), for the summary of a resumed run. Training on
+    a GPU (``device``), its random state too (dropout draws there); tensors on a GPU load on the CPU."""
     return {"format": RESUME_FORMAT, "version": VERSION, "model": model,
             "train_config": dataclasses.asdict(config.train), "world_size": world_size,
             "optimizer": optimizer.state_dict(), "state": state.to_dict(),
-            "rng": {"python": _python_state(rng), "torch": torch.get_rng_state()},
+            "rng": {"python": _python_state(rng), "torch": torch.get_rng_state(),
+                    "cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None},
             # the model above holds the average; this, the weights being trained
             "average": average.state_dict() if average is not None else None, "init": init}
 
@@ -184,6 +196,21 @@ def _start_on_every_rank(train: Sequence[Sentence], config: Config, output: Path
 
     payload = torch.load(io.BytesIO(ranks.from_main(start)), map_location="cpu", weights_only=True)
     return (*_restore(payload, config.train, "rank 0's starting state"), payload.get("init"))
+
+
+def _training_device(train: TrainConfig, ranks: Ranks | None) -> torch.device:
+    """The device ``train.device`` means here (brandner.model.device); torchrun's ranks train on the CPU."""
+    device = resolve_device(train.device, "train.device")
+    if device.type != "cpu" and ranks is not None:
+        raise BrandnerError(f"train.device {train.device}: torchrun's ranks train on the CPU (gloo) in this "
+                            "version; set train.device = cpu, or train on one GPU without torchrun")
+    return device
+
+
+def _check_one_process(train: TrainConfig, device: torch.device) -> None:
+    if device.type != "cpu" and train.workers > 1:
+        raise BrandnerError(f"train.device {train.device}: a GPU trains in one process, not {train.workers} "
+                            "workers; set train.workers = 1 (--workers 1), or train.device = cpu")
 
 
 def training_singletons(data: Sequence[Encoded], encoder: Encoder) -> dict[str, torch.Tensor]:
@@ -221,7 +248,8 @@ def _read_resume(output: Path, config: Config, world_size: int) -> tuple[dict, T
     if train.workers == 0:  # as many as the CPUs allow: as many as the interrupted run had
         train = dataclasses.replace(train, workers=saved.get("workers", 1))
     changed = [k for k, v in dataclasses.asdict(train).items()
-               if k not in ("max_epochs", "patience", "patience_sentences") and saved.get(k, defaults[k]) != v]
+               if k not in ("max_epochs", "patience", "patience_sentences", "device")
+               and saved.get(k, defaults[k]) != v]
     if payload.get("world_size", 1) != world_size:  # files from before torchrun: one process
         changed.append(f"world_size ({payload.get('world_size', 1)} rank(s) then, {world_size} now)")
     if changed:
@@ -229,15 +257,19 @@ def _read_resume(output: Path, config: Config, world_size: int) -> tuple[dict, T
     return payload, train
 
 
-def _restore(payload: dict, config: TrainConfig, source: str | Path):
-    """The model, encoder, optimiser, state, random stream and weight average of a resume payload."""
+def _restore(payload: dict, config: TrainConfig, source: str | Path, device: torch.device = CPU):
+    """The model (on ``device``), encoder, optimiser, state, random stream and weight average of a
+    resume payload."""
     model, encoder = model_from_payload(payload["model"], source)
+    model.to(device)
     optimizer = adam(model, config.lr, config.sparse_embeddings)
     optimizer.load_state_dict(payload["optimizer"])
     state = TrainState(**payload["state"])
     rng = random.Random()
     rng.setstate(_python_state_back(payload["rng"]["python"]))
     torch.set_rng_state(payload["rng"]["torch"])
+    if payload["rng"].get("cuda") is not None and device.type == "cuda":  # a GPU's training, on a GPU again
+        torch.cuda.set_rng_state(payload["rng"]["cuda"], device)
     average = None
     if config.weight_average:
         average = WeightAverage(model, config.weight_average)
@@ -257,12 +289,13 @@ def _python_state_back(saved: list) -> tuple:
 
 def _summary(output: Path, config: Config, state: TrainState,
              dev: Sequence[Sentence] | Mapping[str, Sequence[Sentence]], test: Sequence[Sentence] | None,
-             seconds: float, n_train: int, world_size: int) -> dict:
+             seconds: float, n_train: int, world_size: int, device: torch.device = CPU) -> dict:
     """What ``MODEL.json`` holds; a joint training's ``dev`` is the mean over its corpora, and
-    ``dev_by_corpus`` each one's."""
+    ``dev_by_corpus`` each one's; ``device``: where it trained (and the best model is scored)."""
     if not output.exists():
         raise BrandnerError(f"{output}: no model was saved (no epoch finished)")
-    best = Tagger.load(output, backend="torch")  # the network is in memory: no export to cache
+    # the network is in memory: no export to cache
+    best = Tagger.load(output, backend="torch", device=str(device))
     # a joint training's corpora: each dev split tagged once, for the mean and for dev_by_corpus
     reports = corpus_reports(best, dev) if isinstance(dev, Mapping) else None
     summary = {"model": str(output), "epochs_run": state.epoch, "best_epoch": state.best_epoch,
@@ -270,7 +303,7 @@ def _summary(output: Path, config: Config, state: TrainState,
                "train_seconds": round(seconds, 3),
                "train_sentences_per_second": round(state.sentences_seen / state.step_seconds, 1)
                if state.step_seconds else 0.0,
-               "train_sentences": n_train, "world_size": world_size,
+               "train_sentences": n_train, "world_size": world_size, "device": str(device),
                "config": Config(best.config, config.train).to_dict()}
     if reports is not None:
         summary["dev_by_corpus"] = {name: r.to_dict() for name, r in reports.items()}

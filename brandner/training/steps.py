@@ -92,11 +92,13 @@ class SerialSteps:
 
 def batch_gradient(model: BiLSTMTagger, trained: Sequence[torch.Tensor], data: Sequence[Encoded],
                    indices: Sequence[int], singletons: dict[str, torch.Tensor] | None, config: TrainConfig) -> float:
-    """The loss of the batch ``data[indices]`` (see :func:`training_batch`); its gradient, clipped
+    """The loss of the batch ``data[indices]`` (see :func:`training_batch`), on the device of the
+    ``trained`` parameters; its gradient, clipped
     at ``config.clip``, in the ``.grad`` of each of the ``trained`` parameters, new tensors (not
     added to what those held)."""
     batch = training_batch(data, indices, singletons, config.unk_replace, config.gazetteer_dropout)
-    loss = model.loss(batch)
+    device = trained[0].device
+    loss = model.loss(batch if device.type == "cpu" else batch.to(device))  # drawn on the CPU, trained on a GPU
     for param in trained:
         param.grad = None
     loss.backward()
