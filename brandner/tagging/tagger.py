@@ -29,8 +29,7 @@ from brandner.errors import BrandnerError
 from brandner.tagging.arguments import as_items, as_texts, check_count, check_probability
 from brandner.tagging.backend import MaskedBackend, MeanBackend, ScoreBackend
 from brandner.tagging.canonical import CanonicalNames
-from brandner.tagging.onnx_backend import is_onnx_file
-from brandner.tagging.onnx_cache import load_through_onnx, onnxruntime_available
+from brandner.tagging.loading import BACKENDS, load_scores
 
 if TYPE_CHECKING:
     from brandner.config import ModelConfig
@@ -110,39 +109,15 @@ class Tagger:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
         if threads is None:
             threads = available_cpus()
-        gpu = _gpu(device, int8, backend)
+        check_device_name(device)
         if not isinstance(path, (str, Path)):
             paths = list(path)
             if not paths:
                 raise ValueError("an ensemble needs at least one model file")
             tagger = cls.ensemble([cls.load(p, batch_size, int8, threads, backend=backend, device=device)
                                    for p in paths])
-        elif gpu is not None:
-            if is_onnx_file(path):
-                raise BrandnerError(f"{path}: an ONNX file tags on the CPU (onnxruntime); on {device}, tag with the "
-                                    "PyTorch model file it was exported from")
-            from brandner.model.model_file import load_model
-
-            model, encoder = load_model(path)
-            tagger = cls.from_model(model.to(gpu), encoder, batch_size)
-        elif is_onnx_file(path):
-            if int8:
-                raise BrandnerError(f"{path}: int8 quantisation is for PyTorch model files; "
-                                    "for ONNX, quantise when exporting (brandner export --int8)")
-            from brandner.tagging.onnx_backend import load_onnx  # onnxruntime is an optional dependency
-
-            loaded = load_onnx(path, threads)
-            tagger = cls(loaded.backend, loaded.config, loaded.encoder, batch_size)
-        elif backend == "onnx" or (backend == "auto" and not int8 and onnxruntime_available()):
-            if int8:
-                raise BrandnerError(f"{path}: int8 tags in PyTorch (backend='torch'); for onnxruntime, "
-                                    "quantise when exporting (brandner export --int8)")
-            loaded = load_through_onnx(path, threads)
-            tagger = cls(loaded.backend, loaded.config, loaded.encoder, batch_size)
         else:
-            from brandner.model.model_file import load_model
-
-            tagger = cls.from_model(*load_model(path), batch_size, int8)
+            tagger = cls(*load_scores(path, int8, threads, backend, device), batch_size)
         if gazetteers:
             tagger.encoder = tagger.encoder.with_gazetteers({
                 type_: read_lexicon([files] if isinstance(files, (str, Path)) else files, tagger.encoder.normalizer)
@@ -370,9 +345,6 @@ class Tagger:
 Piece = tuple[int, int, int]  # (text index, start, end): one chunk of one text
 
 
-# What computes a PyTorch model file's tag scores (Tagger.load's ``backend``).
-BACKENDS = ("auto", "onnx", "torch")
-
 # Decoding keeps k paths per tag at every position: the bound keeps a careless k from allocating gigabytes.
 MAX_NBEST = 1000
 
@@ -414,21 +386,3 @@ def _rounded(probability: float) -> float:
     """4 significant digits: short in JSON, yet a tiny probability does not become 0."""
     return float(f"{probability:.4g}")
 
-
-def _gpu(device: str, int8: bool, backend: str):
-    """The torch device (a GPU) that ``Tagger.load(device=...)`` tags on, or None for the CPU
-    (``"cpu"``, or ``"auto"`` without CUDA), where the backends are as ever. Imports torch only
-    for a device other than ``"cpu"``."""
-    check_device_name(device)
-    if device == "cpu":
-        return None
-    from brandner.model.device import resolve_device
-
-    resolved = resolve_device(device)
-    if resolved.type == "cpu":
-        return None
-    if int8:
-        raise BrandnerError(f"int8 quantisation tags on the CPU; on {device}, the model tags in float")
-    if backend == "onnx":
-        raise BrandnerError(f"backend onnx tags on the CPU (onnxruntime); on {device}, a model tags in PyTorch")
-    return resolved

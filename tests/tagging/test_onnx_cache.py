@@ -8,8 +8,7 @@ import sys
 import pytest
 
 from brandner import Tagger
-from brandner.tagging import onnx_cache
-from brandner.tagging import tagger as tagger_module
+from brandner.tagging import loading, onnx_cache
 from brandner.tagging.onnx_backend import OnnxBackend
 from brandner.tagging.torch_backend import TorchBackend
 from tests.conftest import synthetic_sentences
@@ -78,7 +77,7 @@ def test_a_damaged_cached_graph_is_exported_again(tiny_model, cache):
 
 
 def test_without_onnxruntime_the_default_is_pytorch_and_onnx_is_an_error(tiny_model, cache, monkeypatch):
-    monkeypatch.setattr(tagger_module, "onnxruntime_available", lambda: False)
+    monkeypatch.setattr(loading, "onnxruntime_available", lambda: False)
     assert isinstance(Tagger.load(tiny_model).backend, TorchBackend)
     assert isinstance(Tagger.load(tiny_model, int8=True).backend, TorchBackend)  # int8 is PyTorch's
     with pytest.raises(ValueError, match="backend must be one of auto, onnx, torch"):
