@@ -175,6 +175,20 @@ def test_decoding_follows_parameter_updates():
     assert crf.decoding_scores()[0].max() == 0
 
 
+def brute_log_partition(crf: CRF, emissions: torch.Tensor, lengths: list[int]) -> torch.Tensor:
+    """log Z per sentence ``(batch,)`` as the logsumexp of every tag sequence's score (the
+    constrained scores, forbidden moves at layer.FORBIDDEN), differentiable by autograd."""
+    transitions, start, end = crf.constrained(layer.FORBIDDEN)
+    brute = []
+    for b, n in enumerate(lengths):
+        scores = []
+        for seq in itertools.product(range(crf.num_tags), repeat=n):
+            s = start[seq[0]] + end[seq[-1]] + sum(emissions[b, t, seq[t]] for t in range(n))
+            scores.append(s + sum(transitions[seq[t - 1], seq[t]] for t in range(1, n)))
+        brute.append(torch.logsumexp(torch.stack(scores), 0))
+    return torch.stack(brute)
+
+
 @pytest.mark.parametrize("constrained", [False, True])
 def test_gradients_of_log_partition_match_autograd_through_brute_force(constrained):
     tags = IOBES.tags_for(["A"])
@@ -187,16 +201,7 @@ def test_gradients_of_log_partition_match_autograd_through_brute_force(constrain
     params = [emissions, crf.transitions, crf.start, crf.end]
     ours = torch.autograd.grad((oracles.log_partition(crf, emissions, mask) * weights).sum(), params)
 
-    from brandner.crf.layer import FORBIDDEN
-    transitions, start, end = crf.constrained(FORBIDDEN)
-    brute = []
-    for b, n in enumerate(lengths):
-        scores = []
-        for seq in itertools.product(range(len(tags)), repeat=n):
-            s = start[seq[0]] + end[seq[-1]] + sum(emissions[b, t, seq[t]] for t in range(n))
-            scores.append(s + sum(transitions[seq[t - 1], seq[t]] for t in range(1, n)))
-        brute.append(torch.logsumexp(torch.stack(scores), 0))
-    expected = torch.autograd.grad((torch.stack(brute) * weights).sum(), params)
+    expected = torch.autograd.grad((brute_log_partition(crf, emissions, lengths) * weights).sum(), params)
     for mine, theirs in zip(ours, expected):
         assert torch.allclose(mine, theirs, atol=1e-9)
 
@@ -243,16 +248,8 @@ def test_batched_log_partition_and_its_gradients_match_brute_force(constrained):
     emissions = emissions.masked_fill(~mask[:, :, None], 1e3).requires_grad_()  # padding far off, not read
     weights = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64)
     params = [emissions, crf.transitions, crf.start, crf.end]
-    transitions, start, end = crf.constrained(layer.FORBIDDEN)
-    ours = batched.log_partition(emissions, mask, transitions, start, end)
-    brute = []
-    for b, n in enumerate(lengths):
-        scores = []
-        for seq in itertools.product(range(len(tags)), repeat=n):
-            s = start[seq[0]] + end[seq[-1]] + sum(emissions[b, t, seq[t]] for t in range(n))
-            scores.append(s + sum(transitions[seq[t - 1], seq[t]] for t in range(1, n)))
-        brute.append(torch.logsumexp(torch.stack(scores), 0))
-    brute = torch.stack(brute)
+    ours = batched.log_partition(emissions, mask, *crf.constrained(layer.FORBIDDEN))
+    brute = brute_log_partition(crf, emissions, lengths)
     torch.testing.assert_close(ours, brute, atol=1e-9, rtol=0)
     mine = torch.autograd.grad((ours * weights).sum(), params, retain_graph=True)
     theirs = torch.autograd.grad((brute * weights).sum(), params)
