@@ -141,6 +141,7 @@ class TrainConfig:
     # Each training sentence with an entity of a gazetteer's type gets, with this probability, a
     # copy whose such entities are names invented from the list's characters, read as listed
     # (brandner.data.swaps): a name added to a list at tagging time is then found (0 = off).
+    # Above 1: copies per sentence (2: two each, with other names; at most MAX_SWAPS).
     gazetteer_swaps: float = 0.0
     # The gazetteer types swapped (e.g. brands, not products: a product list names kinds of
     # things, not names one could invent); empty = every type.
@@ -177,8 +178,9 @@ class TrainConfig:
             raise BrandnerError(f"train.unk_replace must be in [0, 1), got {self.unk_replace}")
         if not 0.0 <= self.gazetteer_dropout < 1.0:
             raise BrandnerError(f"train.gazetteer_dropout must be in [0, 1), got {self.gazetteer_dropout}")
-        if not 0.0 <= self.gazetteer_swaps <= 1.0:
-            raise BrandnerError(f"train.gazetteer_swaps must be in [0, 1], got {self.gazetteer_swaps}")
+        if not 0.0 <= self.gazetteer_swaps <= MAX_SWAPS:
+            raise BrandnerError(f"train.gazetteer_swaps must be in [0, {MAX_SWAPS}] (a probability, or above 1 "
+                                f"copies per sentence), got {self.gazetteer_swaps}")
         swap_types = self.gazetteer_swap_types
         if isinstance(swap_types, str):  # --set gazetteer_swap_types=HP,BRAND
             swap_types = tuple(part.strip() for part in swap_types.split(",") if part.strip())
@@ -347,6 +349,7 @@ def _section(config: Any) -> str:
 
 
 DEVICE_NAMES = "auto, cpu, cuda or cuda:N"
+MAX_SWAPS = 4  # train.gazetteer_swaps: copies per sentence at most
 
 
 def check_device_name(name: object, what: str = "device") -> None:

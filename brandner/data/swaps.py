@@ -6,7 +6,8 @@ list names: a brand added to the list at tagging time is found much less often t
 training brand. ``train.gazetteer_swaps`` = p adds, for each training sentence with an entity
 of a gazetteer's type, with probability p, one copy in which every such entity is replaced by
 an invented name (each its own), and the gazetteer reads the invented name as an entry, as a list the user
-extended would. The copy keeps the sentence's context and tags (shifted to the new lengths);
+extended would. Above 1, p is copies per sentence: 2 gives two copies of each (with other names),
+1.5 one copy and with probability 0.5 a second. The copy keeps the sentence's context and tags (shifted to the new lengths);
 the model learns that a listed name in a brand's place is a brand whatever its characters.
 
 A name is as long as a random entry of the list (at most :data:`MAX_NAME`) and made of
@@ -81,8 +82,8 @@ def listed(encoded: Encoded, spans: Sequence[Span], types: Sequence[str]) -> Enc
 def gazetteer_swaps(sentences: Sequence[Sentence], encoder: Encoder, share: float, seed: int,
                     swapped_types: Sequence[str] = ()) -> list[Encoded]:
     """The encoded swapped copies (see the module's docstring) of about ``share`` of the
-    ``sentences`` that hold an entity of a gazetteer's type (of ``swapped_types``, where given);
-    none without gazetteers."""
+    ``sentences`` that hold an entity of a gazetteer's type (of ``swapped_types``, where given),
+    ``share`` copies of each above 1; none without gazetteers."""
     if share <= 0 or not encoder.gazetteers:
         return []
     types = list(encoder.gazetteers)
@@ -94,9 +95,12 @@ def gazetteer_swaps(sentences: Sequence[Sentence], encoder: Encoder, share: floa
     makers = {t: maker for t, maker in makers.items() if maker}  # a list without Chinese entries: no names
     rng = random.Random(f"brandner-gazetteer-swaps {seed}")
     copies = []
+    whole, part = divmod(share, 1.0)
     for sentence in sentences:
-        if not any(span.type in makers for span in sentence.spans) or rng.random() >= share:
+        if not any(span.type in makers for span in sentence.spans):
             continue
-        copy, replaced = swapped_copy(sentence, lambda t: makers[t].name(rng) if t in makers else None)
-        copies.append(listed(encoder.encode_sentence(copy), replaced, types))
+        # one draw a sentence, as for a share of at most 1: whole copies, and one more with the rest
+        for _ in range(int(whole) + (rng.random() < part)):
+            copy, replaced = swapped_copy(sentence, lambda t: makers[t].name(rng) if t in makers else None)
+            copies.append(listed(encoder.encode_sentence(copy), replaced, types))
     return copies

@@ -93,10 +93,27 @@ def test_a_training_with_swaps_trains_on_the_copies_too(tmp_path, caplog):
     assert summary["train_sentences"] == len(train)  # the sentences read; the copies are said in the log
 
 
-@pytest.mark.parametrize("value", ["-0.1", "1.5"])
-def test_gazetteer_swaps_must_be_a_probability(value):
-    with pytest.raises(BrandnerError, match=r"train.gazetteer_swaps must be in \[0, 1\]"):
+@pytest.mark.parametrize("value", ["-0.1", "4.5"])
+def test_gazetteer_swaps_must_be_a_probability_or_a_few_copies(value):
+    with pytest.raises(BrandnerError, match=r"train.gazetteer_swaps must be in \[0, 4\] \(a probability, or above 1"):
         load_config(None, [f"gazetteer_swaps={value}"])
+    assert load_config(None, ["gazetteer_swaps=2.5"]).train.gazetteer_swaps == 2.5
+
+
+def test_above_1_each_sentence_gets_that_many_copies_with_other_names(tmp_path):
+    rng = random.Random(0)
+    brands = random_words(rng, 50)
+    train = sentences(brands, random_words(rng, 50), 400, rng)
+    encoder = encoder_with(brands, train, tmp_path)
+    with_brand = sum(bool(s.spans) for s in train)
+    two = gazetteer_swaps(train, encoder, 2.0, seed=1)
+    assert len(two) == 2 * with_brand
+    assert sum(not np.array_equal(a.chars, b.chars) for a, b in zip(two[::2], two[1::2])) > 0.9 * with_brand
+    one_and_a_half = len(gazetteer_swaps(train, encoder, 1.5, seed=1))
+    assert abs(one_and_a_half / with_brand - 1.5) < 5 * (0.25 / with_brand) ** 0.5
+    # at most 1, the same random draws as ever: one a sentence, so a share's copies do not move
+    assert [c.chars.tolist() for c in gazetteer_swaps(train, encoder, 1.0, seed=1)] == [
+        c.chars.tolist() for c in gazetteer_swaps(train, encoder, 1.0 - 1e-12, seed=1)]
 
 
 def test_only_the_types_named_are_swapped(tmp_path):
