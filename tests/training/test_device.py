@@ -173,3 +173,26 @@ def test_the_summary_names_the_device_the_config_asked_for(tmp_path):
     one, _ = train_twice(tmp_path, ['train.device="cpu"'], ['train.device="cpu"'])
     assert one["config"]["train"]["device"] == "cpu"
     assert json.loads((tmp_path / "one.pt.json").read_text())["device"] == "cpu"
+
+
+def test_off_the_cpu_a_training_step_keeps_every_tensor_on_the_model_s_device(tmp_path):
+    """What a GPU runs, on torch's meta device (which checks devices and shapes without
+    computing): the batch moved there, dropout drawn there, the packed LSTM, the batched CRF
+    loss, and the backward pass, with every input feature on. A CPU tensor mixed in anywhere
+    (a mask, an index, a buffer left behind) is an error here as it would be on a GPU."""
+    from brandner.data.batching import collate
+    from brandner.data.encoder import Encoder
+    from brandner.model.model_file import network_for
+
+    (tmp_path / "brands.txt").write_text("特步\n耐克\n", encoding="utf-8")
+    config = load_config(None, ["char_dim=8", "seg_dim=4", "hidden_size=8", "bigram_dim=4", "radical_dim=4",
+                                "lexicon=jieba", "lexicon_dim=4", "lexicon_pooling=frequency", "output_dropout=0.2",
+                                f"gazetteers=SHOE={tmp_path / 'brands.txt'}"])
+    sentences = sorted(synthetic_sentences(8), key=lambda s: -len(s.text))  # packing on meta needs them sorted
+    encoder = Encoder.build(sentences, config.model)
+    model = network_for(config.model, encoder).to("meta").train()
+    loss = model.loss(collate([encoder.encode_sentence(s) for s in sentences]).to("meta"))
+    loss.backward()
+    assert loss.device.type == "meta" and loss.shape == ()
+    grads = {name: p.grad for name, p in model.named_parameters() if p.requires_grad}
+    assert all(g is not None and g.device.type == "meta" for g in grads.values()), sorted(grads)
