@@ -64,12 +64,17 @@ def test_a_copy_is_encoded_as_if_its_invented_names_were_on_the_list(tmp_path):
     assert gazetteer_swaps(train, encoder, 0.0, seed=3) == []
 
 
-def test_about_the_share_asked_is_copied_the_same_for_one_seed(tmp_path):
+def random_listed(tmp_path, count: int) -> tuple[list[Sentence], Encoder, int]:
+    """``count`` sentences of 50 random brands on a list, an encoder with that list, and how
+    many of the sentences hold a brand."""
     rng = random.Random(0)
     brands = random_words(rng, 50)
-    train = sentences(brands, random_words(rng, 50), 2000, rng)
-    encoder = encoder_with(brands, train, tmp_path)
-    with_brand = sum(bool(s.spans) for s in train)
+    train = sentences(brands, random_words(rng, 50), count, rng)
+    return train, encoder_with(brands, train, tmp_path), sum(bool(s.spans) for s in train)
+
+
+def test_about_the_share_asked_is_copied_the_same_for_one_seed(tmp_path):
+    train, encoder, with_brand = random_listed(tmp_path, 2000)
     copies = gazetteer_swaps(train, encoder, 0.3, seed=1)
     assert abs(len(copies) / with_brand - 0.3) < 5 * (0.3 * 0.7 / with_brand) ** 0.5
     again = gazetteer_swaps(train, encoder, 0.3, seed=1)
@@ -101,11 +106,7 @@ def test_gazetteer_swaps_must_be_a_probability_or_a_few_copies(value):
 
 
 def test_above_1_each_sentence_gets_that_many_copies_with_other_names(tmp_path):
-    rng = random.Random(0)
-    brands = random_words(rng, 50)
-    train = sentences(brands, random_words(rng, 50), 400, rng)
-    encoder = encoder_with(brands, train, tmp_path)
-    with_brand = sum(bool(s.spans) for s in train)
+    train, encoder, with_brand = random_listed(tmp_path, 400)
     two = gazetteer_swaps(train, encoder, 2.0, seed=1)
     assert len(two) == 2 * with_brand
     assert sum(not np.array_equal(a.chars, b.chars) for a, b in zip(two[::2], two[1::2])) > 0.9 * with_brand
