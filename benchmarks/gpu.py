@@ -40,11 +40,6 @@ QUICK = {"train": 60, "dev": 20, "test": 20,
          "settings": ["char_dim=16", "seg_dim=4", "hidden_size=16", "bigram_dim=8"]}
 
 
-def write_split(sentences: Sequence, path: Path) -> Path:
-    path.write_text("".join(json.dumps(s.to_dict(), ensure_ascii=False) + "\n" for s in sentences), encoding="utf-8")
-    return path
-
-
 def train(folder: Path, name: str, device: str, workers: int, epochs: int, seed: int, settings: list[str]) -> dict:
     """One ``brandner train`` process on ``folder``'s train/dev/test files; its row of the table."""
     output = folder / f"{name}.pt"
@@ -133,6 +128,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args(argv)
     from brandner.data.corpora import load_split
+    from brandner.data.formats import write_file
     from brandner.errors import BrandnerError
 
     try:
@@ -150,7 +146,7 @@ def main(argv: list[str] | None = None) -> None:
             if args.quick:
                 splits = {split: sentences[:QUICK[split]] for split, sentences in splits.items()}
             for split, sentences in splits.items():
-                write_split(sentences, folder / f"{split}.jsonl")
+                write_file(sentences, folder / f"{split}.jsonl", "jsonl")
             gpu = train(folder, "gpu", args.gpu, 1, args.epochs, args.seed, settings)
             cpu = train(folder, "cpu", "cpu", args.cpu_workers, args.epochs, args.seed, settings)
             corpora.append({"corpus": corpus, "gpu": gpu, "cpu": cpu,

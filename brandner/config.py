@@ -197,13 +197,14 @@ class TrainConfig:
         if self.clip < 0:
             raise BrandnerError(f"train.clip must be >= 0 (0 turns clipping off), got {self.clip}")
 
-    def resolved(self) -> "TrainConfig":
-        """This config with ``workers = 0`` replaced by the number of processes it means here."""
+    def resolved(self, gpu: bool = False) -> "TrainConfig":
+        """This config with ``workers = 0`` replaced by the number of processes it means here:
+        one with ``sparse_embeddings`` or on a ``gpu``, else as many as the CPUs allow."""
         if self.workers:
             return self
         from brandner.cpus import available_cpus
 
-        return dataclasses.replace(self, workers=1 if self.sparse_embeddings else available_cpus())
+        return dataclasses.replace(self, workers=1 if self.sparse_embeddings or gpu else available_cpus())
 
 
 @dataclass(frozen=True)

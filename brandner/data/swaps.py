@@ -6,9 +6,10 @@ list names: a brand added to the list at tagging time is found much less often t
 training brand. ``train.gazetteer_swaps`` = p adds, for each training sentence with an entity
 of a gazetteer's type, with probability p, one copy in which every such entity is replaced by
 an invented name (each its own), and the gazetteer reads the invented name as an entry, as a list the user
-extended would. Above 1, p is copies per sentence: 2 gives two copies of each (with other names),
-1.5 one copy and with probability 0.5 a second. The copy keeps the sentence's context and tags (shifted to the new lengths);
-the model learns that a listed name in a brand's place is a brand whatever its characters.
+extended would. Above 1, p is copies per sentence: 2 gives two copies of each (with other
+names), 1.5 one copy and with probability 0.5 a second. The copy keeps the sentence's context
+and tags (shifted to the new lengths); the model learns that a listed name in a brand's place
+is a brand whatever its characters.
 
 A name is as long as a random entry of the list (at most :data:`MAX_NAME`) and made of
 characters drawn from the list's entries (each character as often as it occurs in them), so

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Iterable, Iterator, Mapping, Sequence, overloa
 
 import numpy as np
 
-from brandner.config import check_device_name
 from brandner.cpus import available_cpus
 from brandner.crf.confidence import entity_probabilities, tag_probabilities
 from brandner.crf.decoding import CRFScores, decode, kbest_viterbi
@@ -109,7 +108,6 @@ class Tagger:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
         if threads is None:
             threads = available_cpus()
-        check_device_name(device)
         if not isinstance(path, (str, Path)):
             paths = list(path)
             if not paths:
@@ -385,4 +383,3 @@ def _entities(text: str, spans: list[tuple], min_score: float | None, names: Can
 def _rounded(probability: float) -> float:
     """4 significant digits: short in JSON, yet a tiny probability does not become 0."""
     return float(f"{probability:.4g}")
-

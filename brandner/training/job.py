@@ -104,8 +104,7 @@ def fit(train: Sequence[Sentence] | Mapping[str, Sequence[Sentence]],
         model, encoder, optimizer, state, rng, average = _restore(payload, train_config, resume_path(output), device)
         config, started_from = Config(model.config, train_config), payload.get("init")
     else:
-        train_config = config.train.resolved() if device.type == "cpu" else dataclasses.replace(
-            config.train, workers=config.train.workers or 1)  # a GPU trains in one process
+        train_config = config.train.resolved(gpu=device.type != "cpu")
         _check_one_process(train_config, device)
         config = Config(config.model, train_config)
         model, encoder, started_from = _start_model(train, config, output, init)
