@@ -203,3 +203,25 @@ def test_embed_takes_threads_and_still_its_old_workers_flag():
     assert parse(["embed", "t.txt", "-o", "v"]).threads == 1
     assert parse(["embed", "t.txt", "-o", "v", "--threads", "3"]).threads == 3
     assert parse(["embed", "t.txt", "-o", "v", "--workers", "2"]).threads == 2
+
+
+def test_embed_leaves_out_the_text_of_held_out_splits_unless_asked(shared_data, tmp_path):
+    """Vectors of a named corpus's text feed models scored on test splits (and bases fine-tuned
+    for other corpora): a training sentence whose text is in a test split is left out."""
+    from brandner.data.corpora import held_out_texts, load_split
+
+    train = [s.text for s in load_split("weibo", "train", shared_data)]
+    held_out, _ = held_out_texts({"weibo"}, shared_data)
+    inside = sum(text in held_out for text in train)
+    texts = [text for text in train if text.strip()]
+    assert inside > 0  # Weibo's training split repeats some test posts (short ones, mostly)
+    small = ["--epochs", "1", "--char-dim", "4", "--bigram-dim", "4", "--word-dim", "4"]
+    done = brandner("embed", "--corpus", "weibo", "-o", "vec", *small, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert f"weibo:train: left out {inside} of {len(train)} sentences" in done.stderr
+    left = sum(text.strip() != "" and text not in held_out for text in train)
+    assert json.loads((tmp_path / "vec" / "vectors.json").read_text(encoding="utf-8"))["texts"] == left
+    kept = brandner("embed", "--corpus", "weibo", "--keep-held-out", "-o", "all", *small, cwd=tmp_path)
+    assert kept.returncode == 0, kept.stderr
+    assert "left out" not in kept.stderr
+    assert json.loads((tmp_path / "all" / "vectors.json").read_text(encoding="utf-8"))["texts"] == len(texts)
