@@ -42,11 +42,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import default_data_dir, publish  # noqa: E402
-from brandner.config import PRESETS, load_config  # noqa: E402
+from brandner.config import PRESETS, VECTOR_TEXTS, load_config  # noqa: E402
 from brandner.data.corpora import load_split  # noqa: E402
 from brandner.tagging.tagger import Tagger  # noqa: E402
 from brandner.training.job import fit  # noqa: E402
-from brandner.training.presets import WITH_VECTORS, with_trained_vectors  # noqa: E402
+from brandner.training.presets import WITH_VECTORS, vector_texts, with_trained_vectors  # noqa: E402
 
 DEFAULT_PLAN = {"ecommerce": [1], "weibo": [1, 2, 3], "resume": [1]}
 # The ecommerce corpus's own brand (HP) and product (HC) lists.
@@ -91,17 +91,21 @@ def subset(sentences: list, size: int | None) -> list:
 
 def run_one(corpus: str, seed: int, overrides: list[str], data_dir: str | None, workdir: Path,
             variant: str = "", init: Path | None = None, train_size: int | None = None,
-            preset: str | None = None) -> dict:
+            preset: str | None = None, vectors_from: str = "corpora") -> dict:
     """One training (from ``init``, a base model, when given; on ``train_size`` training sentences
-    when given; with ``preset``'s settings and, for "accurate", its vectors): a row of dev and test scores."""
+    when given; with ``preset``'s settings and, for "accurate", its vectors, learnt from
+    ``vectors_from``'s text): a row of dev and test scores."""
     config = load_config(None, overrides + [f"seed={seed}"], preset)
     train, dev, test = (load_split(corpus, split, data_dir) for split in ("train", "dev", "test"))
     train = subset(train, train_size)
     started = time.perf_counter()
     if preset in WITH_VECTORS:  # as `brandner train --preset` does, counted in the run's time
-        config = with_trained_vectors(config, [s.text for s in train], model_file(workdir, corpus, seed))
+        texts, sources = vector_texts([s.text for s in train if s.text], [corpus], vectors_from, data_dir)
+        config = with_trained_vectors(config, texts, model_file(workdir, corpus, seed), sources=sources)
     summary = fit(train, dev, config, model_file(workdir, corpus, seed), test=test, init=init)
     variant = f"{variant or 'bigrams'}+pretrained" if init else variant
+    if preset in WITH_VECTORS and vectors_from != "corpora":
+        preset = f"{preset}, vectors from the {vectors_from} text"
     variant = f"preset {preset}" + (f" + {variant}" if variant else "") if preset else variant
     row = {"corpus": corpus, "variant": variant, "overrides": overrides, "seed": seed,
            "init": str(init) if init else None, "train_size": len(train),
@@ -223,6 +227,8 @@ def main() -> None:
                         help="fine-tune from this base model (a joint training's; brandner train --init)")
     parser.add_argument("--preset", choices=sorted(PRESETS),
                         help="train with this preset, as `brandner train --preset`")
+    parser.add_argument("--vectors-from", choices=VECTOR_TEXTS, default="corpora",
+                        help="what --preset accurate's vectors learn from, as `brandner train --vectors-from`")
     parser.add_argument("--train-size", type=int, metavar="N",
                         help="train on N training sentences (a fixed subset, nested across sizes)")
     parser.add_argument("--ablation", metavar="LOG", help="print the ablation table of a --log file and exit")
@@ -252,7 +258,7 @@ def main() -> None:
         for corpus, seeds in plan.items():
             for seed in seeds:
                 rows.append(run_one(corpus, seed, overrides, args.data_dir, workdir, args.variant or "", args.init,
-                                    args.train_size, args.preset))
+                                    args.train_size, args.preset, args.vectors_from))
                 _append_log(args.log, rows[-1])
             if args.ensemble:
                 rows.append(ensemble_row(corpus, [model_file(workdir, corpus, seed) for seed in seeds], args.data_dir,

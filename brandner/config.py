@@ -230,6 +230,9 @@ class Config:
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "accurate": {"model": {"lexicon": ["jieba"], "radical_dim": 50}, "train": {"weight_average": 0.998}},
 }
+# What a preset's vectors learn from (brandner.training.presets.vector_texts): the training text and
+# the named corpora's on disk, or the training text alone.
+VECTOR_TEXTS = ("corpora", "training")
 
 
 def load_config(path: str | Path | None = None, overrides: Iterable[str] = (), preset: str | None = None) -> Config:

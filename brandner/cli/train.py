@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from tqdm import tqdm
 
 from brandner.cli.common import add_data_dir, add_device, add_overlaps, corpus_split, read_sentences
-from brandner.config import PRESETS, load_config
+from brandner.config import PRESETS, VECTOR_TEXTS, load_config
 from brandner.errors import BrandnerError
 from brandner.processes import sigterm_exits
 
@@ -43,6 +43,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                              "text first (unless --embeddings; needs brandner[embed]) and reads the jieba lexicon, "
                              "with radicals and weight averaging: the most accurate recipe measured, at about 2.3x the "
                              "training time (Weibo: 96 s against 41 s on 2 cores; docs/configuration.md)")
+    parser.add_argument("--vectors-from", choices=VECTOR_TEXTS, default="corpora",
+                        help="what --preset accurate's vectors learn from: the training text and the training text "
+                             "of the named corpora on disk, less every test split (corpora, the default: about "
+                             "3 minutes more), or the training text alone (training)")
     parser.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], dest="overrides",
                         help="override a setting, e.g. --set hidden_size=200 (repeatable)")
     parser.add_argument("--seed", type=int, help="random seed (train.seed)")
@@ -73,7 +77,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from brandner.training.distributed import launched, process_group
     from brandner.training.job import fit
-    from brandner.training.presets import WITH_VECTORS, with_trained_vectors
+    from brandner.training.presets import WITH_VECTORS, vector_texts, with_trained_vectors
 
     overrides = list(args.overrides)
     for key, value in (("seed", args.seed), ("max_epochs", args.epochs), ("workers", args.workers),
@@ -100,7 +104,8 @@ def run(args: argparse.Namespace) -> int:
             raise BrandnerError(f"--preset {args.preset} under torchrun needs --embeddings (a folder from "
                                 "'brandner embed'): the ranks must not each train vectors")
         texts = [s.text for part in (train.values() if isinstance(train, dict) else [train]) for s in part if s.text]
-        config = with_trained_vectors(config, texts, args.output, reuse=args.resume)
+        texts, sources = vector_texts(texts, args.corpus or [], args.vectors_from, args.data_dir)
+        config = with_trained_vectors(config, texts, args.output, reuse=args.resume, sources=sources)
     # SIGTERM unwinds like Ctrl-C: the workers stopped, unfinished files removed
     with sigterm_exits(), process_group(launch) as ranks:
         if ranks is not None and not ranks.is_main:  # rank 0 speaks for the job; the others only of errors

@@ -47,9 +47,11 @@ def test_accuracy_fine_tunes_a_base_on_a_subset_and_runs_a_preset(shared_data, t
     fit(corpora, dev, load_config(None, SETTINGS + ["max_epochs=1", "workers=1"]), base)
     common = [sys.executable, str(REPO / "benchmarks" / "accuracy.py"), "--corpus", "brands-sample", "--data-dir",
               str(shared_data), "--log", "runs.jsonl", "--no-write", "--set", "max_epochs=1", "--set", "workers=1"]
-    for extra in (["--init", str(base), "--train-size", "10"], ["--preset", "accurate", "--set", "char_dim=16"]):
+    with_preset = ["--preset", "accurate", "--vectors-from", "training", "--set", "char_dim=16"]
+    for extra in (["--init", str(base), "--train-size", "10"], with_preset):
         done = subprocess.run(common + extra, cwd=tmp_path, capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, done.stderr
     tuned, preset = (json.loads(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines())
     assert tuned["init"] == str(base) and tuned["train_size"] == 10 and tuned["variant"] == "bigrams+pretrained"
-    assert preset["variant"] == "preset accurate" and preset["train_size"] == 22 and preset["init"] is None
+    assert preset["variant"] == "preset accurate, vectors from the training text"
+    assert preset["train_size"] == 22 and preset["init"] is None

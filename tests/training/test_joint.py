@@ -15,7 +15,7 @@ from brandner.cli.train import _corpus_names
 from brandner.config import Config, ModelConfig, load_config
 from brandner.crf.layer import FORBIDDEN
 from brandner.data.batching import collate
-from brandner.data.corpora import held_out_texts, load_split
+from brandner.data.corpora import held_out_texts, load_split, public_texts
 from brandner.data.encoder import Encoder
 from brandner.data.joint import corpus_of, corpus_tags, joint_sentences, joint_type, without_texts
 from brandner.data.metrics import Report, Scores
@@ -171,6 +171,27 @@ def test_held_out_texts_are_every_test_split_and_other_corpora_dev(shared_data):
     weibo_test = load_split("weibo", "test", shared_data)
     assert {s.text for s in weibo_test} <= texts
     assert not {s.text for s in load_split("cluener", "dev", shared_data)} <= texts
+
+
+def test_public_texts_are_the_training_splits_on_disk_less_every_held_out_text(shared_data, tmp_path):
+    """What a preset's vectors may learn from besides the training text: every named corpus's
+    training split found on disk, less the texts of its held-out splits, none downloaded."""
+    (tmp_path / "weibo").mkdir()
+    (tmp_path / "brands-sample").mkdir()
+    for part in ("train", "dev", "test"):
+        name = f"weiboNER_2nd_conll.{part}"
+        (tmp_path / "weibo" / name).symlink_to(shared_data / "weibo" / name)
+    (tmp_path / "brands-sample" / "brands.train").symlink_to(shared_data / "brands-sample" / "brands.train")
+    weibo = [s.text for s in load_split("weibo", "train", shared_data) if s.text]
+    brands = [s.text for s in load_split("brands-sample", "train", shared_data) if s.text]
+    weibo_test = {s.text for s in load_split("weibo", "test", shared_data)}
+    texts, read = public_texts([], tmp_path)
+    assert read == ["weibo train", "brands-sample train"]  # the registry's order; the others are not on disk
+    held_out, _ = held_out_texts([], tmp_path)  # Weibo's test and dev split (its training repeats 40 test posts)
+    assert weibo_test <= held_out and texts == [t for t in weibo + brands if t not in held_out]
+    assert len(texts) < len(weibo) + len(brands) - 30
+    texts, read = public_texts(["weibo"], tmp_path, skip=["weibo"])  # a training of Weibo: its text is the training's
+    assert "weibo train" not in read and not set(texts) & (set(weibo) - set(brands))
 
 
 def test_train_several_files_through_the_command_line(tmp_path, shared_data):
