@@ -39,10 +39,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="also score a test file (alone, with --corpus: the corpus's test split)")
     parser.add_argument("--config", metavar="FILE", help="TOML file with [model] and [train] settings")
     parser.add_argument("--preset", choices=sorted(PRESETS),
-                        help="a named recipe under --config and --set: 'accurate' trains vectors on the training "
-                             "text first (unless --embeddings; needs brandner[embed]) and reads the jieba lexicon, "
-                             "with radicals and weight averaging: the most accurate recipe measured, at about 2.3x the "
-                             "training time (Weibo: 96 s against 41 s on 2 cores; docs/configuration.md)")
+                        help="a named recipe under --config and --set: 'accurate' first trains vectors on the "
+                             "training text and the named corpora's on disk (see --vectors-from; unless --embeddings; "
+                             "needs brandner[embed]; about 3 minutes on 2 cores) and reads the jieba lexicon, with "
+                             "radicals and weight averaging: the most accurate recipe measured for one model "
+                             "(Weibo: 5-7 minutes a run against under one for the defaults; docs/configuration.md)")
     parser.add_argument("--vectors-from", choices=VECTOR_TEXTS, default="corpora",
                         help="what --preset accurate's vectors learn from: the training text and the training text "
                              "of the named corpora on disk, less every test split (corpora, the default: about "
