@@ -44,7 +44,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                              "needs brandner[embed]; about 3 minutes on 2 cores) and reads the jieba lexicon, with "
                              "radicals and weight averaging: the most accurate recipe measured for one model "
                              "(Weibo: 5-7 minutes a run against under one for the defaults; docs/configuration.md)")
-    parser.add_argument("--vectors-from", choices=VECTOR_TEXTS, default="corpora",
+    parser.add_argument("--vectors-from", choices=VECTOR_TEXTS,
                         help="what --preset accurate's vectors learn from: the training text and the training text "
                              "of the named corpora on disk, less every test split (corpora, the default: about "
                              "3 minutes more), or the training text alone (training)")
@@ -94,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
         overrides.append(f"model.gazetteers={json.dumps(args.gazetteer, ensure_ascii=False)}")
     if args.embeddings:
         overrides.append(f"train.embeddings={json.dumps(args.embeddings, ensure_ascii=False)}")
+    if args.vectors_from and args.preset not in WITH_VECTORS:
+        raise BrandnerError("--vectors-from goes with --preset accurate (give your own vectors with --embeddings)")
     if args.preset and args.init:
         raise BrandnerError("--preset and --init: a continued training keeps the model's settings; give the "
                             "training settings you want with --set")
@@ -105,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
             raise BrandnerError(f"--preset {args.preset} under torchrun needs --embeddings (a folder from "
                                 "'brandner embed'): the ranks must not each train vectors")
         texts = [s.text for part in (train.values() if isinstance(train, dict) else [train]) for s in part if s.text]
-        texts, sources = vector_texts(texts, args.corpus or [], args.vectors_from, args.data_dir)
+        texts, sources = vector_texts(texts, args.corpus or [], args.vectors_from or "corpora", args.data_dir)
         config = with_trained_vectors(config, texts, args.output, reuse=args.resume, sources=sources)
     # SIGTERM unwinds like Ctrl-C: the workers stopped, unfinished files removed
     with sigterm_exits(), process_group(launch) as ranks:

@@ -36,6 +36,9 @@ def test_the_accurate_preset_trains_vectors_first_and_reads_the_lexicon(tmp_path
     with_init = brandner("train", "--train", "train.jsonl", "--dev", "dev.jsonl", "--preset", "accurate",
                          "--init", "m.pt", "-o", "x.pt", cwd=tmp_path)
     assert with_init.returncode == 1 and "--preset and --init" in with_init.stderr
+    alone = brandner("train", "--train", "train.jsonl", "--dev", "dev.jsonl", "--vectors-from", "training",
+                     "-o", "x.pt", cwd=tmp_path)
+    assert alone.returncode == 1 and "--vectors-from goes with --preset accurate" in alone.stderr
 
 
 def test_the_preset_s_vectors_also_learn_from_the_named_corpora_on_disk(shared_data, tmp_path):
