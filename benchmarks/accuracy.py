@@ -46,7 +46,7 @@ from brandner.config import PRESETS, VECTOR_TEXTS, load_config  # noqa: E402
 from brandner.data.corpora import load_split  # noqa: E402
 from brandner.tagging.tagger import Tagger  # noqa: E402
 from brandner.training.job import fit  # noqa: E402
-from brandner.training.presets import WITH_VECTORS, vector_texts, with_trained_vectors  # noqa: E402
+from brandner.training.presets import WITH_VECTORS, with_trained_vectors  # noqa: E402
 
 DEFAULT_PLAN = {"ecommerce": [1], "weibo": [1, 2, 3], "resume": [1]}
 # The ecommerce corpus's own brand (HP) and product (HC) lists.
@@ -100,8 +100,8 @@ def run_one(corpus: str, seed: int, overrides: list[str], data_dir: str | None, 
     train = subset(train, train_size)
     started = time.perf_counter()
     if preset in WITH_VECTORS:  # as `brandner train --preset` does, counted in the run's time
-        texts, sources = vector_texts([s.text for s in train if s.text], [corpus], vectors_from, data_dir)
-        config = with_trained_vectors(config, texts, model_file(workdir, corpus, seed), sources=sources)
+        config = with_trained_vectors(config, [s.text for s in train if s.text], model_file(workdir, corpus, seed),
+                                      corpora=[corpus], source=vectors_from, data_dir=data_dir)
     summary = fit(train, dev, config, model_file(workdir, corpus, seed), test=test, init=init)
     variant = f"{variant or 'bigrams'}+pretrained" if init else variant
     if preset in WITH_VECTORS and vectors_from != "corpora":

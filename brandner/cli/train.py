@@ -78,7 +78,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from brandner.training.distributed import launched, process_group
     from brandner.training.job import fit
-    from brandner.training.presets import WITH_VECTORS, vector_texts, with_trained_vectors
+    from brandner.training.presets import WITH_VECTORS, with_trained_vectors
 
     overrides = list(args.overrides)
     for key, value in (("seed", args.seed), ("max_epochs", args.epochs), ("workers", args.workers),
@@ -107,8 +107,8 @@ def run(args: argparse.Namespace) -> int:
             raise BrandnerError(f"--preset {args.preset} under torchrun needs --embeddings (a folder from "
                                 "'brandner embed'): the ranks must not each train vectors")
         texts = [s.text for part in (train.values() if isinstance(train, dict) else [train]) for s in part if s.text]
-        texts, sources = vector_texts(texts, args.corpus or [], args.vectors_from or "corpora", args.data_dir)
-        config = with_trained_vectors(config, texts, args.output, reuse=args.resume, sources=sources)
+        config = with_trained_vectors(config, texts, args.output, reuse=args.resume, corpora=args.corpus or [],
+                                      source=args.vectors_from or "corpora", data_dir=args.data_dir)
     # SIGTERM unwinds like Ctrl-C: the workers stopped, unfinished files removed
     with sigterm_exits(), process_group(launch) as ranks:
         if ranks is not None and not ranks.is_main:  # rank 0 speaks for the job; the others only of errors

@@ -234,17 +234,16 @@ def held_out_texts(trained: Collection[str], data_dir: str | Path | None = None)
     return texts, read
 
 
-def public_texts(trained: Collection[str], data_dir: str | Path | None = None,
-                 skip: Collection[str] = ()) -> tuple[list[str], list[str]]:
-    """The texts of the training split of every named corpus on disk but those in ``skip``
-    (nothing is downloaded), less those :func:`held_out_texts` holds out of a training of the
-    corpora ``trained``; and the splits read, as ``NAME train``. Vectors for a model of any corpus
-    may learn from them (``brandner train --preset accurate``)."""
+def public_texts(trained: Collection[str], data_dir: str | Path | None = None) -> tuple[list[str], list[str]]:
+    """The texts of the training split of every named corpus on disk but those of ``trained`` (their
+    text is the training's; nothing is downloaded), less those :func:`held_out_texts` holds out of
+    a training of ``trained``; and the splits read, as ``NAME train``. Vectors for a model of any
+    corpus may learn from them (``brandner train --preset accurate``)."""
     held_out, _ = held_out_texts(trained, data_dir)
     texts: list[str] = []
     read = []
     for info in CORPORA.values():
-        if info.name in skip or "train" not in info.splits:
+        if info.name in trained or "train" not in info.splits:
             continue
         if on_disk(info.file(info.splits["train"].path), data_dir) is not None:
             texts.extend(s.text for s in load_split(info.name, "train", data_dir) if s.text and s.text not in held_out)

@@ -36,7 +36,7 @@ def vector_texts(training: Sequence[str], corpora: Sequence[str], source: str = 
     if source == "corpora":
         from brandner.data.corpora import public_texts
 
-        public, read = public_texts(corpora, data_dir, skip=corpora)
+        public, read = public_texts(corpora, data_dir)
         texts += public
         sources += read
         log.info("vectors on the training text and on %s", ", ".join(read) or "no named corpus (none found on disk)")
@@ -47,20 +47,21 @@ def vectors_path(output: str | Path) -> Path:
     return Path(output).with_name(Path(output).name + ".vectors")
 
 
-def with_trained_vectors(config: Config, texts: Sequence[str], output: str | Path, reuse: bool = False,
-                         sources: Sequence[str] = ("training text",)) -> Config:
+def with_trained_vectors(config: Config, training: Sequence[str], output: str | Path, reuse: bool = False,
+                         corpora: Sequence[str] = (), source: str = "corpora", data_dir: str | None = None) -> Config:
     """``config`` with ``train.embeddings`` the folder :func:`vectors_path` of ``output``, where
-    vectors of the model's sizes, segmenter and seed are trained on ``texts`` (from ``sources``,
-    recorded in its summary; or, with ``reuse``,
-    kept from before when the folder holds them). A config that names embeddings is returned as
-    it is."""
+    vectors of the model's sizes, segmenter and seed are trained on :func:`vector_texts` of the
+    ``training`` texts (of the named ``corpora``), ``source`` and ``data_dir``, which are read only
+    then (with ``reuse``, vectors the folder already holds are kept, and nothing is read). A config
+    that names embeddings is returned as it is."""
     if config.train.embeddings:
         return config
     folder = vectors_path(output)
     if not (reuse and (folder / SUMMARY).is_file()):
+        texts, sources = vector_texts(training, corpora, source, data_dir)
         m = config.model
         settings = EmbedConfig(char_dim=m.char_dim, bigram_dim=m.bigram_dim or EmbedConfig.bigram_dim,
                                word_dim=m.lexicon_dim, seed=config.train.seed, segmenter=m.segmenter)
         log.info("training vectors on %d texts into %s (--preset)", len(texts), folder)
-        train_vectors(texts, folder, settings, list(sources))
+        train_vectors(texts, folder, settings, sources)
     return Config(config.model, dataclasses.replace(config.train, embeddings=str(folder)))

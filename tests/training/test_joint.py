@@ -190,7 +190,7 @@ def test_public_texts_are_the_training_splits_on_disk_less_every_held_out_text(s
     held_out, _ = held_out_texts([], tmp_path)  # Weibo's test and dev split (its training repeats 40 test posts)
     assert weibo_test <= held_out and texts == [t for t in weibo + brands if t not in held_out]
     assert len(texts) < len(weibo) + len(brands) - 30
-    texts, read = public_texts(["weibo"], tmp_path, skip=["weibo"])  # a training of Weibo: its text is the training's
+    texts, read = public_texts(["weibo"], tmp_path)  # a training of Weibo: its text is the training's
     assert "weibo train" not in read and not set(texts) & (set(weibo) - set(brands))
 
 
